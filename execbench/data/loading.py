@@ -1,0 +1,216 @@
+"""``load_bars``: bundled datasets by name, universes, and a user's own files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from execbench.data.frequency import format_freq, parse_freq
+from execbench.data.readers import read_bars_path
+from execbench.data.resample import resample_bars
+from execbench.data.validate import validate_bars
+from execbench.errors import DataError
+
+UNIVERSES = {"dow30": "dow", "crypto5": "binance"}
+_PATH_SUFFIXES = (".parquet", ".pq", ".csv", ".zip", ".gz")
+
+
+def data_dir() -> Path:
+    """Folder of the bundled data: ``$EXECBENCH_DATA_DIR`` or the repository's ``data/``."""
+    override = os.environ.get("EXECBENCH_DATA_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "data"
+
+
+@dataclass(frozen=True)
+class BundledDataset:
+    """One bundled bar file."""
+
+    asset: str
+    freq: str
+    path: Path
+    group: str
+
+
+@lru_cache(maxsize=4)
+def _catalogue(root: Path) -> tuple[BundledDataset, ...]:
+    entries = []
+    for group in ("binance", "dow"):
+        for path in sorted((root / group).glob("*_*.parquet")):
+            asset, freq = path.stem.rsplit("_", 1)
+            entries.append(BundledDataset(asset=asset, freq=freq, path=path, group=group))
+    return tuple(entries)
+
+
+def bundled_datasets() -> tuple[BundledDataset, ...]:
+    """Every bundled dataset (asset × frequency) in ``data_dir()``."""
+    return _catalogue(data_dir())
+
+
+def bundled_assets() -> dict[str, list[str]]:
+    """Bundled asset names mapped to their native frequencies, plus the universes."""
+    out: dict[str, list[str]] = {}
+    for entry in bundled_datasets():
+        out.setdefault(entry.asset, []).append(entry.freq)
+    for name in UNIVERSES:
+        members = universe_members(name)
+        if members:
+            out[name] = sorted(set(out[members[0]]))
+    return out
+
+
+def universe_members(name: str) -> list[str]:
+    """Assets of a bundled universe (``dow30``: the 30 DJIA members as of 2024-12-31)."""
+    group = UNIVERSES[name.lower()]
+    return sorted({e.asset for e in bundled_datasets() if e.group == group})
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def infer_freq(index: pd.DatetimeIndex, source: str) -> str:
+    """The most common spacing of ``index`` as a frequency string."""
+    if len(index) < 2:
+        raise DataError(f"{source}: need at least two bars to infer the bar frequency; pass freq")
+    steps = np.diff(index.asi8)
+    values, counts = np.unique(steps, return_counts=True)
+    return format_freq(pd.Timedelta(int(values[np.argmax(counts)]), unit="ns"))
+
+
+def calendar_of(frame: pd.DataFrame, freq: str) -> str:
+    """``continuous`` (every bar of the clock exists, e.g. crypto) or ``sessions`` (daily bars of
+    trading sessions: consecutive rows are consecutive sessions)."""
+    if parse_freq(freq) < pd.Timedelta(days=1):
+        return "continuous"
+    weekend = frame.index.dayofweek >= 5
+    return "continuous" if weekend.any() else "sessions"
+
+
+def _looks_like_path(asset: str | Path) -> bool:
+    if isinstance(asset, Path):
+        return True
+    return os.sep in asset or "/" in asset or asset.lower().endswith(_PATH_SUFFIXES) or Path(asset).exists()
+
+
+def _finish(frame: pd.DataFrame, asset: str, native_freq: str, freq: str | None, sources: list[Path],
+            hashes: list[str]) -> pd.DataFrame:
+    frame.attrs = {
+        "asset": asset,
+        "freq": native_freq,
+        "sources": [str(s) for s in sources],
+        "sha256": hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest(),
+    }
+    if freq is not None and parse_freq(freq) != parse_freq(native_freq):
+        frame = resample_bars(frame, freq, native_freq)
+    frame.attrs["calendar"] = calendar_of(frame, frame.attrs["freq"])
+    return frame
+
+
+def _load_user_path(path: Path, freq: str | None, validate: bool) -> pd.DataFrame:
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    frame = read_bars_path(path)
+    if validate:
+        validate_bars(frame, str(path))
+    native = infer_freq(frame.index, str(path))
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    return _finish(frame, path.stem, native, freq, files, [file_sha256(p) for p in files])
+
+
+def _pick_bundled(asset: str, freq: str | None) -> tuple[BundledDataset, str | None]:
+    entries = [e for e in bundled_datasets() if e.asset == asset]
+    natives = sorted({e.freq for e in entries}, key=parse_freq)
+    if freq is None:
+        return next(e for e in entries if e.freq == natives[0]), None
+    target = parse_freq(freq)
+    divisors = [f for f in natives if (target / parse_freq(f)) == int(target / parse_freq(f)) and parse_freq(f) <= target]
+    if not divisors or (parse_freq(divisors[-1]) >= pd.Timedelta(days=1) and parse_freq(divisors[-1]) != target):
+        raise DataError(
+            f"frequency {freq!r} for {asset}: bundled data is at {', '.join(natives)}; a frequency must be one "
+            f"of these or a whole multiple of one (e.g. 90m from 15m)"
+        )
+    chosen = divisors[-1]  # the coarsest exact source has the longest history
+    return next(e for e in entries if e.freq == chosen), freq
+
+
+def _load_bundled(asset: str, freq: str | None, validate: bool) -> pd.DataFrame:
+    entry, target = _pick_bundled(asset, freq)
+    frame = read_bars_path(entry.path)
+    if validate:
+        validate_bars(frame, str(entry.path))
+    return _finish(frame, asset, entry.freq, target, [entry.path], [file_sha256(entry.path)])
+
+
+def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = True) -> pd.DataFrame:
+    """Load bars by bundled name, universe name or path.
+
+    Parameters
+    ----------
+    asset
+        A bundled asset (``"BTCUSDT"``, ``"AAPL"``), a universe (``"dow30"``, ``"crypto5"``), or a
+        path to a Parquet/CSV file, a Binance Data Vision klines CSV/zip, or a folder of them.
+    freq
+        Bar frequency (``"15m"``, ``"90m"``, ``"1h"``, ``"1d"``).  Coarser frequencies are built by
+        summing bars of a finer one.  Defaults to the finest bundled frequency, or the file's own.
+    validate
+        Run ``validate_bars`` (recommended).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One asset: indexed by UTC ``timestamp`` (bar open time).  A universe: indexed by
+        (``asset``, ``timestamp``).  ``attrs`` carry ``asset``, ``freq``, ``calendar``, ``sources``
+        and ``sha256``.
+
+    Raises
+    ------
+    DataError
+        Unknown asset, unavailable frequency, unreadable or invalid file.
+    """
+    if _looks_like_path(asset):
+        return _load_user_path(Path(asset), freq, validate)
+    name = str(asset).strip()
+    if name.lower() in UNIVERSES:
+        members = universe_members(name)
+        if not members:
+            raise DataError(f"asset {name!r}: the bundled universe has no files under {data_dir()}")
+        frames = {m: load_bars(m, freq, validate=validate) for m in members}
+        first = next(iter(frames.values()))
+        out = pd.concat(frames, names=["asset", "timestamp"])
+        hashes = [f.attrs["sha256"] for f in frames.values()]
+        out.attrs = {
+            "asset": name.lower(),
+            "freq": first.attrs["freq"],
+            "calendar": first.attrs["calendar"],
+            "sources": [s for f in frames.values() for s in f.attrs["sources"]],
+            "sha256": hashlib.sha256("".join(hashes).encode()).hexdigest(),
+            "assets": members,
+        }
+        return out
+    upper = name.upper()
+    if upper not in {e.asset for e in bundled_datasets()}:
+        known = ", ".join(sorted(bundled_assets()))
+        raise DataError(f"asset {name!r}: not a bundled asset, universe or existing file; bundled: {known}")
+    return _load_bundled(upper, freq, validate)
+
+
+def iter_assets(bars: pd.DataFrame):
+    """Yield ``(asset, frame)`` for a single-asset frame or each member of a universe frame."""
+    if isinstance(bars.index, pd.MultiIndex):
+        for name, frame in bars.groupby(level="asset", sort=False):
+            single = frame.droplevel("asset")
+            single.attrs = {**bars.attrs, "asset": name}
+            yield name, single
+    else:
+        yield bars.attrs.get("asset", "asset"), bars

@@ -1,0 +1,76 @@
+"""Replay results: per (order, scenario) arrays, and their tidy DataFrame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from execbench.contracts import ScenarioGrid
+
+METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")
+
+
+@dataclass(frozen=True, eq=False)
+class ReplayResult:
+    """Outcome of replaying one strategy over n orders and S scenarios; every metric is (n, S).
+
+    ``bps`` is the paper's sign, ``(achieved / benchmark − 1)·1e4`` (a good buy is negative, a good
+    sell positive); ``perf_bps`` is side-adjusted, positive = better than the benchmark.
+    ``end_bar`` is the last bar (1-based) of the realised window; ``violations`` counts bars that
+    break the contract's min/max trading rate or participation cap.  ``orders`` holds per-order
+    labels (asset, origin).
+    """
+
+    grid: ScenarioGrid
+    achieved: np.ndarray
+    benchmark: np.ndarray
+    bps: np.ndarray
+    perf_bps: np.ndarray
+    executed: np.ndarray
+    max_participation: np.ndarray
+    end_bar: np.ndarray
+    violations: np.ndarray
+    orders: pd.DataFrame
+
+    @property
+    def n_orders(self) -> int:
+        return self.bps.shape[0]
+
+    def column(self, metric: str, label: str) -> np.ndarray:
+        """One metric of one scenario across orders, e.g. ``column("bps", "buy-vwap-quantity-m3")``."""
+        return getattr(self, metric)[:, self.grid.index(label)]
+
+    def valid(self) -> np.ndarray:
+        """(n, S) mask of results with a defined benchmark (a VWAP over a window with no volume is NaN)."""
+        return np.isfinite(self.bps)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per (order, scenario) with the scenario's fields and every metric."""
+        n, n_scen = self.bps.shape
+        specs = self.grid.specs
+        frame = pd.DataFrame({
+            "order": np.repeat(np.arange(n), n_scen),
+            "scenario": np.tile(np.array(self.grid.labels, dtype=object), n),
+            "side": np.tile(np.array([s.side for s in specs], dtype=object), n),
+            "benchmark_type": np.tile(np.array([s.benchmark for s in specs], dtype=object), n),
+            "target": np.tile(np.array([s.target for s in specs], dtype=object), n),
+            "min_period": np.tile(np.array([s.min_period for s in specs]), n),
+            "match": np.tile(np.array([s.match for s in specs]), n),
+        })
+        for metric in METRICS:
+            frame[metric] = getattr(self, metric).reshape(-1)
+        for column in self.orders.columns:
+            frame.insert(1, column, np.repeat(self.orders[column].to_numpy(), n_scen))
+        return frame
+
+    @staticmethod
+    def concat(parts: list["ReplayResult"]) -> "ReplayResult":
+        """Stack results over orders (same grid)."""
+        if not parts:
+            raise ValueError("ReplayResult.concat: nothing to concatenate")
+        values = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ReplayResult)
+                  if f.name in METRICS}
+        orders = pd.concat([p.orders for p in parts], ignore_index=True)
+        return ReplayResult(grid=parts[0].grid, orders=orders, **values)

@@ -1,0 +1,165 @@
+"""The strategy interface the engine calls, vectorised over orders.
+
+A strategy is a class with a ``mode``:
+
+``"static"``
+    The whole schedule is decided at the origin: ``schedule(ctx, grid)`` sees only history
+    (bars before the origin) and returns allocations of shape (n, T, S).
+``"adaptive"``
+    Called bar by bar: ``start(ctx, grid)`` returns a state, then for s = 0..T−1
+    ``step(state, s, obs)`` returns the allocations for execution bar s, shape (n, S), where ``obs``
+    holds the realised execution bars 0..s−1 only (and the strategy's own earlier allocations).
+    One call per bar for all orders, never one call per order.
+``"sequence"``
+    A model that emits every bar of every scenario at once (e.g. the LEM): ``allocate_sequence(ctx,
+    grid, window)`` receives the realised window and must only use bar j for decisions at bars
+    > j.  Nothing stops it from looking ahead except the look-ahead audit, which every strategy
+    must pass.
+
+Allocations are fractions of the order in the scenario's target units (shares for a quantity target,
+quote currency for a notional target); each scenario's T allocations must be ≥ 0 and sum to 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from execbench.contracts import ContractSpec, ScenarioGrid
+from execbench.errors import AllocationError, StrategyError
+from execbench.windows import OrderWindows
+
+Mode = Literal["static", "adaptive", "sequence"]
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What is known at the origin of each order (everything up to the close of bar origin−1)."""
+
+    windows: OrderWindows
+
+    @property
+    def n_orders(self) -> int:
+        return len(self.windows)
+
+    @property
+    def horizon(self) -> int:
+        return self.windows.horizon
+
+    @property
+    def freq(self) -> str:
+        return self.windows.freq
+
+    def history(self, name: str, lookback: int) -> np.ndarray:
+        """``"prices"`` or ``"volumes"`` of the ``lookback`` bars before the origin, (n, lookback)."""
+        return self.windows.history(name, lookback)
+
+    def bar_times(self) -> np.ndarray:
+        """Scheduled open times of the T execution bars (known in advance), (n, T)."""
+        return self.windows.bar_times()
+
+    def assets(self) -> np.ndarray:
+        return self.windows.assets()
+
+    def sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Order quantity and notional, (n,) each."""
+        return self.windows.sizes()
+
+
+@dataclass(frozen=True)
+class StepObservation:
+    """What an adaptive strategy sees before execution bar s: realised bars 0..s−1 of the window."""
+
+    step: int
+    prices: np.ndarray  # (n, s)
+    volumes: np.ndarray  # (n, s)
+    allocated: np.ndarray  # (n, s, S): the strategy's own earlier allocations
+
+
+@dataclass(frozen=True)
+class RealisedWindow:
+    """The realised execution window handed to a ``sequence`` strategy, (n, T) each."""
+
+    prices: np.ndarray
+    volumes: np.ndarray
+
+
+class Strategy:
+    """Base class for execution strategies (built-in and plug-in alike).
+
+    Subclasses set ``name``, ``description`` and ``mode`` and implement the method(s) of that mode.
+    Keyword arguments of ``__init__`` are the strategy's parameters.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    mode: ClassVar[Mode] = "static"
+    lookback: int = 0  # bars of history needed before the origin
+
+    def fit(self, bars) -> "Strategy":
+        """Fit on training bars (a frame from ``load_bars`` cut before the validation start)."""
+        return self
+
+    def unsupported(self, spec: ContractSpec) -> str | None:
+        """``None`` if the strategy supports ``spec``, else the reason it does not."""
+        return None
+
+    def params(self) -> dict[str, Any]:
+        """The strategy's parameters, recorded with each run."""
+        return {}
+
+    def schedule(self, ctx: OrderContext, grid: ScenarioGrid) -> np.ndarray:
+        raise NotImplementedError
+
+    def start(self, ctx: OrderContext, grid: ScenarioGrid) -> Any:
+        raise NotImplementedError
+
+    def step(self, state: Any, obs: StepObservation) -> np.ndarray:
+        raise NotImplementedError
+
+    def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _checked_shape(name: str, what: str, array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    array = np.asarray(array, dtype=np.float64)
+    if array.shape != shape:
+        raise AllocationError(f"strategy {name!r}: {what} returned shape {array.shape}, expected {shape}")
+    return array
+
+
+def check_supported(strategy: Strategy, grid: ScenarioGrid) -> None:
+    """Raise ``StrategyError`` naming the first scenario the strategy does not support."""
+    for spec in grid.specs:
+        reason = strategy.unsupported(spec)
+        if reason:
+            raise StrategyError(f"strategy {strategy.name!r} does not support scenario {spec.label}: {reason}")
+
+
+def run_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid) -> np.ndarray:
+    """Drive ``strategy`` over ``windows`` according to its mode; returns allocations (n, T, S).
+
+    Static strategies see history only; adaptive ones see, at bar s, the realised bars before s;
+    sequence models see the realised window (their causality is what the audit checks).
+    """
+    ctx = OrderContext(windows)
+    n, horizon, n_scen = len(windows), windows.horizon, len(grid)
+    if grid.horizon != horizon:
+        raise StrategyError(f"scenario grid horizon {grid.horizon} differs from the order windows' horizon {horizon}")
+    if strategy.mode == "static":
+        return _checked_shape(strategy.name, "schedule", strategy.schedule(ctx, grid), (n, horizon, n_scen))
+    prices, volumes = windows.window("prices"), windows.window("volumes")
+    if strategy.mode == "sequence":
+        out = strategy.allocate_sequence(ctx, grid, RealisedWindow(prices, volumes))
+        return _checked_shape(strategy.name, "allocate_sequence", out, (n, horizon, n_scen))
+    if strategy.mode == "adaptive":
+        alloc = np.zeros((n, horizon, n_scen))
+        state = strategy.start(ctx, grid)
+        for s in range(horizon):
+            obs = StepObservation(step=s, prices=prices[:, :s].copy(), volumes=volumes[:, :s].copy(),
+                                  allocated=alloc[:, :s, :].copy())
+            alloc[:, s, :] = _checked_shape(strategy.name, f"step {s}", strategy.step(state, obs), (n, n_scen))
+        return alloc
+    raise StrategyError(f"strategy {strategy.name!r}: unknown mode {strategy.mode!r}; expected static, adaptive or sequence")
