@@ -83,7 +83,7 @@ def infer_freq(index: pd.DatetimeIndex, source: str) -> str:
     """The most common spacing of ``index`` as a frequency string."""
     if len(index) < 2:
         raise DataError(f"{source}: need at least two bars to infer the bar frequency; pass freq")
-    steps = np.diff(index.asi8)
+    steps = np.diff(index.as_unit("ns").asi8)
     values, counts = np.unique(steps, return_counts=True)
     return format_freq(pd.Timedelta(int(values[np.argmax(counts)]), unit="ns"))
 
@@ -93,7 +93,7 @@ def calendar_of(frame: pd.DataFrame, freq: str) -> str:
     trading sessions: consecutive rows are consecutive sessions)."""
     if parse_freq(freq) < pd.Timedelta(days=1):
         return "continuous"
-    weekend = frame.index.dayofweek >= 5
+    weekend = frame.index.day_of_week >= 5
     return "continuous" if weekend.any() else "sessions"
 
 

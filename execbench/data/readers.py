@@ -72,6 +72,7 @@ def _canonicalise(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             f"{source}: missing column(s) {', '.join(missing)}; expected timestamp, volume, quote_volume "
             f"(open, high, low, close optional). Bar price is quote_volume / volume."
         )
+    index = index.as_unit("ns")
     keep = [c for c in CANONICAL_COLUMNS if c in frame.columns]
     out = pd.DataFrame({c: pd.to_numeric(frame[c], errors="coerce").to_numpy("float64") for c in keep}, index=index)
     bad = [c for c in keep if frame[c].notna().to_numpy().sum() != out[c].notna().to_numpy().sum()]

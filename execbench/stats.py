@@ -1,0 +1,29 @@
+"""Summary statistics of slippage distributions (the paper's columns)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+PAPER_COLUMNS = ("N", "Mean", "Std", "Median", "P5", "P95", "Q25", "Q75")
+
+
+def summarize(values: np.ndarray) -> dict[str, float]:
+    """N, mean, sample std, median, P5, P95, Q25, Q75 of the finite entries of ``values``.
+
+    NaN entries (orders whose benchmark is undefined) are left out and not counted in N.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {"N": 0, **{c: np.nan for c in PAPER_COLUMNS[1:]}}
+    p5, q25, median, q75, p95 = np.percentile(x, [5, 25, 50, 75, 95])
+    return {
+        "N": int(x.size),
+        "Mean": float(x.mean()),
+        "Std": float(x.std(ddof=1)) if x.size > 1 else np.nan,
+        "Median": float(median),
+        "P5": float(p5),
+        "P95": float(p95),
+        "Q25": float(q25),
+        "Q75": float(q75),
+    }

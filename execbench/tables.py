@@ -1,0 +1,99 @@
+"""Tables in the paper's format, the per-minimum-period comparison, and per-scenario statistics,
+plus writers to CSV, Markdown and LaTeX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from execbench.contracts import BENCHMARKS, SIDES, TARGETS
+from execbench.results import ReplayResult
+from execbench.stats import PAPER_COLUMNS, summarize
+
+TARGET_NAMES = {"quantity": "Volume", "notional": "Notional"}
+
+
+def _label(side: str, benchmark: str, target: str, period: int | str) -> str:
+    return f"{side}-{benchmark}-{target}-" + ("match" if period == "match" else f"m{period}")
+
+
+def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, benchmark: str = "vwap",
+                target: str = "quantity") -> pd.DataFrame:
+    """The paper's results table, in bps with the paper's sign ``(achieved / benchmark − 1)·1e4``.
+
+    Rows: ``TWAP Notional / All`` and ``TWAP Volume / All`` (TWAP against the VWAP over the full
+    horizon; identical for buys and sells), then for ``strategy`` BUY and SELL rows for each minimum
+    period 1..T and the fixed-horizon match case, against ``benchmark`` with ``target``.
+    """
+    horizon = result.grid.horizon
+    rows = []
+    for tgt in ("notional", "quantity"):
+        stats = summarize(baseline.column("bps", _label("buy", "vwap", tgt, "match")))
+        rows.append({"Order": f"TWAP {TARGET_NAMES[tgt]}", "Min period": "All", **stats})
+    for side in SIDES:
+        for period in [*range(1, horizon + 1), "match"]:
+            label = _label(side, benchmark, target, period)
+            if label not in result.grid.labels:
+                continue
+            shown = f"Match {benchmark.upper()}" if period == "match" else str(period)
+            rows.append({"Order": f"{strategy} {side.upper()}", "Min period": shown,
+                         **summarize(result.column("bps", label))})
+    return pd.DataFrame(rows, columns=["Order", "Min period", *PAPER_COLUMNS])
+
+
+def min_period_table(result: ReplayResult, *, stat: str = "Mean") -> pd.DataFrame:
+    """One row per minimum period (and Match), one column per {buy, sell} × {VWAP, TWAP} ×
+    {volume, notional} scenario; cells are ``stat`` of bps (paper sign)."""
+    horizon = result.grid.horizon
+    periods = [*range(1, horizon + 1), "match"]
+    data: dict[str, list[float]] = {}
+    for side in SIDES:
+        for bench in BENCHMARKS:
+            for target in TARGETS:
+                column = f"{side.capitalize()} {bench.upper()} {TARGET_NAMES[target]}"
+                values = []
+                for period in periods:
+                    label = _label(side, bench, target, period)
+                    values.append(summarize(result.column("bps", label))[stat] if label in result.grid.labels
+                                  else np.nan)
+                data[column] = values
+    index = pd.Index([str(p) if p != "match" else "Match" for p in periods], name="Min period")
+    return pd.DataFrame(data, index=index).dropna(how="all")
+
+
+def scenario_table(result: ReplayResult) -> pd.DataFrame:
+    """Every scenario: the paper's statistics of bps, mean ``perf_bps`` (positive = better), hit
+    rate, mean realised window length, share of orders with a constraint violation, P95 of the
+    maximum participation, and the number of orders with an undefined benchmark."""
+    rows = []
+    valid = result.valid()
+    for s, spec in enumerate(result.grid.specs):
+        ok = valid[:, s]
+        perf = result.perf_bps[ok, s]
+        rows.append({
+            "scenario": spec.label, "side": spec.side, "benchmark": spec.benchmark, "target": spec.target,
+            "min_period": spec.min_period, "match": spec.match,
+            **{f"bps_{k}": v for k, v in summarize(result.bps[:, s]).items()},
+            "perf_bps_mean": float(perf.mean()) if perf.size else np.nan,
+            "hit_rate": float((perf > 0).mean()) if perf.size else np.nan,
+            "mean_end_bar": float(result.end_bar[ok, s].mean()) if perf.size else np.nan,
+            "violation_share": float((result.violations[:, s] > 0).mean()),
+            "max_participation_p95": float(np.percentile(result.max_participation[:, s], 95)),
+            "undefined_benchmark": int((~ok).sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_table(frame: pd.DataFrame, out_dir: Path, stem: str, *, caption: str, index: bool = False) -> list[Path]:
+    """Write ``frame`` as ``stem.csv``, ``stem.md`` and ``stem.tex`` in ``out_dir``; returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}.md", out_dir / f"{stem}.tex"]
+    frame.to_csv(paths[0], index=index, float_format="%.6g")
+    paths[1].write_text(f"{caption}\n\n" + frame.to_markdown(index=index, floatfmt=".2f") + "\n")
+    styler = frame.style.format(precision=2, na_rep="")
+    if not index:
+        styler = styler.hide(axis="index")
+    paths[2].write_text(styler.to_latex(caption=caption, hrules=True, position_float="centering") )
+    return paths

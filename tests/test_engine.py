@@ -1,0 +1,184 @@
+"""The replay engine: kernel == NumPy twin, semantics by hand, invariants, bad allocations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from execbench.contracts import scenario_grid
+from execbench.engine import replay
+from execbench.engine.kernels import check_allocations_kernel
+from execbench.engine.reference import check_allocations_numpy
+from execbench.errors import AllocationError
+
+METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")
+
+
+def random_market(rng, n, horizon, zero_volume_share=0.0):
+    prices = 100.0 * np.exp(np.cumsum(rng.normal(0, 2e-3, (n, horizon)), axis=1))
+    volumes = rng.gamma(2.0, 1.0, (n, horizon))
+    volumes[rng.random((n, horizon)) < zero_volume_share] = 0.0
+    return prices, volumes
+
+
+def random_allocations(rng, n, horizon, n_scen, sparse=True):
+    alloc = rng.dirichlet(np.ones(horizon) * 0.7, size=(n, n_scen)).transpose(0, 2, 1)
+    if sparse:  # stop early on some scenarios so the realised window varies
+        stop = rng.integers(1, horizon + 1, size=(n, n_scen))
+        mask = np.arange(horizon)[None, :, None] < stop[:, None, :]
+        alloc = alloc * mask
+        alloc /= alloc.sum(axis=1, keepdims=True)
+    return alloc
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), horizon=st.integers(1, 8),
+       zero_share=st.sampled_from([0.0, 0.3, 0.9]), cap=st.sampled_from([None, 0.05, 1.0]),
+       min_rate=st.sampled_from([None, 0.0]))
+def test_kernel_equals_numpy_twin(seed, n, horizon, zero_share, cap, min_rate):
+    rng = np.random.default_rng(seed)
+    grid = scenario_grid(horizon, max_participation=cap, min_rate=min_rate)
+    prices, volumes = random_market(rng, n, horizon, zero_share)
+    alloc = random_allocations(rng, n, horizon, len(grid))
+    qty = rng.gamma(1.0, 1.0, n)
+    notional = qty * prices[:, 0]
+    fast = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional)
+    slow = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional, backend="numpy")
+    for metric in METRICS:
+        a, b = getattr(fast, metric), getattr(slow, metric)
+        if a.dtype.kind == "i":
+            np.testing.assert_array_equal(a, b, err_msg=metric)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9, equal_nan=True, err_msg=metric)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20), horizon=st.integers(1, 6),
+       corrupt=st.sampled_from(["none", "negative", "nan", "sum"]))
+def test_allocation_check_kernel_equals_twin(seed, n, horizon, corrupt):
+    rng = np.random.default_rng(seed)
+    alloc = random_allocations(rng, n, horizon, 5)
+    if corrupt != "none":
+        i, t, s = rng.integers(n), rng.integers(horizon), rng.integers(5)
+        alloc[i, t, s] = {"negative": -0.5, "nan": np.nan, "sum": alloc[i, t, s] + 0.1}[corrupt]
+    codes_a, where_a = check_allocations_kernel(alloc, 1e-6)
+    codes_b, where_b = check_allocations_numpy(alloc, 1e-6)
+    np.testing.assert_array_equal(codes_a, codes_b)
+    np.testing.assert_array_equal(where_a[codes_a > 0], where_b[codes_b > 0])
+
+
+def test_semantics_by_hand():
+    grid = scenario_grid(3, sides=("buy",), min_periods=(1, 2))
+    prices = np.array([[100.0, 110.0, 90.0]])
+    volumes = np.array([[1.0, 3.0, 6.0]])
+    alloc = np.zeros((1, 3, len(grid)))
+    alloc[0, :, :] = np.array([0.5, 0.5, 0.0])[:, None]  # stops after bar 2
+    r = replay(prices, volumes, alloc, grid)
+    # quantity: achieved = (0.5*100 + 0.5*110) = 105; notional: 1 / (0.5/100 + 0.5/110)
+    notional_price = 1.0 / (0.5 / 100 + 0.5 / 110)
+    for label, achieved, bench, end in [
+        ("buy-vwap-quantity-m1", 105.0, (100 + 330) / 4, 2),  # window ends at the last traded bar (2)
+        ("buy-vwap-notional-m2", notional_price, (100 + 330) / 4, 2),
+        ("buy-twap-quantity-m1", 105.0, 105.0, 2),
+        ("buy-vwap-quantity-match", 105.0, (100 + 330 + 540) / 10, 3),  # match: full horizon
+        ("buy-twap-notional-match", notional_price, 100.0, 3),
+    ]:
+        assert r.column("achieved", label)[0] == pytest.approx(achieved)
+        assert r.column("benchmark", label)[0] == pytest.approx(bench)
+        assert r.column("end_bar", label)[0] == end
+        bps = (achieved / bench - 1) * 1e4
+        assert r.column("bps", label)[0] == pytest.approx(bps)
+        assert r.column("perf_bps", label)[0] == pytest.approx(-bps)  # buy: lower is better
+
+
+def test_min_period_extends_benchmark_window():
+    grid = scenario_grid(4, sides=("sell",), benchmarks=("vwap",), targets=("quantity",), include_match=False)
+    prices = np.array([[10.0, 20.0, 30.0, 40.0]])
+    volumes = np.ones((1, 4))
+    alloc = np.zeros((1, 4, 4))
+    alloc[0, 0, :] = 1.0  # everything in bar 1
+    r = replay(prices, volumes, alloc, grid)
+    np.testing.assert_array_equal(r.end_bar[0], [1, 2, 3, 4])
+    np.testing.assert_allclose(r.benchmark[0], [10.0, 15.0, 20.0, 25.0])
+    np.testing.assert_allclose(r.perf_bps[0], r.bps[0])  # sell: higher is better, same sign
+
+
+def test_volume_profile_allocation_has_zero_vwap_slippage():
+    rng = np.random.default_rng(1)
+    grid = scenario_grid(12, benchmarks=("vwap",), targets=("quantity",), min_periods=())
+    prices, volumes = random_market(rng, 500, 12)
+    alloc = np.repeat((volumes / volumes.sum(axis=1, keepdims=True))[:, :, None], len(grid), axis=2)
+    r = replay(prices, volumes, alloc, grid)
+    assert np.abs(r.bps).max() < 1e-9
+
+
+def test_twap_quantity_against_twap_benchmark_is_zero():
+    rng = np.random.default_rng(2)
+    grid = scenario_grid(12, benchmarks=("twap",), targets=("quantity",))
+    prices, volumes = random_market(rng, 500, 12)
+    alloc = np.full((500, 12, len(grid)), 1 / 12)
+    r = replay(prices, volumes, alloc, grid)
+    assert np.abs(r.bps).max() < 1e-9
+    assert (r.end_bar == 12).all()
+
+
+def test_scaling_prices_changes_nothing_and_runs_are_identical():
+    rng = np.random.default_rng(3)
+    grid = scenario_grid(6)
+    prices, volumes = random_market(rng, 200, 6)
+    alloc = random_allocations(rng, 200, 6, len(grid))
+    base = replay(prices, volumes, alloc, grid)
+    scaled = replay(prices * 1234.5, volumes, alloc, grid)
+    np.testing.assert_allclose(scaled.bps, base.bps, atol=1e-9)
+    again = replay(prices, volumes, alloc, grid)
+    for metric in METRICS:
+        np.testing.assert_array_equal(getattr(again, metric), getattr(base, metric))
+
+
+def test_undefined_vwap_benchmark_is_nan_not_a_number():
+    grid = scenario_grid(3, sides=("buy",), targets=("quantity",), min_periods=(1,), include_match=False)
+    prices = np.array([[100.0, 101.0, 102.0]])
+    volumes = np.array([[0.0, 0.0, 5.0]])
+    alloc = np.zeros((1, 3, 2))
+    alloc[0, 0, :] = 1.0
+    r = replay(prices, volumes, alloc, grid)
+    assert np.isnan(r.column("bps", "buy-vwap-quantity-m1")[0])  # no volume traded in the window
+    assert r.column("bps", "buy-twap-quantity-m1")[0] == pytest.approx(0.0)
+    assert not r.valid()[0, 0] and r.valid()[0, 1]
+
+
+def test_constraint_violations_and_participation():
+    grid = scenario_grid(4, sides=("buy",), benchmarks=("vwap",), targets=("quantity",), include_match=False,
+                         min_periods=(4,), max_rate=0.5, max_participation=0.2)
+    prices = np.full((1, 4), 100.0)
+    volumes = np.array([[10.0, 10.0, 10.0, 10.0]])
+    alloc = np.array([[0.6, 0.0, 0.2, 0.2]])[:, :, None]
+    r = replay(prices, volumes, alloc, grid, order_qty=np.array([5.0]))
+    # bar 1 > max_rate; bar 2 below min rate 1/16 while incomplete; bar 1 participation 3/10 > 0.2
+    assert r.violations[0, 0] == 3
+    assert r.max_participation[0, 0] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (-0.1, "negative allocation"),
+    (np.nan, "NaN/inf allocation"),
+    (0.3, "do not sum to 1"),
+])
+def test_bad_allocations_name_strategy_order_and_scenario(corrupt, message):
+    grid = scenario_grid(4)
+    alloc = np.full((10, 4, len(grid)), 0.25)
+    alloc[7, 2, 5] = corrupt
+    with pytest.raises(AllocationError, match=message) as info:
+        replay(np.full((10, 4), 100.0), np.ones((10, 4)), alloc, grid, strategy="mystrat")
+    text = str(info.value)
+    assert "'mystrat'" in text and "order 7" in text and grid.labels[5] in text and "renormalised" in text
+
+
+def test_bad_shapes_and_prices_are_clear_errors():
+    grid = scenario_grid(4)
+    with pytest.raises(AllocationError, match="alloc has shape"):
+        replay(np.full((2, 4), 1.0), np.ones((2, 4)), np.full((2, 4, 3), 0.25), grid)
+    with pytest.raises(AllocationError, match="prices must be finite and positive"):
+        replay(np.zeros((2, 4)), np.ones((2, 4)), np.full((2, 4, len(grid)), 0.25), grid)
+    with pytest.raises(AllocationError, match="horizon"):
+        replay(np.ones((2, 3)), np.ones((2, 3)), np.full((2, 3, len(grid)), 1 / 3), grid)

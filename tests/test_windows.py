@@ -1,0 +1,85 @@
+"""Order windows: every bar an origin, gaps skipped and counted, causal history, sizing, splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from execbench.data import bar_prices
+from execbench.errors import DataError
+from execbench.evaluate import make_split
+from execbench.windows import build_order_windows
+
+from conftest import make_bars
+
+
+def _with_attrs(frame, freq="15m", calendar="continuous"):
+    frame.attrs = {"asset": "TEST", "freq": freq, "calendar": calendar}
+    return frame
+
+
+def test_every_bar_is_an_origin_and_windows_hold_the_right_bars(bars):
+    bars = _with_attrs(bars)
+    windows = build_order_windows(bars, 12)
+    assert len(windows) == len(bars) - 1 - 11  # first bar has no history, last 11 have no full window
+    assert windows.skipped == {"history": 1, "tail": 11, "gap": 0}
+    prices = bar_prices(bars)
+    np.testing.assert_array_equal(windows.window("prices")[0], prices[1:13])
+    np.testing.assert_array_equal(windows.window("volumes")[5], bars["volume"].to_numpy()[6:18])
+    hist = windows.history("prices", 3)
+    assert np.isnan(hist[0, :2]).all() and hist[0, 2] == prices[0]  # only bars before the origin
+    np.testing.assert_array_equal(hist[10], prices[8:11])
+    assert windows.arrival_price()[10] == prices[10]
+
+
+def test_windows_spanning_a_gap_are_skipped_and_counted(bars):
+    holed = _with_attrs(bars.drop(bars.index[100]))
+    windows = build_order_windows(holed, 12)
+    assert windows.skipped["gap"] == 11  # origins 89..99 (positions) span the hole
+    times = windows.bar_times()
+    steps = np.diff(times, axis=1).astype("timedelta64[m]").astype(int)
+    assert (steps == 15).all()
+
+
+def test_session_calendar_tolerates_weekends_but_not_holes():
+    frame = make_bars(60, freq="1D")
+    frame = frame[frame.index.day_of_week < 5]
+    frame = _with_attrs(frame, freq="1d", calendar="sessions")
+    assert build_order_windows(frame, 5).skipped["gap"] == 0
+    holed = _with_attrs(frame.drop(frame.index[20:27]), freq="1d", calendar="sessions")
+    assert build_order_windows(holed, 5).skipped["gap"] == 4
+
+
+def test_period_bounds_history_and_sizes(bars):
+    bars = _with_attrs(bars)
+    windows = build_order_windows(bars, 4, start="2024-01-02", end="2024-01-03", min_history=50)
+    origins = pd.DatetimeIndex(windows.origin_times())
+    assert origins.min() == pd.Timestamp("2024-01-02") and origins.max() < pd.Timestamp("2024-01-03")
+    assert len(windows) == 96
+    qty, notional = windows.sizes()
+    hist = windows.history("volumes", 336)
+    np.testing.assert_allclose(qty, 0.01 * np.nanmean(hist, axis=1) * 4)
+    np.testing.assert_allclose(notional, qty * windows.arrival_price())
+
+
+def test_universe_windows_keep_assets_apart():
+    a, b = make_bars(100, seed=1), make_bars(80, seed=2)
+    universe = pd.concat({"A": a, "B": b}, names=["asset", "timestamp"])
+    universe.attrs = {"asset": "pair", "freq": "15m", "calendar": "continuous"}
+    windows = build_order_windows(universe, 10)
+    assets = windows.assets()
+    assert (assets == "A").sum() == 100 - 1 - 9 and (assets == "B").sum() == 80 - 1 - 9
+    np.testing.assert_array_equal(windows.window("prices")[assets == "B"][0], bar_prices(b)[1:11])
+
+
+def test_split_dates_are_checked_against_the_data(bars):
+    bars = _with_attrs(bars)
+    split = make_split(bars, "2024-01-05")
+    assert split.test_start == pd.Timestamp("2024-01-05", tz="UTC")
+    with pytest.raises(DataError, match=r"parameter 'test_start': 2030-01-01 is outside the data \(TEST 15m"):
+        make_split(bars, "2030-01-01")
+    with pytest.raises(DataError, match="parameter 'test_start': expected a date"):
+        make_split(bars, "soon")
+    with pytest.raises(DataError, match="parameter 'horizon'"):
+        build_order_windows(bars, 0)
