@@ -10,7 +10,7 @@ from execbench.data import (
     resample_bars,
     validate_bars,
 )
-from execbench.engine import check_allocations, replay
+from execbench.engine import replay
 from execbench.errors import AllocationError, ContractError, DataError, ExecbenchError, StrategyError
 from execbench.evaluate import Evaluation, default_split, evaluate, make_split, replay_strategy
 from execbench.output import save_evaluation
@@ -25,7 +25,7 @@ __all__ = [
     "PRICE_CONVENTION", "AllocationError", "ContractError", "ContractSpec", "DataError", "DataWarning",
     "DateSplit", "Evaluation", "ExecbenchError", "OrderContext", "OrderWindows", "RealisedWindow",
     "ReplayResult", "ScenarioGrid", "StepObservation", "Strategy", "StrategyError", "available_strategies",
-    "bar_prices", "build_order_windows", "bundled_assets", "check_allocations", "default_split", "evaluate",
+    "bar_prices", "build_order_windows", "bundled_assets", "default_split", "evaluate",
     "load_bars", "load_strategy", "make_split", "min_period_table", "paper_table", "replay", "replay_strategy",
     "resample_bars", "run_strategy", "save_evaluation", "scenario_grid", "scenario_table", "summarize",
     "validate_bars",

@@ -140,10 +140,14 @@ class ScenarioGrid:
         except ValueError:
             raise ContractError(f"scenario {label!r}: not in the grid") from None
 
+    @property
+    def side_sign(self) -> np.ndarray:
+        """+1 for buys, −1 for sells, (S,)."""
+        return np.array([1.0 if s.side == "buy" else -1.0 for s in self.specs])
+
     def arrays(self) -> dict[str, np.ndarray]:
-        """Flat per-scenario arrays for the engine kernels."""
+        """Flat per-scenario arrays for the engine kernels (in their argument order)."""
         return {
-            "side_sign": np.array([1.0 if s.side == "buy" else -1.0 for s in self.specs]),
             "is_notional": np.array([s.target == "notional" for s in self.specs]),
             "is_twap": np.array([s.benchmark == "twap" for s in self.specs]),
             "min_period": np.array([s.min_period for s in self.specs], dtype=np.int64),

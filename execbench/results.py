@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from execbench.contracts import ScenarioGrid
 
+STORED = ("achieved", "benchmark", "executed", "max_participation", "end_bar", "violations")
 METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False)  # not slots: cached_property needs __dict__
 class ReplayResult:
     """Outcome of replaying one strategy over n orders and S scenarios; every metric is (n, S).
 
@@ -26,8 +28,6 @@ class ReplayResult:
     grid: ScenarioGrid
     achieved: np.ndarray
     benchmark: np.ndarray
-    bps: np.ndarray
-    perf_bps: np.ndarray
     executed: np.ndarray
     max_participation: np.ndarray
     end_bar: np.ndarray
@@ -36,7 +36,18 @@ class ReplayResult:
 
     @property
     def n_orders(self) -> int:
-        return self.bps.shape[0]
+        return self.achieved.shape[0]
+
+    @cached_property
+    def bps(self) -> np.ndarray:
+        """``(achieved / benchmark − 1)·1e4``, the paper's sign; NaN where the benchmark is undefined."""
+        with np.errstate(invalid="ignore"):
+            return (self.achieved / self.benchmark - 1.0) * 1e4
+
+    @cached_property
+    def perf_bps(self) -> np.ndarray:
+        """Side-adjusted bps, positive = better than the benchmark (−bps for buys, +bps for sells)."""
+        return -self.grid.side_sign[None, :] * self.bps
 
     def column(self, metric: str, label: str) -> np.ndarray:
         """One metric of one scenario across orders, e.g. ``column("bps", "buy-vwap-quantity-m3")``."""
@@ -71,6 +82,6 @@ class ReplayResult:
         if not parts:
             raise ValueError("ReplayResult.concat: nothing to concatenate")
         values = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ReplayResult)
-                  if f.name in METRICS}
+                  if f.name in STORED}
         orders = pd.concat([p.orders for p in parts], ignore_index=True)
         return ReplayResult(grid=parts[0].grid, orders=orders, **values)

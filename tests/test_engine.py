@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from execbench.contracts import scenario_grid
 from execbench.engine import replay
-from execbench.engine.kernels import check_allocations_kernel
-from execbench.engine.reference import check_allocations_numpy
+from execbench.engine.kernels import replay_kernel
+from execbench.engine.reference import replay_numpy
 from execbench.errors import AllocationError
 
 METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")
@@ -54,17 +54,21 @@ def test_kernel_equals_numpy_twin(seed, n, horizon, zero_share, cap, min_rate):
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20), horizon=st.integers(1, 6),
-       corrupt=st.sampled_from(["none", "negative", "nan", "sum"]))
-def test_allocation_check_kernel_equals_twin(seed, n, horizon, corrupt):
+       corrupt=st.sampled_from(["none", "negative", "nan", "inf", "sum"]))
+def test_allocation_problem_codes_equal_twin(seed, n, horizon, corrupt):
     rng = np.random.default_rng(seed)
-    alloc = random_allocations(rng, n, horizon, 5)
+    grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), targets=("quantity",))
+    alloc = random_allocations(rng, n, horizon, len(grid))
     if corrupt != "none":
-        i, t, s = rng.integers(n), rng.integers(horizon), rng.integers(5)
-        alloc[i, t, s] = {"negative": -0.5, "nan": np.nan, "sum": alloc[i, t, s] + 0.1}[corrupt]
-    codes_a, where_a = check_allocations_kernel(alloc, 1e-6)
-    codes_b, where_b = check_allocations_numpy(alloc, 1e-6)
+        i, t, s = rng.integers(n), rng.integers(horizon), rng.integers(len(grid))
+        alloc[i, t, s] = {"negative": -0.5, "nan": np.nan, "inf": np.inf, "sum": alloc[i, t, s] + 0.1}[corrupt]
+    prices, volumes = random_market(rng, n, horizon)
+    args = (prices, volumes, alloc, np.ones(n), np.ones(n), *grid.arrays().values(), 1e-6)
+    codes_a, where_a = replay_kernel(*args)[-2:]
+    codes_b, where_b = replay_numpy(*args)[-2:]
     np.testing.assert_array_equal(codes_a, codes_b)
-    np.testing.assert_array_equal(where_a[codes_a > 0], where_b[codes_b > 0])
+    np.testing.assert_array_equal(where_a, where_b)
+    assert (codes_a != 0).sum() == (0 if corrupt == "none" else 1)
 
 
 def test_semantics_by_hand():
@@ -182,3 +186,17 @@ def test_bad_shapes_and_prices_are_clear_errors():
         replay(np.zeros((2, 4)), np.ones((2, 4)), np.full((2, 4, len(grid)), 0.25), grid)
     with pytest.raises(AllocationError, match="horizon"):
         replay(np.ones((2, 3)), np.ones((2, 3)), np.full((2, 3, len(grid)), 1 / 3), grid)
+
+
+def test_threaded_kernel_equals_twin_on_many_orders():
+    rng = np.random.default_rng(7)
+    grid = scenario_grid(6, max_participation=0.1)
+    n = 9000  # above the threading threshold: rows are split across worker threads
+    prices, volumes = random_market(rng, n, 6, zero_volume_share=0.1)
+    alloc = random_allocations(rng, n, 6, len(grid))
+    qty = rng.gamma(1.0, 1.0, n)
+    fast = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=qty * 100)
+    slow = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=qty * 100, backend="numpy")
+    for metric in METRICS:
+        np.testing.assert_allclose(getattr(fast, metric), getattr(slow, metric), rtol=1e-12, atol=1e-9,
+                                   equal_nan=True, err_msg=metric)

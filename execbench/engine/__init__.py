@@ -1,5 +1,5 @@
 """Replay engine: Numba kernels over plain arrays, their NumPy twins, and ``replay``."""
 
-from execbench.engine.replay import SUM_TOLERANCE, check_allocations, replay
+from execbench.engine.replay import SUM_TOLERANCE, replay
 
-__all__ = ["SUM_TOLERANCE", "check_allocations", "replay"]
+__all__ = ["SUM_TOLERANCE", "replay"]

@@ -1,128 +1,148 @@
-"""Numba replay kernels (parallel over orders).  ``engine/reference.py`` holds their NumPy twins.
+"""Numba replay kernel.  ``engine/reference.py`` holds its NumPy twin.
 
 Arrays in, arrays out.  Shapes: ``prices``, ``volumes``: (n, T); ``alloc``: (n, T, S);
-per-scenario arrays: (S,); per-order arrays: (n,).  Outputs are (n, S).
+per-scenario arrays: (S,); per-order arrays: (n,).  Outputs are (n, S), plus per-order allocation
+problem codes.  For each order the loop runs over bars outside and scenarios inside, so the inner
+loop reads ``alloc[i, t, :]`` contiguously.
+
+Parallelism: ``replay_rows`` is a serial, GIL-free (``nogil``) kernel over a range of orders;
+``replay_kernel`` runs it on row blocks from a thread pool.  This gives the same speed as
+``parallel=True`` with about half the first-call compile time (no parfor lowering).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
 
 ALLOC_EPS = 1e-9  # an allocation above this is a trade: it can extend the realised window
 RATE_TOL = 1e-9   # slack on the min/max trading-rate and participation checks
+MIN_ROWS_PER_THREAD = 2048  # below this, threads cost more than they save
 
-# codes returned by check_allocations_kernel
+# allocation problem codes (per order: the first scenario, in grid order, that has one)
 OK, NEGATIVE, NOT_FINITE, BAD_SUM = 0, 1, 2, 3
 
 
-@nb.njit(parallel=True, cache=True)
-def check_allocations_kernel(alloc, tol):
-    """Per order: 0 if every scenario's allocations are finite, ≥ 0 and sum to 1 within ``tol``;
-    else the code of the first problem.  Returns (codes (n,), scenario (n,))."""
-    n, horizon, n_scen = alloc.shape
-    codes = np.zeros(n, dtype=np.int64)
-    where = np.zeros(n, dtype=np.int64)
-    for i in nb.prange(n):
+@nb.njit(nogil=True, cache=True)
+def replay_rows(prices, volumes, alloc, order_qty, order_notional, is_notional, is_twap, min_period, min_rate,
+                max_rate, max_participation, sum_tol, start, stop, achieved, benchmark, executed, max_part, end_bar,
+                violations, codes, where):
+    """Replay allocations against bar prices; see ``execbench.engine.replay`` for the semantics.
+
+    Fills rows ``start:stop`` of the outputs: achieved and benchmark prices, executed fraction,
+    maximum participation, realised end bar (1-based), violation counts, and per order the
+    allocation problem code and its scenario.  (bps and perf_bps derive from achieved / benchmark;
+    ``ReplayResult`` computes them.)
+    """
+    _, horizon, n_scen = alloc.shape
+    # 1.0 for a notional target, 0.0 for a quantity target (branch-free arithmetic in the inner loop)
+    notional_f = np.empty(n_scen)
+    for s in range(n_scen):
+        notional_f[s] = 1.0 if is_notional[s] else 0.0
+    # scratch reused across orders
+    num = np.empty(n_scen)
+    den = np.empty(n_scen)
+    total = np.empty(n_scen)
+    part = np.empty(n_scen)
+    lowest = np.empty(n_scen)
+    last = np.empty(n_scen, dtype=np.int64)
+    bad = np.empty(n_scen, dtype=np.int64)
+    unit_f = np.empty(n_scen)
+    cum_v = np.empty(horizon)
+    cum_vp = np.empty(horizon)
+    cum_p = np.empty(horizon)
+    bench_twap = np.empty(horizon)
+    bench_vwap = np.empty(horizon)
+    for i in range(start, stop):
         for s in range(n_scen):
-            total = 0.0
-            code = 0
-            for t in range(horizon):
-                a = alloc[i, t, s]
-                if not np.isfinite(a):
-                    code = NOT_FINITE
-                    break
-                if a < -tol:
-                    code = NEGATIVE
-                    break
-                total += a
-            if code == 0 and abs(total - 1.0) > tol:
-                code = BAD_SUM
-            if code != 0:
-                codes[i] = code
-                where[i] = s
-                break
-    return codes, where
-
-
-@nb.njit(parallel=True, cache=True)
-def replay_kernel(prices, volumes, alloc, order_qty, order_notional, side_sign, is_notional, is_twap,
-                  min_period, min_rate, max_rate, max_participation):
-    """Replay allocations against bar prices; see ``execbench.engine.replay`` for the semantics."""
-    n, horizon, n_scen = alloc.shape
-    achieved = np.empty((n, n_scen))
-    benchmark = np.empty((n, n_scen))
-    bps = np.empty((n, n_scen))
-    perf_bps = np.empty((n, n_scen))
-    executed = np.empty((n, n_scen))
-    max_part = np.empty((n, n_scen))
-    end_bar = np.empty((n, n_scen), dtype=np.int64)
-    violations = np.empty((n, n_scen), dtype=np.int64)
-    for i in nb.prange(n):
-        cum_v = np.empty(horizon)
-        cum_vp = np.empty(horizon)
-        cum_p = np.empty(horizon)
+            num[s] = 0.0
+            den[s] = 0.0
+            total[s] = 0.0
+            part[s] = 0.0
+            lowest[s] = 0.0
+            last[s] = -1
+            bad[s] = 0
+            unit_f[s] = order_notional[i] if is_notional[s] else order_qty[i]
         sv = 0.0
         svp = 0.0
         sp = 0.0
         for t in range(horizon):
-            sv += volumes[i, t]
-            svp += volumes[i, t] * prices[i, t]
-            sp += prices[i, t]
+            p = prices[i, t]
+            v = volumes[i, t]
+            sv += v
+            svp += v * p
+            sp += p
             cum_v[t] = sv
             cum_vp[t] = svp
             cum_p[t] = sp
-        for s in range(n_scen):
-            notional = is_notional[s]
-            size = order_notional[i] if notional else order_qty[i]
-            last = -1
-            num = 0.0
-            den = 0.0
-            total = 0.0
-            part = 0.0
-            bad = 0
-            remaining = 1.0
-            for t in range(horizon):
+            inv_p = 1.0 / p
+            # units bought per unit of allocation, over bar volume (inf on a bar with no volume)
+            inv_v = 1.0 / v if v > 0.0 else np.inf
+            for s in range(n_scen):
                 a = alloc[i, t, s]
-                p = prices[i, t]
-                v = volumes[i, t]
-                if a > ALLOC_EPS:
-                    last = t
-                if notional:
-                    num += a
-                    den += a / p
-                    units = a * size / p
-                else:
-                    num += a * p
-                    den += a
-                    units = a * size
-                if units > 0.0:
-                    share = units / v if v > 0.0 else np.inf
-                    if share > part:
-                        part = share
-                    if share > max_participation[s] + RATE_TOL:
-                        bad += 1
-                if a > max_rate[s] + RATE_TOL:
-                    bad += 1
-                if remaining > RATE_TOL and a < min(min_rate[s], remaining) - RATE_TOL:
-                    bad += 1
-                total += a
-                remaining = 1.0 - total
-            e = max(min_period[s] - 1, last)
-            if is_twap[s]:
-                bench = cum_p[e] / (e + 1)
-            elif cum_v[e] > 0.0:
-                bench = cum_vp[e] / cum_v[e]
-            else:
-                bench = np.nan
-            price = num / den
-            b = (price / bench - 1.0) * 1e4
-            achieved[i, s] = price
-            benchmark[i, s] = bench
-            bps[i, s] = b
-            perf_bps[i, s] = -side_sign[s] * b
-            executed[i, s] = total
-            max_part[i, s] = part
+                f = notional_f[s]
+                remaining = 1.0 - total[s]
+                # quantity: num += a·p, den += a; notional: num += a, den += a/p
+                num[s] += a * (f + (1.0 - f) * p)
+                per_unit = f * inv_p + (1.0 - f)
+                den[s] += a * per_unit
+                units = a * unit_f[s] * per_unit
+                share = units * inv_v if units > 0.0 else 0.0
+                part[s] = max(part[s], share)
+                last[s] = t if a > ALLOC_EPS else last[s]
+                lowest[s] = min(lowest[s], a)
+                bad[s] += (
+                    np.int64(share > max_participation[s] + RATE_TOL)
+                    + np.int64(a > max_rate[s] + RATE_TOL)
+                    + np.int64((remaining > RATE_TOL) & (a < min(min_rate[s], remaining) - RATE_TOL))
+                )
+                total[s] += a
+        # benchmark for every possible window end: T divisions per order instead of S
+        for t in range(horizon):
+            bench_twap[t] = cum_p[t] / (t + 1)
+            bench_vwap[t] = cum_vp[t] / cum_v[t] if cum_v[t] > 0.0 else np.nan
+        problem = False
+        for s in range(n_scen):
+            e = max(min_period[s] - 1, last[s])
+            benchmark[i, s] = bench_twap[e] if is_twap[s] else bench_vwap[e]
+            achieved[i, s] = num[s] / den[s]
+            executed[i, s] = total[s]
+            max_part[i, s] = part[s]
             end_bar[i, s] = e + 1
-            violations[i, s] = bad
-    return achieved, benchmark, bps, perf_bps, executed, max_part, end_bar, violations
+            violations[i, s] = bad[s]
+            problem |= (not np.isfinite(total[s])) | (lowest[s] < -sum_tol) | (abs(total[s] - 1.0) > sum_tol)
+        if problem:  # rare: find the first scenario with a problem, in grid order
+            for s in range(n_scen):
+                if not np.isfinite(total[s]):  # a NaN or inf allocation makes the sum non-finite
+                    codes[i] = NOT_FINITE
+                elif lowest[s] < -sum_tol:
+                    codes[i] = NEGATIVE
+                elif abs(total[s] - 1.0) > sum_tol:
+                    codes[i] = BAD_SUM
+                if codes[i] != OK:
+                    where[i] = s
+                    break
+
+
+def replay_kernel(prices, volumes, alloc, order_qty, order_notional, is_notional, is_twap, min_period, min_rate,
+                  max_rate, max_participation, sum_tol):
+    """Run ``replay_rows`` over all orders on ``numba.config.NUMBA_NUM_THREADS`` threads; same
+    arguments and outputs as ``reference.replay_numpy``."""
+    n, _, n_scen = alloc.shape
+    outputs = (np.empty((n, n_scen)), np.empty((n, n_scen)), np.empty((n, n_scen)), np.empty((n, n_scen)),
+               np.empty((n, n_scen), dtype=np.int32), np.empty((n, n_scen), dtype=np.int32),
+               np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
+    inputs = (prices, volumes, alloc, order_qty, order_notional, is_notional, is_twap, min_period, min_rate,
+              max_rate, max_participation, sum_tol)
+    threads = max(1, min(nb.config.NUMBA_NUM_THREADS, n // MIN_ROWS_PER_THREAD))
+    if threads == 1:
+        replay_rows(*inputs, 0, n, *outputs)
+        return outputs
+    bounds = np.linspace(0, n, threads * 4 + 1).astype(np.int64)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        jobs = [pool.submit(replay_rows, *inputs, int(a), int(b), *outputs) for a, b in zip(bounds[:-1], bounds[1:])]
+        for job in jobs:
+            job.result()
+    return outputs

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from execbench.contracts import ScenarioGrid
-from execbench.engine.kernels import BAD_SUM, NEGATIVE, NOT_FINITE, check_allocations_kernel, replay_kernel
-from execbench.engine.reference import check_allocations_numpy, replay_numpy
+from execbench.engine.kernels import BAD_SUM, NEGATIVE, NOT_FINITE, replay_kernel
+from execbench.engine.reference import replay_numpy
 from execbench.errors import AllocationError
 from execbench.results import ReplayResult
 
@@ -29,28 +29,20 @@ Backend = Literal["numba", "numpy"]
 _PROBLEM = {NEGATIVE: "a negative allocation", NOT_FINITE: "a NaN/inf allocation", BAD_SUM: "allocations that do not sum to 1"}
 
 
-def check_allocations(alloc: np.ndarray, grid: ScenarioGrid, *, strategy: str = "strategy",
-                      orders: pd.DataFrame | None = None, tol: float = SUM_TOLERANCE,
-                      backend: Backend = "numba") -> None:
-    """Raise ``AllocationError`` naming the strategy, the first offending order and scenario if any
-    allocation is negative, non-finite, or a scenario's allocations do not sum to 1 within ``tol``.
-    Allocations are never renormalised."""
-    check = check_allocations_kernel if backend == "numba" else check_allocations_numpy
-    codes, where = check(alloc, tol)
+def _raise_on_bad_allocations(codes: np.ndarray, where: np.ndarray, alloc: np.ndarray, grid: ScenarioGrid,
+                              strategy: str, orders: pd.DataFrame, tol: float) -> None:
+    """Raise ``AllocationError`` naming the strategy, the first offending order and its scenario."""
     bad = np.flatnonzero(codes)
     if bad.size == 0:
         return
     i = int(bad[0])
     s = int(where[i])
-    label = grid.labels[s]
     who = f"order {i}"
-    if orders is not None and len(orders) > i:
+    if len(orders) > i:
         who += " (" + ", ".join(f"{c}={orders.iloc[i][c]}" for c in orders.columns) + ")"
-    detail = ""
-    if codes[i] == BAD_SUM:
-        detail = f": they sum to {alloc[i, :, s].sum():.9g}"
+    detail = f": they sum to {alloc[i, :, s].sum():.9g}" if codes[i] == BAD_SUM else ""
     raise AllocationError(
-        f"strategy {strategy!r} emitted {_PROBLEM[int(codes[i])]} for {who}, scenario {label}{detail} "
+        f"strategy {strategy!r} emitted {_PROBLEM[int(codes[i])]} for {who}, scenario {grid.labels[s]}{detail} "
         f"({bad.size} of {alloc.shape[0]} orders affected); allocations must be >= 0 and sum to 1 "
         f"(tolerance {tol:g}) and are never renormalised"
     )
@@ -96,7 +88,9 @@ def replay(
     backend
         ``"numba"`` (parallel kernel) or ``"numpy"`` (the reference twin).
     check
-        Validate allocations first (see ``check_allocations``).
+        Raise ``AllocationError`` (naming ``strategy``, the first offending order and scenario) if any
+        allocation is negative or non-finite or a scenario's allocations do not sum to 1 within
+        ``SUM_TOLERANCE``.  Allocations are never renormalised.
 
     Returns
     -------
@@ -118,14 +112,10 @@ def replay(
     notional = np.zeros(n) if order_notional is None else _as_float_array("order_notional", order_notional, (n,))
     if orders is None:
         orders = pd.DataFrame({"order_id": np.arange(n)})
-    if check:
-        check_allocations(alloc, grid, strategy=strategy, orders=orders, backend=backend)
-    arrays = grid.arrays()
     kernel = replay_kernel if backend == "numba" else replay_numpy
-    out = kernel(prices, volumes, alloc, qty, notional, arrays["side_sign"], arrays["is_notional"],
-                 arrays["is_twap"], arrays["min_period"], arrays["min_rate"], arrays["max_rate"],
-                 arrays["max_participation"])
-    achieved, benchmark, bps, perf_bps, executed, max_part, end_bar, violations = out
-    return ReplayResult(grid=grid, achieved=achieved, benchmark=benchmark, bps=bps, perf_bps=perf_bps,
-                        executed=executed, max_participation=max_part, end_bar=end_bar,
+    out = kernel(prices, volumes, alloc, qty, notional, *grid.arrays().values(), SUM_TOLERANCE)
+    achieved, benchmark, executed, max_part, end_bar, violations, codes, where = out
+    if check:
+        _raise_on_bad_allocations(codes, where, alloc, grid, strategy, orders, SUM_TOLERANCE)
+    return ReplayResult(grid=grid, achieved=achieved, benchmark=benchmark, executed=executed, max_participation=max_part, end_bar=end_bar,
                         violations=violations, orders=orders.reset_index(drop=True))

@@ -1,0 +1,145 @@
+"""Replay-engine benchmark: the full scenario grid over many orders with random valid allocations.
+
+Prints orders×scenarios per second for the Numba kernel, its NumPy twin and, when the upstream PyPI
+``lems`` package is installed (``pip install -e .[upstream]``), its keras metric function on the JAX
+backend computing the same slippages — all measured in this run, with the ratios.  Also the
+kernel's first-call time with an empty Numba cache (compile) and with a warm cache.
+
+    .venv/bin/python benchmarks/bench_engine.py [--orders 200000] [--horizon 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from execbench.contracts import scenario_grid
+from execbench.engine import replay
+
+COMPILE_SNIPPET = """
+import time, numpy as np
+from execbench.contracts import scenario_grid
+from execbench.engine import replay
+g = scenario_grid(4)
+a = np.full((8, 4, len(g)), 0.25)
+t = time.perf_counter()
+replay(np.full((8, 4), 100.0), np.ones((8, 4)), a, g)
+print(time.perf_counter() - t)
+"""
+
+
+def first_call_seconds(cache_dir: str) -> float:
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+    out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def market(rng, n, horizon):
+    prices = 100.0 * np.exp(np.cumsum(rng.normal(0, 2e-3, (n, horizon)), axis=1))
+    volumes = rng.gamma(2.0, 1.0, (n, horizon))
+    return prices, volumes
+
+
+def random_allocations(rng, n, horizon, n_scen):
+    alloc = rng.random((n, horizon, n_scen))
+    # stop early at a random bar on every scenario so realised windows vary
+    stop = rng.integers(1, horizon + 1, size=(n, 1, n_scen))
+    alloc *= np.arange(horizon)[None, :, None] < stop
+    alloc /= alloc.sum(axis=1, keepdims=True)
+    return alloc
+
+
+def best_of(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def upstream_seconds(prices, volumes, alloc, horizon, batch):
+    """Time lems.metrics.buy_vwap_avg_imp (jit-compiled on JAX), which computes the slippage of every
+    scenario of the grid, over all orders in batches; return (seconds, its value, our value)."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import jax
+    import keras
+    from lems.metrics import buy_vwap_avg_imp
+
+    if keras.backend.backend() != "jax":
+        raise RuntimeError(f"keras backend is {keras.backend.backend()}, expected jax")
+    n = prices.shape[0]
+    shape = (horizon, horizon + 1, 4, 1)
+    metric = jax.jit(buy_vwap_avg_imp)
+
+    def y_true(rows):
+        v = np.broadcast_to(volumes[rows][:, :, None, None, None], (len(range(*rows.indices(n))),) + shape).copy()
+        v[:, :, :, 1::2, :] = 1.0  # TWAP benchmarks weight every bar equally
+        p = np.broadcast_to(prices[rows][:, :, None, None, None], v.shape)
+        return np.concatenate([v, p], axis=-1).astype(np.float32)
+
+    batches = [slice(i, min(i + batch, n)) for i in range(0, n, batch)]
+    inputs = [(y_true(b), alloc[b].reshape(-1, horizon, horizon + 1, 4, 2).astype(np.float32)) for b in batches]
+    if inputs[-1][0].shape[0] != batch:  # keras pads to a fixed batch; keep one compiled shape
+        inputs = inputs[:-1]
+    metric(*inputs[0]).block_until_ready()  # compile
+    t = time.perf_counter()
+    values = [float(metric(yt, yp)) for yt, yp in inputs]
+    seconds = time.perf_counter() - t
+    done = batch * len(inputs)
+    return seconds, done, float(np.mean(values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--horizon", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--upstream-batch", type=int, default=10_000)
+    args = parser.parse_args()
+    n, horizon = args.orders, args.horizon
+    grid = scenario_grid(horizon)
+    n_scen = len(grid)
+    print(f"replay benchmark: {n:,} orders × {n_scen} scenarios (T={horizon}), {os.cpu_count()} CPUs")
+
+    with tempfile.TemporaryDirectory() as cache:
+        cold = first_call_seconds(cache)
+        warm = first_call_seconds(cache)
+    print(f"first call, empty Numba cache (compile): {cold:.2f} s; with the on-disk cache: {warm:.2f} s")
+
+    rng = np.random.default_rng(0)
+    prices, volumes = market(rng, n, horizon)
+    alloc = random_allocations(rng, n, horizon, n_scen)
+    work = n * n_scen
+
+    replay(prices[:10], volumes[:10], alloc[:10], grid)  # load the cached kernels
+    # both paths include the allocation check (sign, finiteness, sum to 1), fused into the kernel
+    t_numba, fast = best_of(lambda: replay(prices, volumes, alloc, grid), args.repeats)
+    t_numpy, slow = best_of(lambda: replay(prices, volumes, alloc, grid, backend="numpy"), 1)
+    assert np.allclose(fast.bps, slow.bps, rtol=1e-10, atol=1e-9, equal_nan=True), "kernel and twin disagree"
+    rows = [("numba kernel (replay)", t_numba), ("numpy twin (replay, backend=numpy)", t_numpy)]
+
+    try:
+        t_up, done, up_value = upstream_seconds(prices, volumes, alloc, horizon, args.upstream_batch)
+        ours = -np.mean(fast.bps[: done, [grid.index(f"buy-vwap-{a}-m{m}") for m in range(1, horizon + 1)
+                                         for a in ("quantity", "notional")]]) / 100.0
+        rows.append(("upstream lems metric (jax, jit)", t_up * n / done))
+        upstream_note = (f"upstream metric over {done:,} orders: {up_value:.6f} %, ours {ours:.6f} % "
+                         f"(buy-VWAP flexible improvement; float32 and eps in upstream)")
+    except ImportError:
+        upstream_note = "upstream lems not installed (pip install -e .[upstream]): skipped"
+
+    print(f"{'path':<34}{'seconds':>9}{'orders×scen/s':>16}{'kernel speed-up':>17}")
+    for name, seconds in rows:
+        print(f"{name:<34}{seconds:>9.3f}{work / seconds:>16,.0f}{seconds / t_numba:>16.1f}×")
+    print(upstream_note)
+
+
+if __name__ == "__main__":
+    main()
