@@ -12,16 +12,21 @@ from execbench.data import (
 )
 from execbench.engine import replay
 from execbench.errors import AllocationError, ContractError, DataError, ExecbenchError, StrategyError
-from execbench.evaluate import Evaluation, default_split, evaluate, make_split, replay_strategy
-from execbench.output import save_evaluation
-from execbench.registry import available_strategies, load_strategy
+from execbench.audit import AuditReport, audit_strategy
+from execbench.evaluate import Evaluation, compare, default_split, evaluate, make_split, replay_strategy
+from execbench.output import save_comparison, save_evaluation
+from execbench.registry import available_strategies, load_fitted, load_strategy
 from execbench.results import ReplayResult
 from execbench.stats import summarize
 from execbench.strategy import OrderContext, RealisedWindow, StepObservation, Strategy, run_strategy
-from execbench.tables import min_period_table, paper_table, scenario_table
+from execbench.schedules import bounded_step, fit_profile
+from execbench.tables import comparison_table, min_period_table, paper_table, scenario_table
+from execbench.volume_profile import SeasonalVolume
 from execbench.windows import DateSplit, OrderWindows, build_order_windows
 
 __all__ = [
+    "AuditReport", "SeasonalVolume", "audit_strategy", "bounded_step", "compare", "comparison_table", "fit_profile",
+    "load_fitted", "save_comparison",
     "PRICE_CONVENTION", "AllocationError", "ContractError", "ContractSpec", "DataError", "DataWarning",
     "DateSplit", "Evaluation", "ExecbenchError", "OrderContext", "OrderWindows", "RealisedWindow",
     "ReplayResult", "ScenarioGrid", "StepObservation", "Strategy", "StrategyError", "available_strategies",

@@ -13,13 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from execbench.audit import AuditReport, audit_strategy
 from execbench.contracts import BENCHMARKS, TARGETS
 from execbench.data import bundled_assets, load_bars
 from execbench.errors import ExecbenchError
-from execbench.evaluate import evaluate, make_split
-from execbench.output import SIGN_CONVENTION, default_out_dir, save_evaluation
-from execbench.registry import available_strategies, load_strategy, parse_params
-from execbench.tables import paper_table
+from execbench.evaluate import compare, evaluate, make_split, training_bars
+from execbench.output import SIGN_CONVENTION, default_out_dir, save_comparison, save_evaluation
+from execbench.registry import available_strategies, load_fitted, load_strategy, parse_params
+from execbench.tables import comparison_table, paper_table
 from execbench.windows import DEFAULT_ORDER_SIZE
 
 # rich wraps at 80 columns when not writing to a terminal; the paper table needs ~110
@@ -36,25 +37,55 @@ def _frame_table(frame: pd.DataFrame, title: str) -> Table:
     return table
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    strategy = load_strategy(args.strategy, **parse_params(args.param))
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def _command_line() -> str | None:
+    return "execbench " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("execbench") else None
+
+
+def _load(args: argparse.Namespace):
     with console.status(f"loading {args.asset} {args.freq or ''}"):
         bars = load_bars(args.asset, args.freq)
-    split = make_split(bars, args.test_start, args.val_start, args.test_end)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    return bars, make_split(bars, args.test_start, args.val_start, args.test_end)
+
+
+def _audit(strategy, bars, split, args) -> AuditReport | None:
+    if args.no_audit:
+        console.print("[yellow]look-ahead audit skipped (--no-audit)[/]")
+        return None
+    with console.status(f"look-ahead audit of {strategy.name}"):
+        report = audit_strategy(strategy, bars, horizon=args.horizon, split=split, fit=False, seed=args.seed)
+    style = "green" if report.passed else "bold red"
+    console.print(f"[{style}]{report.summary()}[/]", highlight=False)
+    return report
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    bars, split = _load(args)
+    if args.state:
+        strategy = load_fitted(args.state)
+    else:
+        strategy = load_strategy(args.strategy, **parse_params(args.param))
+        with console.status(f"fitting {strategy.name} on bars before {split.train_end.date()}"):
+            strategy.fit(training_bars(bars, split.train_end))
+    if args.save_state:
+        console.print(f"saved fitted state to {strategy.save(args.save_state)}")
+    report = _audit(strategy, bars, split, args)
+    with _progress() as progress:
         task = progress.add_task(f"replaying {strategy.name}", total=None)
         evaluation = evaluate(
-            strategy, bars, horizon=args.horizon, split=split, order_size=args.order_size,
-            on_windows=lambda w: progress.update(task, total=len(w)),
-            progress=lambda k: progress.advance(task, k),
+            strategy, bars, horizon=args.horizon, split=split, order_size=args.order_size, fit=False,
+            on_windows=lambda w: progress.update(task, total=len(w)), progress=lambda k: progress.advance(task, k),
         )
     evaluation.timings["total_s"] = time.perf_counter() - started
-    out_dir = Path(args.out) if args.out else default_out_dir(evaluation)
-    command = "execbench " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("execbench") else None
-    paths = save_evaluation(evaluation, out_dir, benchmark=args.benchmark, target=args.target,
-                            extra={"command": command, "seed": args.seed})
+    out_dir = Path(args.out) if args.out else default_out_dir(evaluation.asset, strategy.name)
+    extra = {"command": _command_line(), "seed": args.seed, "audit": None if report is None else report.to_dict(),
+             "fitted_state": args.state}
+    paths = save_evaluation(evaluation, out_dir, benchmark=args.benchmark, target=args.target, extra=extra)
     table = paper_table(evaluation.result, evaluation.baseline, strategy=strategy.name.upper(),
                         benchmark=args.benchmark, target=args.target)
     console.print(_frame_table(table, f"{strategy.name.upper()} on {evaluation.asset} {evaluation.freq}, "
@@ -66,6 +97,74 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"{skipped}; {evaluation.timings['total_s']:.1f} s")
     console.print(f"saved {len(paths)} files to {out_dir}/")
     return 0
+
+
+def _periods(text: str | None, horizon: int) -> list[int | str]:
+    if not text:
+        return sorted({1, max(1, horizon // 2), horizon}) + ["match"]
+    out: list[int | str] = []
+    for item in text.split(","):
+        item = item.strip().lower()
+        if item == "match":
+            out.append("match")
+        elif item.isdigit() and 1 <= int(item) <= horizon:
+            out.append(int(item))
+        else:
+            raise ExecbenchError(f"--periods: {item!r} is not a minimum period in 1..{horizon} or 'match'")
+    return out
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    names = [n.strip() for n in args.strategies.split(",") if n.strip()]
+    periods = _periods(args.periods, args.horizon)
+    bars, split = _load(args)
+    strategies = [load_strategy(n) for n in names]
+    train = training_bars(bars, split.train_end)
+    with console.status(f"fitting {', '.join(names)} on bars before {split.train_end.date()}"):
+        for strategy in strategies:
+            strategy.fit(train)
+    audits = {s.name: _audit(s, bars, split, args) for s in strategies}
+    with _progress() as progress:
+        task = progress.add_task(f"replaying {len(names)} strategies", total=None)
+        evaluations = compare(
+            strategies, bars, horizon=args.horizon, split=split, order_size=args.order_size, fit=False,
+            on_windows=lambda w: progress.update(task, total=len(w) * len(names)),
+            progress=lambda k: progress.advance(task, k),
+        )
+    first = next(iter(evaluations.values()))
+    elapsed = time.perf_counter() - started
+    first.timings["compare_total_s"] = elapsed
+    table = comparison_table({k: e.result for k, e in evaluations.items()}, periods=periods, benchmark=args.benchmark,
+                             target=args.target)
+    console.print(_frame_table(table, f"{', '.join(names)} on {first.asset} {first.freq}, T={args.horizon}: mean bps "
+                                      f"vs {args.benchmark.upper()} ({args.target} target), same orders"))
+    console.print(f"{SIGN_CONVENTION}.")
+    out_dir = Path(args.out) if args.out else default_out_dir(first.asset, "compare")
+    extra = {"command": _command_line(), "seed": args.seed,
+             "audit": {k: None if r is None else r.to_dict() for k, r in audits.items()}}
+    paths = save_comparison(evaluations, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
+                            extra=extra)
+    console.print(f"{first.result.n_orders:,} orders per strategy; {elapsed:.1f} s; saved {len(paths)} files to {out_dir}/")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    bars, split = _load(args)
+    strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **parse_params(args.param))
+    with console.status(f"look-ahead audit of {strategy.name}"):
+        report = audit_strategy(strategy, bars, horizon=args.horizon, split=split, n_orders=args.orders,
+                                seed=args.seed, fit=not args.state)
+    frame = report.to_frame()
+    frame["passed"] = frame["passed"].map({True: "pass", False: "FAIL"})
+    frame["max_change"] = frame["max_change"].map(lambda v: f"{v:.3g}")
+    frame = frame.astype(object).where(frame.notna(), "")
+    console.print(_frame_table(frame, f"look-ahead audit: {strategy.name} on {report.asset}, {report.n_orders} orders; "
+                                      f"input perturbed at bars >= origin+step, allocations for bars <= origin+step "
+                                      f"must not change"))
+    style = "green" if report.passed else "bold red"
+    console.print(f"[{style}]{report.summary()}[/]", highlight=False)
+    return 0 if report.passed else 1
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
@@ -80,13 +179,33 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 def cmd_strategies(args: argparse.Namespace) -> int:
     table = Table(title="Registered strategies (entry-point group execbench.strategies)")
-    for column in ("name", "mode", "description", "from"):
+    for column in ("name", "mode", "parameters", "description", "from"):
         table.add_column(column)
     for name, entry in sorted(available_strategies().items()):
         cls = entry.load()
-        table.add_row(name, getattr(cls, "mode", "?"), getattr(cls, "description", ""), entry.value)
+        params = ", ".join(f"{k}={v!r}" for k, v in cls.param_defaults().items()) or "-"
+        table.add_row(name, cls.mode, params, cls.description, entry.value)
     console.print(table)
     return 0
+
+
+def _data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--asset", default="BTCUSDT", help="bundled asset, universe (dow30, crypto5) or a file/folder")
+    parser.add_argument("--freq", default=None, help="bar frequency, e.g. 15m, 90m, 1h, 1d (default: finest available)")
+    parser.add_argument("--horizon", type=int, default=12, help="maximum horizon T in bars (default 12)")
+    parser.add_argument("--test-start", default=None, help="first order origin date of the test period (UTC)")
+    parser.add_argument("--val-start", default=None, help="start of the validation period; fitting uses bars before it")
+    parser.add_argument("--test-end", default=None, help="end (exclusive) of the test period")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the audit's order sample and perturbations")
+
+
+def _eval_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--order-size", type=float, default=DEFAULT_ORDER_SIZE,
+                        help="order size as a fraction of the expected window volume (participation only)")
+    parser.add_argument("--benchmark", choices=BENCHMARKS, default="vwap", help="benchmark of the printed table")
+    parser.add_argument("--target", choices=TARGETS, default="quantity", help="target of the printed table")
+    parser.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit")
+    parser.add_argument("--out", default=None, help="output folder (default under reports/)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,23 +213,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="evaluate a strategy on the test period and save its tables")
     run.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class] (default twap)")
-    run.add_argument("--asset", default="BTCUSDT", help="bundled asset, universe (dow30, crypto5) or a file/folder")
-    run.add_argument("--freq", default=None, help="bar frequency, e.g. 15m, 90m, 1h, 1d (default: finest available)")
-    run.add_argument("--horizon", type=int, default=12, help="maximum horizon T in bars (default 12)")
-    run.add_argument("--test-start", default=None, help="first order origin date of the test period (UTC)")
-    run.add_argument("--val-start", default=None, help="start of the validation period; fitting uses bars before it")
-    run.add_argument("--test-end", default=None, help="end (exclusive) of the test period")
-    run.add_argument("--order-size", type=float, default=DEFAULT_ORDER_SIZE,
-                     help="order size as a fraction of the expected window volume (participation only)")
-    run.add_argument("--benchmark", choices=BENCHMARKS, default="vwap", help="benchmark of the paper table")
-    run.add_argument("--target", choices=TARGETS, default="quantity", help="target of the paper table")
     run.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
-    run.add_argument("--seed", type=int, default=0, help="random seed recorded with the run")
-    run.add_argument("--out", default=None, help="output folder (default reports/<asset>-<strategy>-<timestamp>)")
+    run.add_argument("--state", default=None, help="load a fitted strategy saved with --save-state (no fitting)")
+    run.add_argument("--save-state", default=None, help="save the fitted strategy (parameters + state) to this JSON")
+    _data_args(run)
+    _eval_args(run)
     run.set_defaults(func=cmd_run)
+    comp = sub.add_parser("compare", help="evaluate several strategies on the same orders")
+    comp.add_argument("--strategies", default="twap,vwap,dvwap,pov,ac,flex", help="comma-separated names")
+    comp.add_argument("--periods", default=None, help="minimum periods shown, e.g. 1,6,12,match (default 1,T/2,T,match)")
+    _data_args(comp)
+    _eval_args(comp)
+    comp.set_defaults(func=cmd_compare)
+    aud = sub.add_parser("audit", help="look-ahead audit of a strategy (exit status 1 if it leaks)")
+    aud.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class]")
+    aud.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
+    aud.add_argument("--state", default=None, help="audit a fitted strategy saved with --save-state")
+    aud.add_argument("--orders", type=int, default=16, help="orders sampled from the test period (default 16)")
+    _data_args(aud)
+    aud.set_defaults(func=cmd_audit)
     assets = sub.add_parser("assets", help="list the bundled data")
     assets.set_defaults(func=cmd_assets)
-    strategies = sub.add_parser("strategies", help="list registered strategies")
+    strategies = sub.add_parser("strategies", help="list registered strategies with their parameters")
     strategies.set_defaults(func=cmd_strategies)
     return parser
 

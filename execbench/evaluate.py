@@ -14,7 +14,7 @@ import pandas as pd
 
 from execbench.contracts import ScenarioGrid, scenario_grid
 from execbench.engine import replay
-from execbench.errors import DataError
+from execbench.errors import DataError, StrategyError
 from execbench.registry import load_strategy
 from execbench.results import ReplayResult
 from execbench.strategy import Strategy, check_supported, run_strategy
@@ -124,6 +124,8 @@ def evaluate(
     grid: ScenarioGrid | None = None,
     order_size: float = DEFAULT_ORDER_SIZE,
     chunk_size: int = DEFAULT_CHUNK,
+    fit: bool = True,
+    windows: OrderWindows | None = None,
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
 ) -> Evaluation:
@@ -145,6 +147,11 @@ def evaluate(
         Order size as a fraction of the expected window volume (participation only).
     chunk_size
         Orders per strategy call and replay.
+    fit
+        Fit the strategy on the bars before ``split.train_end`` first (``False`` for a strategy that
+        is already fitted or loaded from a saved state).
+    windows
+        Evaluate on these order windows (e.g. shared by several strategies) instead of building them.
     progress
         Called with the number of orders done after each chunk.
     on_windows
@@ -159,10 +166,12 @@ def evaluate(
     split = split or default_split(bars)
     grid = grid or scenario_grid(horizon)
     tick = time.perf_counter()
-    strategy.fit(training_bars(bars, split.train_end))
+    if fit:
+        strategy.fit(training_bars(bars, split.train_end))
     timings["fit_s"] = time.perf_counter() - tick
-    windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
-                                  min_history=max(1, strategy.lookback), order_size=order_size)
+    if windows is None:
+        windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                      min_history=max(1, strategy.lookback), order_size=order_size)
     if len(windows) == 0:
         raise DataError(
             f"no complete order windows of {horizon} bars in the test period from {split.test_start.date()} "
@@ -182,3 +191,37 @@ def evaluate(
         data={k: bars.attrs.get(k) for k in ("sources", "sha256", "calendar", "resampled_from") if k in bars.attrs},
     )
 
+
+def compare(
+    strategies: list[Strategy | str],
+    bars: pd.DataFrame,
+    *,
+    horizon: int = 12,
+    split: DateSplit | None = None,
+    grid: ScenarioGrid | None = None,
+    order_size: float = DEFAULT_ORDER_SIZE,
+    fit: bool = True,
+    progress: Callable[[int], None] | None = None,
+    on_windows: Callable[[OrderWindows], None] | None = None,
+) -> dict[str, Evaluation]:
+    """Evaluate several strategies on exactly the same orders.
+
+    The order windows are built once, with the longest history any of the strategies needs, so every
+    strategy is scored on the same origins.  Returns evaluations keyed by strategy name.
+    """
+    loaded = [load_strategy(s) if isinstance(s, str) else s for s in strategies]
+    names = [s.name for s in loaded]
+    if len(set(names)) != len(names):
+        raise StrategyError(f"compare: strategy names must be distinct, got {names}")
+    split = split or default_split(bars)
+    if fit:
+        train = training_bars(bars, split.train_end)
+        for strategy in loaded:
+            strategy.fit(train)
+    windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                  min_history=max([1, *(s.lookback for s in loaded)]), order_size=order_size)
+    if on_windows is not None:
+        on_windows(windows)
+    return {s.name: evaluate(s, bars, horizon=horizon, split=split, grid=grid, fit=False, windows=windows,
+                             progress=progress)
+            for s in loaded}

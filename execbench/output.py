@@ -13,17 +13,17 @@ from typing import Any
 from execbench.data.prices import PRICE_CONVENTION
 from execbench.engine.kernels import ALLOC_EPS
 from execbench.evaluate import Evaluation
-from execbench.tables import min_period_table, paper_table, scenario_table, write_table
+from execbench.tables import comparison_table, min_period_table, paper_table, scenario_table, write_table
 from execbench.windows import SIZE_LOOKBACK
 
 SIGN_CONVENTION = ("bps = (achieved / benchmark - 1) * 1e4 (paper sign: a good buy is negative, a good sell "
                    "positive); perf_bps is side-adjusted, positive = better than the benchmark")
 
 
-def default_out_dir(evaluation: Evaluation, root: Path = Path("reports")) -> Path:
-    """``reports/<asset>-<strategy>-<UTC timestamp>/``."""
+def default_out_dir(asset: str, label: str, root: Path = Path("reports")) -> Path:
+    """``reports/<asset>-<label>-<UTC timestamp>/`` (label: the strategy, or ``compare``)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return root / f"{evaluation.asset}-{evaluation.strategy}-{stamp}"
+    return root / f"{asset}-{label}-{stamp}"
 
 
 def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -67,6 +67,28 @@ def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> d
                         "numpy": version("numpy"), "numba": version("numba"), "pandas": version("pandas")},
         **(extra or {}),
     }
+
+
+def save_comparison(evaluations: dict[str, Evaluation], out_dir: Path, *, periods: list[int | str],
+                    benchmark: str = "vwap", target: str = "quantity", extra: dict[str, Any] | None = None) -> list[Path]:
+    """Write the comparison table, every strategy's per-scenario statistics and ``compare.json``."""
+    first = next(iter(evaluations.values()))
+    where = f"{first.asset} {first.freq}, T={first.horizon}, test from {first.split.test_start.date()}"
+    table = comparison_table({k: e.result for k, e in evaluations.items()}, periods=periods, benchmark=benchmark,
+                             target=target)
+    paths = write_table(table, out_dir, "comparison",
+                        caption=f"Mean bps vs {benchmark.upper()} ({target} target) on the same orders, {where}. "
+                                f"{SIGN_CONVENTION}.")
+    for name, evaluation in evaluations.items():
+        paths += write_table(scenario_table(evaluation.result), out_dir, f"scenario_stats_{name}",
+                             caption=f"{name}: every scenario, {where}.")
+    record = run_record(first, extra)
+    record["strategy"] = list(evaluations)
+    record["strategy_params"] = {k: e.params for k, e in evaluations.items()}
+    record["timings_s"] = {k: {t: round(v, 3) for t, v in e.timings.items()} for k, e in evaluations.items()}
+    path = out_dir / "compare.json"
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return paths + [path]
 
 
 def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "vwap", target: str = "quantity",

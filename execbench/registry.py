@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
+import json
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,19 @@ def load_strategy(name: str, **params: Any) -> Strategy:
         return cls(**params)
     except TypeError as exc:
         raise StrategyError(f"strategy {name!r}: bad parameters {params} ({exc})") from None
+
+
+def load_fitted(path: str | Path) -> Strategy:
+    """Rebuild a strategy saved with ``Strategy.save`` (parameters and fitted state)."""
+    path = Path(path)
+    try:
+        saved = json.loads(path.read_text())
+        name, params, state = saved["strategy"], saved["params"], saved["state"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StrategyError(f"strategy state {str(path)!r}: not a saved strategy ({exc})") from None
+    strategy = load_strategy(name, **params)
+    strategy.set_state(state)
+    return strategy
 
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:

@@ -22,7 +22,10 @@ quote currency for a notional target); each scenario's T allocations must be ≥
 
 from __future__ import annotations
 
+import inspect
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -59,6 +62,10 @@ class OrderContext:
     def bar_times(self) -> np.ndarray:
         """Scheduled open times of the T execution bars (known in advance), (n, T)."""
         return self.windows.bar_times()
+
+    def history_times(self, lookback: int) -> np.ndarray:
+        """Open times of the ``lookback`` bars before the origin, (n, lookback)."""
+        return self.windows.history_times(lookback)
 
     def assets(self) -> np.ndarray:
         return self.windows.assets()
@@ -107,8 +114,30 @@ class Strategy:
         return None
 
     def params(self) -> dict[str, Any]:
-        """The strategy's parameters, recorded with each run."""
+        """The strategy's parameters (its ``__init__`` keyword arguments), recorded with each run."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self", "args", "kwargs")]
+        return {name: getattr(self, name) for name in names if hasattr(self, name)}
+
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        """Parameter names and their defaults, for listings."""
+        signature = inspect.signature(cls.__init__)
+        return {name: (None if p.default is inspect.Parameter.empty else p.default)
+                for name, p in signature.parameters.items() if name not in ("self", "args", "kwargs")}
+
+    def get_state(self) -> dict[str, Any]:
+        """Fitted state as JSON-able values (default: nothing is fitted)."""
         return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``get_state`` returned."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write the parameters and fitted state to a JSON file; reload with ``execbench.load_fitted``."""
+        path = Path(path)
+        path.write_text(json.dumps({"strategy": self.name, "params": self.params(), "state": self.get_state()},
+                                   indent=1) + "\n")
+        return path
 
     def schedule(self, ctx: OrderContext, grid: ScenarioGrid) -> np.ndarray:
         raise NotImplementedError

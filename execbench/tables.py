@@ -97,3 +97,23 @@ def write_table(frame: pd.DataFrame, out_dir: Path, stem: str, *, caption: str, 
         styler = styler.hide(axis="index")
     paths[2].write_text(styler.to_latex(caption=caption, hrules=True, position_float="centering") )
     return paths
+
+
+def comparison_table(results: dict[str, ReplayResult], *, periods: list[int | str], benchmark: str = "vwap",
+                     target: str = "quantity") -> pd.DataFrame:
+    """One row per strategy × side: N, mean bps (paper sign) at each chosen minimum period
+    (``"match"`` for the fixed-horizon case), and the std of the match case (tracking risk)."""
+    rows = []
+    for name, result in results.items():
+        for side in SIDES:
+            row: dict[str, object] = {"Strategy": name, "Side": side.upper()}
+            labels = [_label(side, benchmark, target, p) for p in periods]
+            present = [label for label in labels if label in result.grid.labels]
+            row["N"] = summarize(result.column("bps", present[0]))["N"] if present else 0
+            for period, label in zip(periods, labels):
+                column = "Match mean" if period == "match" else f"m={period} mean"
+                row[column] = summarize(result.column("bps", label))["Mean"] if label in result.grid.labels else np.nan
+            match = _label(side, benchmark, target, "match")
+            row["Match std"] = summarize(result.column("bps", match))["Std"] if match in result.grid.labels else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -117,6 +117,18 @@ class OrderWindows:
         shape (n, lookback); NaN before the start of the data."""
         return self._gather(name, np.arange(-lookback, 0))
 
+    def history_times(self, lookback: int) -> np.ndarray:
+        """Open times of the ``lookback`` bars before the origin, (n, lookback); NaT before the data."""
+        out = np.full((len(self), lookback), np.datetime64("NaT"), dtype="datetime64[ns]")
+        offsets = np.arange(-lookback, 0)
+        for k, series in enumerate(self.series):
+            rows = np.flatnonzero(self.asset_id == k)
+            if rows.size:
+                idx = self.origin[rows, None] + offsets[None, :]
+                valid = idx >= 0
+                out[rows] = np.where(valid, series.times[np.where(valid, idx, 0)], np.datetime64("NaT"))
+        return out
+
     def bar_times(self) -> np.ndarray:
         """Open times of the execution bars, shape (n, T), datetime64[ns] UTC."""
         out = np.empty((len(self), self.horizon), dtype="datetime64[ns]")

@@ -1,0 +1,92 @@
+"""Helpers that turn a strategy's wishes into allocations the contract allows.
+
+Allocations are fractions of the order per bar.  The contract allows, while the order is incomplete,
+at least ``min_rate`` and at most ``max_rate`` per bar (and at most ``max_participation`` of the bar's
+volume); the remainder must be done by bar T.  These helpers are used by the built-in strategies and
+are public so that plug-ins can use them too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from execbench.contracts import ScenarioGrid
+
+
+def rate_bounds(grid: ScenarioGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Per-scenario minimum and maximum trading rate, (S,) each."""
+    arrays = grid.arrays()
+    return arrays["min_rate"], arrays["max_rate"]
+
+
+def fit_profile(profile: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A full-horizon schedule proportional to ``profile`` within per-bar bounds.
+
+    Mixes the normalised profile with the minimum rate, a = lo + (1 − T·lo)·p, so every bar gets at
+    least ``lo``; then caps bars at ``hi`` and hands the excess to the bars below their cap, in
+    proportion to their room (water-filling).  If the caps leave no room, the rest goes to the last
+    bar (the engine will count it as a violation).
+
+    Parameters
+    ----------
+    profile
+        Non-negative weights, (n, T, S) or (n, T, 1); rows that sum to 0 become uniform.
+    lo
+        Minimum rate per scenario, (S,) (at most 1/T).
+    hi
+        Maximum per bar: (S,) or broadcastable to (n, T, S).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, T, S) allocations summing to 1 over T.
+    """
+    profile = np.asarray(profile, dtype=np.float64)
+    horizon = profile.shape[1]
+    total = profile.sum(axis=1, keepdims=True)
+    p = np.where(total > 0, profile / np.where(total > 0, total, 1.0), 1.0 / horizon)
+    lo = np.asarray(lo, dtype=np.float64)[None, None, :]
+    alloc = lo + (1.0 - horizon * lo) * p
+    hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), alloc.shape)
+    for _ in range(horizon):
+        excess = np.maximum(alloc - hi, 0.0).sum(axis=1, keepdims=True)
+        if not (excess > 1e-15).any():
+            break
+        alloc = np.minimum(alloc, hi)
+        room = np.maximum(hi - alloc, 0.0)
+        room_total = room.sum(axis=1, keepdims=True)
+        share = np.where(room_total > 0, room / np.where(room_total > 0, room_total, 1.0), 0.0)
+        alloc = alloc + excess * share
+        stuck = (room_total <= 0) & (excess > 0)
+        if stuck.any():
+            alloc[:, -1:, :] += np.where(stuck, excess, 0.0)
+            break
+    return alloc
+
+
+def bounded_step(desired: np.ndarray, remaining: np.ndarray, step: int, horizon: int, lo: np.ndarray,
+                 hi: np.ndarray) -> np.ndarray:
+    """Clip an adaptive strategy's wish for bar ``step`` to what the contract allows.
+
+    At least min(lo, remaining) and at most min(hi, remaining); at least what is needed to finish by
+    bar T at ``hi`` per bar (the completion guarantee); the last bar takes the remainder.
+
+    Parameters
+    ----------
+    desired, remaining
+        (n, S): the wished allocation and the order fraction still to do before this bar.
+    step
+        0-based bar index in the window.
+    horizon
+        T.
+    lo, hi
+        (S,) minimum and maximum rate (``hi`` may also be (n, S)).
+    """
+    remaining = np.maximum(remaining, 0.0)
+    if step == horizon - 1:
+        return remaining
+    floor = np.minimum(lo, remaining)
+    ceiling = np.minimum(hi, remaining)
+    alloc = np.clip(desired, floor, ceiling)
+    must = remaining - (horizon - 1 - step) * np.asarray(hi)
+    return np.clip(np.maximum(alloc, must), 0.0, remaining)

@@ -1,0 +1,54 @@
+"""Dynamic VWAP: re-forecast the remaining volume every bar and re-allocate what is left."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from execbench.contracts import ScenarioGrid
+from execbench.schedules import bounded_step, rate_bounds
+from execbench.strategy import OrderContext, StepObservation
+from strategies._seasonal import SeasonalStrategy
+
+
+class DynamicVWAP(SeasonalStrategy):
+    """Adaptive VWAP with a causal volume forecast.
+
+    Before bar s it knows the realised bars before s.  It measures the recent level surprise r =
+    (volume of the last ``window`` bars) / (their seasonal expectation), forecasts bar t ≥ s as
+    seasonal × (1 + (r − 1)·decay^(t−s+1)) (the surprise fades), and trades the remaining fraction
+    in proportion: a_s = R_s · F_s / Σ_{t≥s} F_t, within the contract's rate bounds (the last bar
+    takes the remainder).  It trades to bar T, ignoring the minimum period.
+    """
+
+    name = "dvwap"
+    description = "Dynamic VWAP: re-forecasts remaining volume each bar (seasonal × fading recent level)."
+    mode = "adaptive"
+
+    def __init__(self, window: int = 4, decay: float = 0.7):
+        self.window = int(window)
+        self.decay = float(decay)
+
+    def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:
+        expected, level = self.forecast(ctx)
+        k = self.window
+        model = self._model()
+        hist_volume = ctx.history("volumes", k)
+        hist_expected = level[:, None] * model.factor(ctx.history_times(k))
+        lo, hi = rate_bounds(grid)
+        return {"expected": expected, "volumes": hist_volume, "expected_past": hist_expected, "lo": lo, "hi": hi}
+
+    def step(self, state: dict, obs: StepObservation) -> np.ndarray:
+        s = obs.step
+        expected = state["expected"]
+        horizon = expected.shape[1]
+        past_volume = np.concatenate([state["volumes"], obs.volumes], axis=1)[:, -self.window:]
+        past_expected = np.concatenate([state["expected_past"], expected[:, :s]], axis=1)[:, -self.window:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            surprise = np.nansum(past_volume, axis=1) / np.nansum(past_expected, axis=1)
+        surprise = np.where(np.isfinite(surprise) & (surprise > 0), surprise, 1.0)
+        fade = self.decay ** np.arange(1, horizon - s + 1)
+        future = expected[:, s:] * (1.0 + (surprise[:, None] - 1.0) * fade[None, :])
+        total = future.sum(axis=1)
+        share = np.where(total > 0, future[:, 0] / np.where(total > 0, total, 1.0), 1.0 / (horizon - s))
+        remaining = 1.0 - obs.allocated.sum(axis=1)
+        return bounded_step(share[:, None] * remaining, remaining, s, horizon, state["lo"], state["hi"])

@@ -1,0 +1,73 @@
+"""Flexible-horizon heuristic: front-load, then finish early when the price is on your side."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from execbench.contracts import ScenarioGrid
+from execbench.schedules import bounded_step, rate_bounds
+from execbench.strategy import OrderContext, StepObservation, Strategy
+
+
+class FlexHeuristic(Strategy):
+    """The transparent rule any learned model must beat on flexible contracts.
+
+    For a flexible contract with minimum period m (bars numbered 1..T; the decision for bar t uses the
+    realised bars before t only; comparisons are strict, so with one realised bar — where the price is
+    its own benchmark — nothing triggers):
+
+    1. Bars t < m: trade max(front / m, R / (T − t + 1)) — the share ``front`` of the order spread over
+       the first m bars, never slower than TWAP on the remainder R.
+    2. Bars t ≥ m: compare the last realised price P(t−1) with the benchmark so far (VWAP, or the mean
+       price for a TWAP benchmark, of bars 1..t−1).  A buyer finishes the whole remainder in bar t if
+       P(t−1) < benchmark·(1 − threshold); a seller if P(t−1) > benchmark·(1 + threshold).  Otherwise
+       keep going at R / (T − t + 1) (stretch evenly to T); at bar m itself, at the pace of rule 1.
+    3. Bar T takes whatever remains; the contract's minimum/maximum rates always hold.
+
+    Ending early is what shortens the benchmark window to the bars already traded, where the price
+    looked favourable.  On the fixed-horizon match case there is nothing to choose: it trades TWAP.
+    """
+
+    name = "flex"
+    description = "Flexible-horizon heuristic: front-load, finish at/after bar m when price beats the benchmark so far."
+    mode = "adaptive"
+
+    def __init__(self, front: float = 0.5, threshold_bps: float = 0.0):
+        self.front = float(front)
+        self.threshold_bps = float(threshold_bps)
+
+    def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:
+        arrays = grid.arrays()
+        lo, hi = rate_bounds(grid)
+        return {
+            "horizon": ctx.horizon,
+            "min_period": arrays["min_period"].astype(float),
+            "match": np.array([spec.match for spec in grid.specs]),
+            "is_twap": arrays["is_twap"],
+            "buy": grid.side_sign > 0,
+            "lo": lo,
+            "hi": hi,
+        }
+
+    def step(self, state: dict, obs: StepObservation) -> np.ndarray:
+        s = obs.step
+        bar = s + 1  # 1-based bar number of the decision
+        horizon = state["horizon"]
+        remaining = 1.0 - obs.allocated.sum(axis=1)
+        stretch = remaining / (horizon - s)
+        front = np.maximum(self.front / state["min_period"][None, :], stretch)
+        desired = np.where(bar <= state["min_period"][None, :], front, stretch)
+        if s > 0:
+            last = obs.prices[:, -1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                vwap = (obs.prices * obs.volumes).sum(axis=1) / obs.volumes.sum(axis=1)
+            twap = obs.prices.mean(axis=1)
+            vwap = np.where(np.isfinite(vwap), vwap, twap)
+            bench = np.where(state["is_twap"][None, :], twap[:, None], vwap[:, None])
+            edge = self.threshold_bps * 1e-4
+            good = np.where(state["buy"][None, :], last[:, None] < bench * (1 - edge),
+                            last[:, None] > bench * (1 + edge))
+            finish = good & (bar >= state["min_period"][None, :])
+            desired = np.where(finish, remaining, desired)
+        desired = np.where(state["match"][None, :], stretch, desired)
+        return bounded_step(desired, remaining, s, horizon, state["lo"], state["hi"])
