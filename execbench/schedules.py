@@ -24,8 +24,9 @@ def fit_profile(profile: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarr
 
     Mixes the normalised profile with the minimum rate, a = lo + (1 − T·lo)·p, so every bar gets at
     least ``lo``; then caps bars at ``hi`` and hands the excess to the bars below their cap, in
-    proportion to their room (water-filling).  If the caps leave no room, the rest goes to the last
-    bar (the engine will count it as a violation).
+    proportion to their room (water-filling).  Where the caps cannot hold the whole order (they sum
+    to less than 1) it trades in proportion to the caps, which spreads the unavoidable excess
+    evenly (the engine counts the breaches as violations).
 
     Parameters
     ----------
@@ -48,28 +49,31 @@ def fit_profile(profile: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarr
     lo = np.asarray(lo, dtype=np.float64)[None, None, :]
     alloc = lo + (1.0 - horizon * lo) * p
     hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), alloc.shape)
+    room_total = hi.sum(axis=1, keepdims=True)
+    infeasible = room_total < 1.0  # the caps cannot hold the whole order: trade in proportion to them
     for _ in range(horizon):
         excess = np.maximum(alloc - hi, 0.0).sum(axis=1, keepdims=True)
         if not (excess > 1e-15).any():
             break
         alloc = np.minimum(alloc, hi)
         room = np.maximum(hi - alloc, 0.0)
-        room_total = room.sum(axis=1, keepdims=True)
-        share = np.where(room_total > 0, room / np.where(room_total > 0, room_total, 1.0), 0.0)
+        room_sum = room.sum(axis=1, keepdims=True)
+        share = np.where(room_sum > 0, room / np.where(room_sum > 0, room_sum, 1.0), 0.0)
         alloc = alloc + excess * share
-        stuck = (room_total <= 0) & (excess > 0)
-        if stuck.any():
-            alloc[:, -1:, :] += np.where(stuck, excess, 0.0)
-            break
+    if infeasible.any():
+        proportional = hi / np.where(room_total > 0, room_total, 1.0)
+        alloc = np.where(infeasible, proportional, alloc)
+    return alloc
     return alloc
 
 
 def bounded_step(desired: np.ndarray, remaining: np.ndarray, step: int, horizon: int, lo: np.ndarray,
-                 hi: np.ndarray) -> np.ndarray:
+                 hi: np.ndarray, later: np.ndarray | None = None) -> np.ndarray:
     """Clip an adaptive strategy's wish for bar ``step`` to what the contract allows.
 
     At least min(lo, remaining) and at most min(hi, remaining); at least what is needed to finish by
-    bar T at ``hi`` per bar (the completion guarantee); the last bar takes the remainder.
+    bar T if every later bar trades at its cap (the completion guarantee); the last bar takes the
+    remainder.
 
     Parameters
     ----------
@@ -80,7 +84,10 @@ def bounded_step(desired: np.ndarray, remaining: np.ndarray, step: int, horizon:
     horizon
         T.
     lo, hi
-        (S,) minimum and maximum rate (``hi`` may also be (n, S)).
+        (S,) minimum and maximum rate for this bar (``hi`` may also be (n, S)).
+    later
+        (n, S) or (S,): the most that can be traded in all later bars together; default
+        (T − 1 − step)·hi.
     """
     remaining = np.maximum(remaining, 0.0)
     if step == horizon - 1:
@@ -88,5 +95,6 @@ def bounded_step(desired: np.ndarray, remaining: np.ndarray, step: int, horizon:
     floor = np.minimum(lo, remaining)
     ceiling = np.minimum(hi, remaining)
     alloc = np.clip(desired, floor, ceiling)
-    must = remaining - (horizon - 1 - step) * np.asarray(hi)
+    capacity = (horizon - 1 - step) * np.asarray(hi) if later is None else later
+    must = remaining - capacity
     return np.clip(np.maximum(alloc, must), 0.0, remaining)

@@ -34,6 +34,13 @@ class SeasonalStrategy(Strategy):
             raise StrategyError(f"strategy {self.name!r} is not fitted: call fit(training bars) or load a saved state")
         return self.model
 
+    def step_caps(self, ctx: OrderContext, grid, expected: np.ndarray) -> np.ndarray:
+        """Per-bar allocation caps (n, T, S): the max rate and, for scenarios with a participation
+        cap, cap × forecast bar volume / order size (converted at the arrival price for notional)."""
+        from strategies.vwap import participation_caps
+
+        return participation_caps(grid, ctx, expected)
+
     def forecast(self, ctx: OrderContext) -> tuple[np.ndarray, np.ndarray]:
         """Expected volume of each execution bar from the origin's information, (n, T), and the
         trailing level (mean volume of the ``level_bars`` bars before the origin), (n,)."""

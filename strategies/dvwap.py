@@ -34,7 +34,8 @@ class DynamicVWAP(SeasonalStrategy):
         model = self._model()
         hist_volume = ctx.history("volumes", k)
         hist_expected = level[:, None] * model.factor(ctx.history_times(k))
-        lo, hi = rate_bounds(grid)
+        lo, _ = rate_bounds(grid)
+        hi = self.step_caps(ctx, grid, expected)
         return {"expected": expected, "volumes": hist_volume, "expected_past": hist_expected, "lo": lo, "hi": hi}
 
     def step(self, state: dict, obs: StepObservation) -> np.ndarray:
@@ -51,4 +52,5 @@ class DynamicVWAP(SeasonalStrategy):
         total = future.sum(axis=1)
         share = np.where(total > 0, future[:, 0] / np.where(total > 0, total, 1.0), 1.0 / (horizon - s))
         remaining = 1.0 - obs.allocated.sum(axis=1)
-        return bounded_step(share[:, None] * remaining, remaining, s, horizon, state["lo"], state["hi"])
+        return bounded_step(share[:, None] * remaining, remaining, s, horizon, state["lo"], state["hi"][:, s, :],
+                            later=state["hi"][:, s + 1:, :].sum(axis=1))

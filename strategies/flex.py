@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from execbench.contracts import ScenarioGrid
+from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.schedules import bounded_step, rate_bounds
 from execbench.strategy import OrderContext, StepObservation, Strategy
 
@@ -35,6 +35,11 @@ class FlexHeuristic(Strategy):
     def __init__(self, front: float = 0.5, threshold_bps: float = 0.0):
         self.front = float(front)
         self.threshold_bps = float(threshold_bps)
+
+    def unsupported(self, spec: ContractSpec) -> str | None:
+        if spec.max_participation is not None:
+            return "the flexible-horizon heuristic has no volume forecast and cannot honour a participation cap"
+        return None
 
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:
         arrays = grid.arrays()

@@ -33,7 +33,8 @@ class POV(SeasonalStrategy):
         expected, level = self.forecast(ctx)
         model = self._model()
         qty, notional = ctx.sizes()
-        lo, hi = rate_bounds(grid)
+        lo, _ = rate_bounds(grid)
+        hi = self.step_caps(ctx, grid, expected)
         return {
             "expected": expected, "volumes": ctx.history("volumes", self.window),
             "expected_past": level[:, None] * model.factor(ctx.history_times(self.window)),
@@ -60,4 +61,5 @@ class POV(SeasonalStrategy):
         desired = np.where(state["is_notional"][None, :], of_notional, of_qty)
         desired = np.nan_to_num(desired, nan=1.0 / horizon, posinf=1.0)
         remaining = 1.0 - obs.allocated.sum(axis=1)
-        return bounded_step(desired, remaining, s, horizon, state["lo"], state["hi"])
+        return bounded_step(desired, remaining, s, horizon, state["lo"], state["hi"][:, s, :],
+                            later=state["hi"][:, s + 1:, :].sum(axis=1))
