@@ -7,14 +7,20 @@ from typing import Any
 import numpy as np
 
 from execbench.errors import StrategyError
-from execbench.strategy import OrderContext, Strategy
+from execbench.schedules import bounded_step, rate_bounds
+from execbench.strategy import OrderContext, StepObservation, Strategy
 from execbench.volume_profile import SeasonalVolume
 
 
 class SeasonalStrategy(Strategy):
-    """A strategy with a ``SeasonalVolume`` model fitted on the training bars."""
+    """A strategy with a ``SeasonalVolume`` model fitted on the training bars.
+
+    Adaptive subclasses get ``adaptive_state`` (forecast, rate bounds, caps, recent history) and
+    ``surprise`` (realised / expected volume over the last ``window`` bars, before each decision).
+    """
 
     model: SeasonalVolume | None = None
+    window: int = 4
 
     def fit(self, bars) -> "SeasonalStrategy":
         self.model = SeasonalVolume.fit(bars)
@@ -40,6 +46,36 @@ class SeasonalStrategy(Strategy):
         from strategies.vwap import participation_caps
 
         return participation_caps(grid, ctx, expected)
+
+    def adaptive_state(self, ctx: OrderContext, grid) -> dict:
+        """What an adaptive policy needs at the origin: the forecast, recent volumes and their
+        expectation, and the per-bar bounds."""
+        expected, level = self.forecast(ctx)
+        return {
+            "expected": expected,
+            "volumes": ctx.history("volumes", self.window),
+            "expected_past": level[:, None] * self._model().factor(ctx.history_times(self.window)),
+            "lo": rate_bounds(grid)[0],
+            "hi": self.step_caps(ctx, grid, expected),
+        }
+
+    def surprise(self, state: dict, obs: StepObservation) -> np.ndarray:
+        """Realised over expected volume of the last ``window`` bars before bar ``obs.step``, (n,)
+        (1 where undefined)."""
+        past_volume = np.concatenate([state["volumes"], obs.volumes], axis=1)[:, -self.window:]
+        expected = np.concatenate([state["expected_past"], state["expected"][:, :obs.step]], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.nansum(past_volume, axis=1) / np.nansum(expected[:, -self.window:], axis=1)
+        return np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
+
+    @staticmethod
+    def bounded(state: dict, desired: np.ndarray, obs: StepObservation) -> np.ndarray:
+        """``bounded_step`` with this bar's caps and the capacity of the later bars."""
+        s = obs.step
+        remaining = 1.0 - obs.allocated.sum(axis=1)
+        horizon = state["expected"].shape[1]
+        return bounded_step(desired, remaining, s, horizon, state["lo"], state["hi"][:, s, :],
+                            later=state["hi"][:, s + 1:, :].sum(axis=1))
 
     def forecast(self, ctx: OrderContext) -> tuple[np.ndarray, np.ndarray]:
         """Expected volume of each execution bar from the origin's information, (n, T), and the

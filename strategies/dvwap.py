@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from execbench.contracts import ScenarioGrid
-from execbench.schedules import bounded_step, rate_bounds
 from execbench.strategy import OrderContext, StepObservation
 from strategies._seasonal import SeasonalStrategy
 
@@ -29,28 +28,15 @@ class DynamicVWAP(SeasonalStrategy):
         self.decay = float(decay)
 
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:
-        expected, level = self.forecast(ctx)
-        k = self.window
-        model = self._model()
-        hist_volume = ctx.history("volumes", k)
-        hist_expected = level[:, None] * model.factor(ctx.history_times(k))
-        lo, _ = rate_bounds(grid)
-        hi = self.step_caps(ctx, grid, expected)
-        return {"expected": expected, "volumes": hist_volume, "expected_past": hist_expected, "lo": lo, "hi": hi}
+        return self.adaptive_state(ctx, grid)
 
     def step(self, state: dict, obs: StepObservation) -> np.ndarray:
         s = obs.step
         expected = state["expected"]
         horizon = expected.shape[1]
-        past_volume = np.concatenate([state["volumes"], obs.volumes], axis=1)[:, -self.window:]
-        past_expected = np.concatenate([state["expected_past"], expected[:, :s]], axis=1)[:, -self.window:]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            surprise = np.nansum(past_volume, axis=1) / np.nansum(past_expected, axis=1)
-        surprise = np.where(np.isfinite(surprise) & (surprise > 0), surprise, 1.0)
         fade = self.decay ** np.arange(1, horizon - s + 1)
-        future = expected[:, s:] * (1.0 + (surprise[:, None] - 1.0) * fade[None, :])
+        future = expected[:, s:] * (1.0 + (self.surprise(state, obs)[:, None] - 1.0) * fade[None, :])
         total = future.sum(axis=1)
         share = np.where(total > 0, future[:, 0] / np.where(total > 0, total, 1.0), 1.0 / (horizon - s))
         remaining = 1.0 - obs.allocated.sum(axis=1)
-        return bounded_step(share[:, None] * remaining, remaining, s, horizon, state["lo"], state["hi"][:, s, :],
-                            later=state["hi"][:, s + 1:, :].sum(axis=1))
+        return self.bounded(state, share[:, None] * remaining, obs)
