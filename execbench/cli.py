@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from execbench.audit import AuditReport, audit_strategy
@@ -18,8 +24,19 @@ from execbench.contracts import BENCHMARKS, TARGETS
 from execbench.data import bundled_assets, load_bars
 from execbench.errors import ExecbenchError
 from execbench.evaluate import compare, evaluate, make_split, training_bars
-from execbench.output import SIGN_CONVENTION, default_out_dir, save_comparison, save_evaluation
-from execbench.registry import available_strategies, load_fitted, load_strategy, parse_params
+from execbench.output import (
+    SIGN_CONVENTION,
+    default_out_dir,
+    save_comparison,
+    save_evaluation,
+)
+from execbench.registry import (
+    available_strategies,
+    load_fitted,
+    load_strategy,
+    parse_params,
+)
+from execbench.report import build_report
 from execbench.tables import comparison_table, paper_table
 from execbench.windows import DEFAULT_ORDER_SIZE
 
@@ -96,7 +113,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"{split.test_start.date()} → {evaluation.result.orders['origin'].max().date()}; skipped origins: "
                   f"{skipped}; {evaluation.timings['total_s']:.1f} s")
     console.print(f"saved {len(paths)} files to {out_dir}/")
+    if args.report:
+        _report(out_dir, args.seed)
     return 0
+
+
+def _report(out_dir: Path, seed: int) -> None:
+    with console.status(f"writing the PDF report in {out_dir}"):
+        path = build_report(out_dir, seed=seed)
+    console.print(f"report: {path}")
 
 
 def _periods(text: str | None, horizon: int) -> list[int | str]:
@@ -146,6 +171,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     paths = save_comparison(evaluations, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
                             extra=extra)
     console.print(f"{first.result.n_orders:,} orders per strategy; {elapsed:.1f} s; saved {len(paths)} files to {out_dir}/")
+    if args.report:
+        _report(out_dir, args.seed)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _report(Path(args.run_dir), args.seed)
     return 0
 
 
@@ -206,6 +238,7 @@ def _eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=TARGETS, default="quantity", help="target of the printed table")
     parser.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit")
     parser.add_argument("--out", default=None, help="output folder (default under reports/)")
+    parser.add_argument("--report", action="store_true", help="also write the PDF report into the output folder")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--orders", type=int, default=16, help="orders sampled from the test period (default 16)")
     _data_args(aud)
     aud.set_defaults(func=cmd_audit)
+    rep = sub.add_parser("report", help="write report.pdf (and figures/) for a run or comparison folder")
+    rep.add_argument("run_dir", help="folder written by execbench run or execbench compare")
+    rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
+    rep.set_defaults(func=cmd_report)
     assets = sub.add_parser("assets", help="list the bundled data")
     assets.set_defaults(func=cmd_assets)
     strategies = sub.add_parser("strategies", help="list registered strategies with their parameters")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from execbench.contracts import ScenarioGrid, scenario_grid
@@ -99,17 +100,29 @@ def _orders_frame(windows: OrderWindows) -> pd.DataFrame:
     })
 
 
+def curve_scenarios(grid: ScenarioGrid) -> tuple[str, ...]:
+    """Scenarios whose allocations an evaluation keeps for execution curves: every VWAP-benchmark
+    scenario of the grid (both sides, both targets, every minimum period)."""
+    return tuple(spec.label for spec in grid.specs if spec.benchmark == "vwap")
+
+
 def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, *,
-                    chunk_size: int = DEFAULT_CHUNK, progress: Callable[[int], None] | None = None) -> ReplayResult:
-    """Run ``strategy`` on ``windows`` in chunks of orders and replay its allocations."""
+                    chunk_size: int = DEFAULT_CHUNK, progress: Callable[[int], None] | None = None,
+                    keep: tuple[str, ...] = ()) -> ReplayResult:
+    """Run ``strategy`` on ``windows`` in chunks of orders and replay its allocations (keeping, as
+    float32, those of the scenarios in ``keep``)."""
     check_supported(strategy, grid)
+    kept_index = [grid.index(label) for label in keep]
     parts = []
     for start in range(0, len(windows), chunk_size):
         chunk = windows.subset(slice(start, start + chunk_size))
         alloc = run_strategy(strategy, chunk, grid)
         qty, notional = chunk.sizes()
-        parts.append(replay(chunk.window("prices"), chunk.window("volumes"), alloc, grid, order_qty=qty,
-                            order_notional=notional, orders=_orders_frame(chunk), strategy=strategy.name))
+        part = replay(chunk.window("prices"), chunk.window("volumes"), alloc, grid, order_qty=qty,
+                      order_notional=notional, orders=_orders_frame(chunk), strategy=strategy.name)
+        if kept_index:
+            part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))
+        parts.append(part)
         if progress is not None:
             progress(len(chunk))
     return ReplayResult.concat(parts)
@@ -126,6 +139,7 @@ def evaluate(
     chunk_size: int = DEFAULT_CHUNK,
     fit: bool = True,
     windows: OrderWindows | None = None,
+    keep_allocations: bool = True,
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
 ) -> Evaluation:
@@ -152,6 +166,9 @@ def evaluate(
         is already fitted or loaded from a saved state).
     windows
         Evaluate on these order windows (e.g. shared by several strategies) instead of building them.
+    keep_allocations
+        Keep the allocations of the VWAP-benchmark scenarios (``curve_scenarios``) for execution
+        curves.
     progress
         Called with the number of orders done after each chunk.
     on_windows
@@ -180,7 +197,8 @@ def evaluate(
     if on_windows is not None:
         on_windows(windows)
     tick = time.perf_counter()
-    result = replay_strategy(strategy, windows, grid, chunk_size=chunk_size, progress=progress)
+    result = replay_strategy(strategy, windows, grid, chunk_size=chunk_size, progress=progress,
+                             keep=curve_scenarios(grid) if keep_allocations else ())
     timings["strategy_and_replay_s"] = time.perf_counter() - tick
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
     baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size)

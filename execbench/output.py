@@ -13,6 +13,7 @@ from typing import Any
 from execbench.data.prices import PRICE_CONVENTION
 from execbench.engine.kernels import ALLOC_EPS
 from execbench.evaluate import Evaluation
+from execbench.rundata import RunData
 from execbench.tables import comparison_table, min_period_table, paper_table, scenario_table, write_table
 from execbench.windows import SIZE_LOOKBACK
 
@@ -82,6 +83,7 @@ def save_comparison(evaluations: dict[str, Evaluation], out_dir: Path, *, period
     for name, evaluation in evaluations.items():
         paths += write_table(scenario_table(evaluation.result), out_dir, f"scenario_stats_{name}",
                              caption=f"{name}: every scenario, {where}.")
+        paths.append(RunData.from_evaluation(evaluation).save(out_dir))
     record = run_record(first, extra)
     record["strategy"] = list(evaluations)
     record["strategy_params"] = {k: e.params for k, e in evaluations.items()}
@@ -94,7 +96,8 @@ def save_comparison(evaluations: dict[str, Evaluation], out_dir: Path, *, period
 def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "vwap", target: str = "quantity",
                     extra: dict[str, Any] | None = None) -> list[Path]:
     """Write the paper table, the per-minimum-period table (mean and std), the per-scenario
-    statistics and ``run.json`` into ``out_dir``; return the written paths."""
+    statistics, the per-order results (``results_<strategy>.npz``, for reports) and ``run.json`` into
+    ``out_dir``; return the written paths."""
     name = evaluation.strategy.upper()
     where = f"{evaluation.asset} {evaluation.freq}, T={evaluation.horizon}, test from {evaluation.split.test_start.date()}"
     paths: list[Path] = []
@@ -107,6 +110,7 @@ def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "
                              caption=f"{name}: {stat.lower()} bps by minimum period and scenario, {where}.")
     paths += write_table(scenario_table(evaluation.result), out_dir, "scenario_stats",
                          caption=f"{name}: every scenario, {where}.")
+    paths.append(RunData.from_evaluation(evaluation).save(out_dir))
     record = out_dir / "run.json"
     record.write_text(json.dumps(run_record(evaluation, extra), indent=2, default=str) + "\n")
     paths.append(record)

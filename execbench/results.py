@@ -22,7 +22,8 @@ class ReplayResult:
     sell positive); ``perf_bps`` is side-adjusted, positive = better than the benchmark.
     ``end_bar`` is the last bar (1-based) of the realised window; ``violations`` counts bars that
     break the contract's min/max trading rate or participation cap.  ``orders`` holds per-order
-    labels (asset, origin).
+    labels (asset, origin).  ``allocations`` optionally keeps the allocations of the scenarios named
+    in ``kept`` (for execution curves).
     """
 
     grid: ScenarioGrid
@@ -33,6 +34,8 @@ class ReplayResult:
     end_bar: np.ndarray
     violations: np.ndarray
     orders: pd.DataFrame
+    allocations: np.ndarray | None = None  # (n, T, K) float32 for the scenarios in ``kept``
+    kept: tuple[str, ...] = ()
 
     @property
     def n_orders(self) -> int:
@@ -84,4 +87,7 @@ class ReplayResult:
         values = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ReplayResult)
                   if f.name in STORED}
         orders = pd.concat([p.orders for p in parts], ignore_index=True)
-        return ReplayResult(grid=parts[0].grid, orders=orders, **values)
+        allocations = None
+        if parts[0].allocations is not None:
+            allocations = np.concatenate([p.allocations for p in parts])
+        return ReplayResult(grid=parts[0].grid, orders=orders, allocations=allocations, kept=parts[0].kept, **values)
