@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from arch.bootstrap import StationaryBootstrap
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 BLOCK_FACTOR = 2
 DEFAULT_REPS = 400
@@ -93,10 +94,10 @@ def paired_comparison(perf_a: np.ndarray, perf_b: np.ndarray, indices: np.ndarra
     """Mean difference with a block-bootstrap CI, and the Wilcoxon signed-rank p-value on the
     non-overlapping orders ``independent`` (two-sided; 1.0 when every difference is zero)."""
     diff = np.asarray(perf_a, dtype=np.float64) - np.asarray(perf_b, dtype=np.float64)
+    diff = np.where(np.abs(diff) < ZERO_DIFFERENCE_BPS, 0.0, diff)  # rounding noise is no difference
     interval = bootstrap_ci(diff, indices, "mean", level)
     sample = diff[independent]
     sample = sample[np.isfinite(sample)]
-    sample = np.where(np.abs(sample) < ZERO_DIFFERENCE_BPS, 0.0, sample)  # rounding noise is no difference
     if sample.size == 0 or np.all(sample == 0):
         p_value = 1.0
     else:
@@ -106,13 +107,9 @@ def paired_comparison(perf_a: np.ndarray, perf_b: np.ndarray, indices: np.ndarra
 
 
 def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
-    """Holm–Bonferroni adjusted p-values (controls the family-wise error rate under any dependence)."""
+    """Holm–Bonferroni adjusted p-values (``statsmodels``; controls the family-wise error rate under
+    any dependence between the tests)."""
     p = np.asarray(p_values, dtype=np.float64)
-    order = np.argsort(p)
-    m = p.size
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adjusted[i] = running
-    return adjusted
+    if p.size == 0:
+        return p
+    return multipletests(p, method="holm")[1]

@@ -1,0 +1,63 @@
+"""Saved results, the PDF report and its figures, from the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import execbench as eb
+from execbench.cli import main
+from execbench.rundata import RunData, load_run
+from execbench.significance import ci_table, paired_table
+
+
+def pdf_pages(path) -> int:
+    data = path.read_bytes()
+    return data.count(b"/Type /Page") - data.count(b"/Type /Pages")
+
+
+def test_run_with_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["run", "--strategy", "flex", "--asset", "BTCUSDT", "--test-start", "2026-04-10", "--out", str(out),
+            "--report"]
+    assert main(args) == 0
+    assert "report:" in capsys.readouterr().out
+    assert pdf_pages(out / "report.pdf") >= 8
+    for stem in ("flex_density_m1", "flex_execution_curves", "flex_mean_by_period", "flex_by_year"):
+        assert (out / "figures" / f"{stem}.png").stat().st_size > 10_000
+        assert (out / "figures" / f"{stem}.pdf").stat().st_size > 5_000
+    record, runs = load_run(out)
+    run = runs["flex"]
+    paper = pd.read_csv(out / "paper_table.csv")
+    # the saved per-order results reproduce the saved table (float32 storage: ~1e-5 bps)
+    assert abs(np.nanmean(run.column("bps", "buy-vwap-quantity-m1")) - paper["Mean"].iloc[2]) < 1e-4
+    assert run.allocations.shape == (record["orders"]["evaluated"], 12, 52)
+
+
+def test_compare_report_has_paired_tests(tmp_path):
+    out = tmp_path / "cmp"
+    args = ["compare", "--strategies", "twap,vwap,flex", "--asset", "BTCUSDT", "--test-start", "2026-04-15",
+            "--no-audit", "--out", str(out), "--report"]
+    assert main(args) == 0
+    assert pdf_pages(out / "report.pdf") >= 10
+    assert (out / "figures" / "strategies_density_buy_m1.png").is_file()
+
+
+def test_statistics_tables_from_results():
+    bars = eb.load_bars("BTCUSDT")
+    split = eb.make_split(bars, test_start="2026-04-01")
+    runs = {k: RunData.from_evaluation(v) for k, v in eb.compare(["twap", "flex"], bars, split=split).items()}
+    ci = ci_table(runs["flex"], reps=100)
+    assert len(ci) == 2 + 2 * 13
+    assert ((ci["Mean lo"] <= ci["Mean"]) & (ci["Mean"] <= ci["Mean hi"])).all()
+    paired = paired_table(runs, periods=[1, "match"], reps=100)
+    match = paired[paired["Min period"] == "Match"]
+    assert (match["Mean diff"].abs() < 1e-9).all() and (match["Wilcoxon p"] == 1.0).all()  # flex is TWAP there
+    early = paired[paired["Min period"] == "1"]
+    assert (early["CI lo"] > 0).all()  # stopping early beats TWAP on this month, both sides
+    assert (paired["Holm p"] >= paired["Wilcoxon p"]).all()
+
+
+def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not an execbench run folder" in capsys.readouterr().err
