@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench notebook clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py
+
+notebook: setup
+	$(BIN)/python examples/build_notebook.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

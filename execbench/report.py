@@ -11,15 +11,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from execbench import figures  # first: it picks the matplotlib backend
 
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
-from execbench import figures  # noqa: E402
 from execbench.inference import BLOCK_FACTOR, DEFAULT_REPS  # noqa: E402
 from execbench.rundata import RunData, load_run  # noqa: E402
 from execbench.significance import ci_table, paired_table  # noqa: E402
