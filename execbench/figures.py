@@ -129,13 +129,18 @@ def breakdown(run: RunData, by: str, periods: list[int | str], *, benchmark: str
                                 "mean perf_bps": mean})
     data = pd.DataFrame(records)
     groups = data[by].nunique()
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * groups * len(periods) + 3), 4))
-    sns.barplot(data=data, x=by, y="mean perf_bps", hue="scenario", ax=ax, palette="colorblind")
-    ax.axhline(0, color="black", linewidth=0.6)
-    ax.set_ylabel("mean perf_bps (positive = better than benchmark)")
+    horizontal = groups > 12  # many assets: one row per asset keeps the labels readable
+    if horizontal:
+        fig, ax = plt.subplots(figsize=(9, 1.5 + 0.4 * groups))
+        sns.barplot(data=data, y=by, x="mean perf_bps", hue="scenario", ax=ax, palette="colorblind", orient="h")
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_xlabel("mean perf_bps (positive = better than benchmark)")
+    else:
+        fig, ax = plt.subplots(figsize=(max(6, 0.45 * groups * len(periods) + 3), 4))
+        sns.barplot(data=data, x=by, y="mean perf_bps", hue="scenario", ax=ax, palette="colorblind")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_ylabel("mean perf_bps (positive = better than benchmark)")
     ax.set_title(f"{run.strategy.upper()}: by {by} ({benchmark.upper()} benchmark, {target} target)", fontsize=10)
-    if by == "asset":
-        ax.tick_params(axis="x", rotation=60)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

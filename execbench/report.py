@@ -38,11 +38,12 @@ def _fmt(value: Any, p_value: bool = False) -> str:
 
 def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
     fig = plt.figure(figsize=A4)
-    fig.text(0.07, 0.95, title, fontsize=16, weight="bold", va="top")
+    fig.text(0.07, 0.95, "\n".join(textwrap.wrap(title, 48)), fontsize=16, weight="bold", va="top")
     wrapped = []
     for line in lines:
         wrapped += textwrap.wrap(line, 100, subsequent_indent="    ") or [""]
-    fig.text(0.07, 0.91, "\n".join(wrapped), fontsize=8, va="top", family="monospace")
+    fig.text(0.07, 0.95 - 0.03 * len(textwrap.wrap(title, 48)) - 0.01, "\n".join(wrapped), fontsize=8, va="top",
+             family="monospace")
     pdf.savefig(fig)
     plt.close(fig)
 
@@ -145,7 +146,8 @@ def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None,
     path = run_dir / "report.pdf"
     is_compare = len(runs) > 1 or (run_dir / "compare.json").is_file()
     with PdfPages(path) as pdf:
-        _text_page(pdf, f"execbench {'comparison' if is_compare else 'run'}: {', '.join(runs)} on {record['asset']}",
+        _text_page(pdf, f"execbench {'comparison' if is_compare else 'run'}: {', '.join(runs)} on {record['asset']} "
+                        f"{record['freq']}",
                    _title_lines(record, runs))
         table_files = [("comparison.csv", "Comparison: mean bps on the same orders")] if is_compare else [
             ("paper_table.csv", "Paper-format table (bps, paper sign)"),
