@@ -36,7 +36,6 @@ from execbench.registry import (
     load_strategy,
     parse_params,
 )
-from execbench.report import build_report
 from execbench.tables import comparison_table, paper_table
 from execbench.windows import DEFAULT_ORDER_SIZE
 
@@ -119,6 +118,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(out_dir: Path, seed: int) -> None:
+    from execbench.report import build_report  # matplotlib, seaborn, arch: only when a report is asked for
+
     with console.status(f"writing the PDF report in {out_dir}"):
         path = build_report(out_dir, seed=seed)
     console.print(f"report: {path}")
