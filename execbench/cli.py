@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 import warnings
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +23,11 @@ from rich.table import Table
 from execbench.audit import AuditReport, audit_strategy
 from execbench.contracts import BENCHMARKS, TARGETS
 from execbench.data import bundled_assets, load_bars
+from execbench.data.loading import SYNTHETIC_OPTIONS
+from execbench.engine import ImpactModel
 from execbench.errors import ExecbenchError
 from execbench.evaluate import compare, evaluate, make_split, training_bars
+from execbench.market.heston import HestonParams
 from execbench.output import (
     SIGN_CONVENTION,
     default_out_dir,
@@ -36,7 +40,8 @@ from execbench.registry import (
     load_strategy,
     parse_params,
 )
-from execbench.tables import comparison_table, paper_table
+from execbench.shortfall import shortfall_table
+from execbench.tables import breakdown_table, comparison_table, paper_table, write_table
 from execbench.windows import DEFAULT_ORDER_SIZE
 
 # rich wraps at 80 columns when not writing to a terminal; the paper table needs ~110
@@ -62,9 +67,26 @@ def _command_line() -> str | None:
     return "execbench " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("execbench") else None
 
 
-def _load(args: argparse.Namespace):
+IMPACT_PARAMS = {"impact": "eps", "impact_beta": "beta", "permanent": "gamma", "permanent_delta": "delta",
+                 "impact_on_benchmark": "benchmark_with_impact"}
+
+
+def _split_params(args: argparse.Namespace) -> tuple[dict, dict, ImpactModel | None]:
+    """``--param`` values for the synthetic market, the impact model and the strategy (in that order
+    of precedence, by name)."""
+    params = parse_params(getattr(args, "param", None))
+    market: dict = {}
+    if str(args.asset).lower().startswith("synthetic:"):
+        names = {f.name for f in fields(HestonParams)} | set(SYNTHETIC_OPTIONS)
+        market = {k: params.pop(k) for k in list(params) if k in names}
+    impact_args = {IMPACT_PARAMS[k]: params.pop(k) for k in list(params) if k in IMPACT_PARAMS}
+    impact = ImpactModel(**impact_args) if impact_args else None
+    return market, params, impact
+
+
+def _load(args: argparse.Namespace, market: dict | None = None):
     with console.status(f"loading {args.asset} {args.freq or ''}"):
-        bars = load_bars(args.asset, args.freq)
+        bars = load_bars(args.asset, args.freq, synthetic=market)
     return bars, make_split(bars, args.test_start, args.val_start, args.test_end)
 
 
@@ -81,11 +103,12 @@ def _audit(strategy, bars, split, args) -> AuditReport | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    bars, split = _load(args)
+    market, strategy_params, impact = _split_params(args)
+    bars, split = _load(args, market)
     if args.state:
         strategy = load_fitted(args.state)
     else:
-        strategy = load_strategy(args.strategy, **parse_params(args.param))
+        strategy = load_strategy(args.strategy, **strategy_params)
         with console.status(f"fitting {strategy.name} on bars before {split.train_end.date()}"):
             strategy.fit(training_bars(bars, split.train_end))
     if args.save_state:
@@ -94,18 +117,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _progress() as progress:
         task = progress.add_task(f"replaying {strategy.name}", total=None)
         evaluation = evaluate(
-            strategy, bars, horizon=args.horizon, split=split, order_size=args.order_size, fit=False,
+            strategy, bars, horizon=args.horizon, split=split, order_size=args.order_size, fit=False, impact=impact,
             on_windows=lambda w: progress.update(task, total=len(w)), progress=lambda k: progress.advance(task, k),
         )
     evaluation.timings["total_s"] = time.perf_counter() - started
     out_dir = Path(args.out) if args.out else default_out_dir(evaluation.asset, strategy.name)
     extra = {"command": _command_line(), "seed": args.seed, "audit": None if report is None else report.to_dict(),
              "fitted_state": args.state}
-    paths = save_evaluation(evaluation, out_dir, benchmark=args.benchmark, target=args.target, extra=extra)
+    by = [b.strip() for b in args.by.split(",")] if args.by else []
+    periods = [1, max(1, args.horizon // 2), "match"]
+    paths = save_evaluation(evaluation, out_dir, benchmark=args.benchmark, target=args.target, extra=extra, by=by,
+                            periods=periods)
     table = paper_table(evaluation.result, evaluation.baseline, strategy=strategy.name.upper(),
                         benchmark=args.benchmark, target=args.target)
     console.print(_frame_table(table, f"{strategy.name.upper()} on {evaluation.asset} {evaluation.freq}, "
                                       f"T={args.horizon}, {args.target} target vs {args.benchmark.upper()}"))
+    impact_note = "no market impact" if impact is None or not impact.active else impact.describe()
+    console.print(_frame_table(
+        shortfall_table(evaluation.result, periods=periods, benchmark=args.benchmark, target=args.target),
+        f"implementation shortfall vs arrival price (bps, positive = cost) = delay + timing + impact + opportunity; "
+        f"{impact_note}"))
+    for key in by:
+        console.print(_frame_table(breakdown_table(evaluation.result, key, periods=periods, benchmark=args.benchmark,
+                                                   target=args.target), f"by {key}: bps (paper sign)"))
     skipped = ", ".join(f"{k} {v}" for k, v in evaluation.windows.skipped.items() if v) or "none"
     console.print(f"{SIGN_CONVENTION}.")
     console.print(f"{evaluation.result.n_orders:,} orders × {len(evaluation.result.grid)} scenarios, origins "
@@ -118,7 +152,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(out_dir: Path, seed: int) -> None:
-    from execbench.report import build_report  # matplotlib, seaborn, arch: only when a report is asked for
+    from execbench.report import (
+        build_report,  # matplotlib, seaborn, arch: only when a report is asked for
+    )
 
     with console.status(f"writing the PDF report in {out_dir}"):
         path = build_report(out_dir, seed=seed)
@@ -144,7 +180,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     names = [n.strip() for n in args.strategies.split(",") if n.strip()]
     periods = _periods(args.periods, args.horizon)
-    bars, split = _load(args)
+    market, strategy_params, impact = _split_params(args)
+    if strategy_params:
+        raise ExecbenchError(f"compare: strategy parameters are not supported here ({', '.join(strategy_params)})")
+    bars, split = _load(args, market)
     strategies = [load_strategy(n) for n in names]
     train = training_bars(bars, split.train_end)
     with console.status(f"fitting {', '.join(names)} on bars before {split.train_end.date()}"):
@@ -154,7 +193,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with _progress() as progress:
         task = progress.add_task(f"replaying {len(names)} strategies", total=None)
         evaluations = compare(
-            strategies, bars, horizon=args.horizon, split=split, order_size=args.order_size, fit=False,
+            strategies, bars, horizon=args.horizon, split=split, order_size=args.order_size, fit=False, impact=impact,
             on_windows=lambda w: progress.update(task, total=len(w) * len(names)),
             progress=lambda k: progress.advance(task, k),
         )
@@ -183,8 +222,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    bars, split = _load(args)
-    strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **parse_params(args.param))
+    market, strategy_params, _ = _split_params(args)
+    bars, split = _load(args, market)
+    strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **strategy_params)
     with console.status(f"look-ahead audit of {strategy.name}"):
         report = audit_strategy(strategy, bars, horizon=args.horizon, split=split, n_orders=args.orders,
                                 seed=args.seed, fit=not args.state)
@@ -198,6 +238,43 @@ def cmd_audit(args: argparse.Namespace) -> int:
     style = "green" if report.passed else "bold red"
     console.print(f"[{style}]{report.summary()}[/]", highlight=False)
     return 0 if report.passed else 1
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    market, rest, _ = _split_params(args)
+    if rest:
+        raise ExecbenchError(f"simulate: unknown market parameter(s) {', '.join(rest)}")
+    bars = load_bars("synthetic:heston", args.freq, synthetic=market)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        bars.to_csv(out)
+    else:
+        bars.to_parquet(out)
+    console.print(f"wrote {len(bars):,} {bars.attrs['freq']} bars to {out} ({bars.attrs['sources'][0]})", highlight=False)
+    return 0
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    from execbench.frontier import efficient_frontier, frontier_figure
+
+    market, strategy_params, impact = _split_params(args)
+    if strategy_params:
+        raise ExecbenchError(f"frontier: unknown parameter(s) {', '.join(strategy_params)}")
+    bars, split = _load(args, market)
+    aversions = [float(x) for x in args.risk_aversions.split(",")]
+    with console.status("sweeping Almgren-Chriss risk aversion"):
+        table = efficient_frontier(bars, split=split, horizon=args.horizon, order_size=args.order_size,
+                                   impact=impact or ImpactModel(), risk_aversions=aversions)
+    out_dir = Path(args.out) if args.out else default_out_dir(str(bars.attrs.get("asset")).replace(":", "-"), "frontier")
+    paths = write_table(table, out_dir, "frontier", caption="Almgren-Chriss efficient frontier vs TWAP (IS, bps)")
+    from execbench.figures import save_figure
+
+    paths += save_figure(frontier_figure(table), out_dir, "frontier")
+    console.print(_frame_table(table, "Almgren-Chriss under the replay's impact model: measured vs theory "
+                                      "(IS vs arrival, bps; non-overlapping orders)"))
+    console.print(f"saved {len(paths)} files to {out_dir}/")
+    return 0
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
@@ -240,6 +317,7 @@ def _eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit")
     parser.add_argument("--out", default=None, help="output folder (default under reports/)")
     parser.add_argument("--report", action="store_true", help="also write the PDF report into the output folder")
+    parser.add_argument("--by", default=None, help="breakdown tables: comma-separated regime, asset, year")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser("compare", help="evaluate several strategies on the same orders")
     comp.add_argument("--strategies", default="twap,vwap,dvwap,pov,ac,flex", help="comma-separated names")
     comp.add_argument("--periods", default=None, help="minimum periods shown, e.g. 1,6,12,match (default 1,T/2,T,match)")
+    comp.add_argument("--param", action="append", metavar="NAME=VALUE",
+                      help="synthetic-market or impact parameter (repeatable)")
     _data_args(comp)
     _eval_args(comp)
     comp.set_defaults(func=cmd_compare)
@@ -266,6 +346,21 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--orders", type=int, default=16, help="orders sampled from the test period (default 16)")
     _data_args(aud)
     aud.set_defaults(func=cmd_audit)
+    sim = sub.add_parser("simulate", help="write synthetic Heston bars (the format of the bundled data)")
+    sim.add_argument("--out", required=True, help="output .parquet or .csv")
+    sim.add_argument("--freq", default="15m", help="bar frequency (default 15m)")
+    sim.add_argument("--param", action="append", metavar="NAME=VALUE",
+                     help="market parameter, e.g. kappa=100, bars=50000, seed=1 (repeatable)")
+    sim.add_argument("--asset", default="synthetic:heston", help=argparse.SUPPRESS)
+    sim.set_defaults(func=cmd_simulate)
+    fr = sub.add_parser("frontier", help="Almgren-Chriss efficient frontier under market impact, vs TWAP")
+    fr.add_argument("--risk-aversions", default="0,0.3,1,3,10,30,100", help="comma-separated lambda values")
+    fr.add_argument("--param", action="append", metavar="NAME=VALUE",
+                    help="synthetic-market or impact parameter, e.g. impact=0.01 (repeatable)")
+    fr.add_argument("--order-size", type=float, default=0.1, help="order size, fraction of window volume (default 0.1)")
+    fr.add_argument("--out", default=None, help="output folder (default under reports/)")
+    _data_args(fr)
+    fr.set_defaults(func=cmd_frontier, asset="synthetic:heston")
     rep = sub.add_parser("report", help="write report.pdf (and figures/) for a run or comparison folder")
     rep.add_argument("run_dir", help="folder written by execbench run or execbench compare")
     rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from execbench.contracts import ScenarioGrid, scenario_grid
-from execbench.engine import replay
+from execbench.engine import ImpactModel, replay
 from execbench.errors import DataError, StrategyError
 from execbench.registry import load_strategy
 from execbench.results import ReplayResult
@@ -91,12 +91,14 @@ class Evaluation:
     baseline: ReplayResult
     data: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    impact: ImpactModel | None = None
 
 
-def _orders_frame(windows: OrderWindows) -> pd.DataFrame:
+def _orders_frame(windows: OrderWindows, regimes: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({
         "asset": windows.assets(),
         "origin": pd.DatetimeIndex(windows.origin_times()).tz_localize("UTC"),
+        "regime": regimes,
     })
 
 
@@ -108,18 +110,23 @@ def curve_scenarios(grid: ScenarioGrid) -> tuple[str, ...]:
 
 def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, *,
                     chunk_size: int = DEFAULT_CHUNK, progress: Callable[[int], None] | None = None,
-                    keep: tuple[str, ...] = ()) -> ReplayResult:
+                    keep: tuple[str, ...] = (), impact: ImpactModel | None = None) -> ReplayResult:
     """Run ``strategy`` on ``windows`` in chunks of orders and replay its allocations (keeping, as
-    float32, those of the scenarios in ``keep``)."""
+    float32, those of the scenarios in ``keep``), with market impact if given; the result carries
+    each order's reference prices (arrival, first/last bar, full-window VWAP/TWAP)."""
     check_supported(strategy, grid)
     kept_index = [grid.index(label) for label in keep]
+    regimes = windows.regimes()
     parts = []
     for start in range(0, len(windows), chunk_size):
-        chunk = windows.subset(slice(start, start + chunk_size))
+        rows = slice(start, start + chunk_size)
+        chunk = windows.subset(rows)
         alloc = run_strategy(strategy, chunk, grid)
         qty, notional = chunk.sizes()
         part = replay(chunk.window("prices"), chunk.window("volumes"), alloc, grid, order_qty=qty,
-                      order_notional=notional, orders=_orders_frame(chunk), strategy=strategy.name)
+                      order_notional=notional, orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name, impact=impact,
+                      window_volume=chunk.expected_volume())
+        part = replace(part, reference=chunk.reference_prices())
         if kept_index:
             part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))
         parts.append(part)
@@ -140,6 +147,7 @@ def evaluate(
     fit: bool = True,
     windows: OrderWindows | None = None,
     keep_allocations: bool = True,
+    impact: ImpactModel | None = None,
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
 ) -> Evaluation:
@@ -166,6 +174,8 @@ def evaluate(
         is already fitted or loaded from a saved state).
     windows
         Evaluate on these order windows (e.g. shared by several strategies) instead of building them.
+    impact
+        Replay with market impact (default none, the paper's setting); the TWAP baseline gets the same.
     keep_allocations
         Keep the allocations of the VWAP-benchmark scenarios (``curve_scenarios``) for execution
         curves.
@@ -198,14 +208,14 @@ def evaluate(
         on_windows(windows)
     tick = time.perf_counter()
     result = replay_strategy(strategy, windows, grid, chunk_size=chunk_size, progress=progress,
-                             keep=curve_scenarios(grid) if keep_allocations else ())
+                             keep=curve_scenarios(grid) if keep_allocations else (), impact=impact)
     timings["strategy_and_replay_s"] = time.perf_counter() - tick
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
-    baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size)
+    baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)
     return Evaluation(
         strategy=strategy.name, params=strategy.params(), asset=str(bars.attrs.get("asset")),
         freq=str(bars.attrs.get("freq")), horizon=horizon, split=split, windows=windows, result=result,
-        baseline=baseline, timings=timings,
+        baseline=baseline, timings=timings, impact=impact,
         data={k: bars.attrs.get(k) for k in ("sources", "sha256", "calendar", "resampled_from") if k in bars.attrs},
     )
 
@@ -219,6 +229,7 @@ def compare(
     grid: ScenarioGrid | None = None,
     order_size: float = DEFAULT_ORDER_SIZE,
     fit: bool = True,
+    impact: ImpactModel | None = None,
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
 ) -> dict[str, Evaluation]:
@@ -241,5 +252,5 @@ def compare(
     if on_windows is not None:
         on_windows(windows)
     return {s.name: evaluate(s, bars, horizon=horizon, split=split, grid=grid, fit=False, windows=windows,
-                             progress=progress)
+                             impact=impact, progress=progress)
             for s in loaded}

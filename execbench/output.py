@@ -14,7 +14,15 @@ from execbench.data.prices import PRICE_CONVENTION
 from execbench.engine.kernels import ALLOC_EPS
 from execbench.evaluate import Evaluation
 from execbench.rundata import RunData
-from execbench.tables import comparison_table, min_period_table, paper_table, scenario_table, write_table
+from execbench.shortfall import shortfall_table
+from execbench.tables import (
+    breakdown_table,
+    comparison_table,
+    min_period_table,
+    paper_table,
+    scenario_table,
+    write_table,
+)
 from execbench.windows import SIZE_LOOKBACK
 
 SIGN_CONVENTION = ("bps = (achieved / benchmark - 1) * 1e4 (paper sign: a good buy is negative, a good sell "
@@ -61,7 +69,8 @@ def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> d
             "realised_window": f"ends at max(min_period, last bar with allocation > {ALLOC_EPS:g})",
             "order_size": (f"{evaluation.windows.order_size:g} of the expected window volume (mean volume of the "
                            f"{SIZE_LOOKBACK} bars before the origin x T); affects participation figures only"),
-            "impact": "none: fills at the bar price (the paper's setting)",
+            "impact": ("none: fills at the bar price (the paper's setting)" if evaluation.impact is None
+                       or not evaluation.impact.active else evaluation.impact.describe()),
         },
         "timings_s": {k: round(v, 3) for k, v in evaluation.timings.items()},
         "environment": {"python": sys.version.split()[0], "platform": platform.platform(),
@@ -94,7 +103,8 @@ def save_comparison(evaluations: dict[str, Evaluation], out_dir: Path, *, period
 
 
 def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "vwap", target: str = "quantity",
-                    extra: dict[str, Any] | None = None) -> list[Path]:
+                    extra: dict[str, Any] | None = None, by: list[str] | None = None,
+                    periods: list[int | str] | None = None) -> list[Path]:
     """Write the paper table, the per-minimum-period table (mean and std), the per-scenario
     statistics, the per-order results (``results_<strategy>.npz``, for reports) and ``run.json`` into
     ``out_dir``; return the written paths."""
@@ -110,6 +120,15 @@ def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "
                              caption=f"{name}: {stat.lower()} bps by minimum period and scenario, {where}.")
     paths += write_table(scenario_table(evaluation.result), out_dir, "scenario_stats",
                          caption=f"{name}: every scenario, {where}.")
+    periods = periods or [1, max(1, evaluation.horizon // 2), "match"]
+    paths += write_table(shortfall_table(evaluation.result, periods=periods, benchmark=benchmark, target=target),
+                         out_dir, "shortfall",
+                         caption=f"{name}: implementation shortfall vs the arrival price (bps, positive = cost) and its "
+                                 f"parts; bps vs the realised- and the full-window benchmark (paper sign), {where}.")
+    for key in by or []:
+        paths += write_table(breakdown_table(evaluation.result, key, periods=periods, benchmark=benchmark,
+                                             target=target), out_dir, f"by_{key}",
+                             caption=f"{name}: bps by {key} ({SIGN_CONVENTION}), {where}.")
     paths.append(RunData.from_evaluation(evaluation).save(out_dir))
     record = out_dir / "run.json"
     record.write_text(json.dumps(run_record(evaluation, extra), indent=2, default=str) + "\n")

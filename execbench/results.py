@@ -36,6 +36,8 @@ class ReplayResult:
     orders: pd.DataFrame
     allocations: np.ndarray | None = None  # (n, T, K) float32 for the scenarios in ``kept``
     kept: tuple[str, ...] = ()
+    achieved_no_impact: np.ndarray | None = None  # (n, S), when replayed with market impact
+    reference: dict[str, np.ndarray] | None = None  # per-order reference prices (arrival, first, last, full VWAP/TWAP)
 
     @property
     def n_orders(self) -> int:
@@ -87,7 +89,10 @@ class ReplayResult:
         values = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ReplayResult)
                   if f.name in STORED}
         orders = pd.concat([p.orders for p in parts], ignore_index=True)
-        allocations = None
-        if parts[0].allocations is not None:
-            allocations = np.concatenate([p.allocations for p in parts])
-        return ReplayResult(grid=parts[0].grid, orders=orders, allocations=allocations, kept=parts[0].kept, **values)
+        optional = {}
+        for name in ("allocations", "achieved_no_impact"):
+            if getattr(parts[0], name) is not None:
+                optional[name] = np.concatenate([getattr(p, name) for p in parts])
+        if parts[0].reference is not None:
+            optional["reference"] = {k: np.concatenate([p.reference[k] for p in parts]) for k in parts[0].reference}
+        return ReplayResult(grid=parts[0].grid, orders=orders, kept=parts[0].kept, **optional, **values)

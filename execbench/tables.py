@@ -117,3 +117,29 @@ def comparison_table(results: dict[str, ReplayResult], *, periods: list[int | st
             row["Match std"] = summarize(result.column("bps", match))["Std"] if match in result.grid.labels else np.nan
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def breakdown_table(result: ReplayResult, by: str, *, periods: list[int | str], benchmark: str = "vwap",
+                    target: str = "quantity") -> pd.DataFrame:
+    """Mean bps (paper sign) and N per group × side at the chosen minimum periods; ``by`` is
+    ``"regime"`` (causal volatility regime at the origin), ``"asset"`` or ``"year"`` (of the origin)."""
+    orders = result.orders
+    if by == "year":
+        keys = orders["origin"].dt.year.to_numpy()
+    elif by in orders.columns:
+        keys = orders[by].to_numpy()
+    else:
+        raise ValueError(f"--by {by!r}: expected regime, asset or year")
+    rows = []
+    for key in sorted(pd.unique(keys), key=str):
+        mask = keys == key
+        for side in SIDES:
+            row: dict[str, object] = {by.capitalize(): key, "Side": side.upper(), "N": int(mask.sum())}
+            for period in periods:
+                label = _label(side, benchmark, target, period)
+                values = result.column("bps", label)[mask]
+                name = "Match" if period == "match" else f"m={period}"
+                row[f"{name} mean"] = float(np.nanmean(values))
+                row[f"{name} std"] = float(np.nanstd(values, ddof=1)) if values.size > 1 else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -145,6 +145,17 @@ class OrderWindows:
             out[rows] = series.times[self.origin[rows]]
         return out
 
+    def regimes(self) -> np.ndarray:
+        """Causal volatility regime (HH/HL/LH/LL/NA) at each order's origin (``execbench.regimes``)."""
+        from execbench.regimes import volatility_regimes
+
+        out = np.empty(len(self), dtype=object)
+        for k, series in enumerate(self.series):
+            rows = np.flatnonzero(self.asset_id == k)
+            if rows.size:
+                out[rows] = volatility_regimes(series.prices, self.freq)[self.origin[rows]]
+        return out
+
     def assets(self) -> np.ndarray:
         """Asset name of each order."""
         names = np.array([s.asset for s in self.series], dtype=object)
@@ -154,6 +165,24 @@ class OrderWindows:
         """Price of the last bar before the origin (what is known when the order arrives)."""
         return self.history("prices", 1)[:, 0]
 
+    def expected_volume(self) -> np.ndarray:
+        """Expected market volume over each order's window, known at the origin: the mean bar volume
+        of the ``SIZE_LOOKBACK`` bars before the origin × T."""
+        hist = self.history("volumes", SIZE_LOOKBACK)
+        with np.errstate(invalid="ignore"):
+            mean_volume = np.nanmean(hist, axis=1)
+        return np.nan_to_num(mean_volume) * self.horizon
+
+    def reference_prices(self) -> dict[str, np.ndarray]:
+        """Per-order reference prices: ``arrival`` (last bar before the origin), ``first`` and ``last``
+        bar of the window, and the ``full_vwap``/``full_twap`` over all T bars."""
+        prices, volumes = self.window("prices"), self.window("volumes")
+        total = volumes.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            full_vwap = np.where(total > 0, (prices * volumes).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan)
+        return {"arrival": self.arrival_price(), "first": prices[:, 0], "last": prices[:, -1],
+                "full_vwap": full_vwap, "full_twap": prices.mean(axis=1)}
+
     def sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """Order quantity (base units) and notional (quote units) of each order.
 
@@ -161,10 +190,7 @@ class OrderWindows:
         origin × T (so the order is ``order_size`` of the expected window volume); notional =
         quantity × arrival price.  Both are known at the origin.
         """
-        hist = self.history("volumes", SIZE_LOOKBACK)
-        with np.errstate(invalid="ignore"):
-            mean_volume = np.nanmean(hist, axis=1)
-        qty = self.order_size * np.nan_to_num(mean_volume) * self.horizon
+        qty = self.order_size * self.expected_volume()
         return qty, qty * self.arrival_price()
 
 

@@ -152,19 +152,40 @@ def _load_bundled(asset: str, freq: str | None, validate: bool) -> pd.DataFrame:
     return _finish(frame, asset, entry.freq, target, [entry.path], [file_sha256(entry.path)])
 
 
-def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = True) -> pd.DataFrame:
+SYNTHETIC_OPTIONS = {"bars": 40_000, "seed": 0, "start": "2024-01-01", "paths": 1}
+
+
+def _load_synthetic(name: str, freq: str | None, params: dict | None) -> pd.DataFrame:
+    from execbench.market import DEFAULT_HESTON, simulate_bars  # the simulator only when asked for
+
+    model = name.split(":", 1)[1].strip().lower()
+    if model != "heston":
+        raise DataError(f"asset {name!r}: unknown synthetic market {model!r}; available: synthetic:heston")
+    params = dict(params or {})
+    options = {k: params.pop(k, v) for k, v in SYNTHETIC_OPTIONS.items()}
+    market = DEFAULT_HESTON.with_overrides(params)
+    return simulate_bars(market, n_bars=int(options["bars"]), freq=freq or "15m", start=str(options["start"]),
+                         seed=int(options["seed"]), paths=int(options["paths"]))
+
+
+def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = True,
+              synthetic: dict | None = None) -> pd.DataFrame:
     """Load bars by bundled name, universe name or path.
 
     Parameters
     ----------
     asset
-        A bundled asset (``"BTCUSDT"``, ``"AAPL"``), a universe (``"dow30"``, ``"crypto5"``), or a
-        path to a Parquet/CSV file, a Binance Data Vision klines CSV/zip, or a folder of them.
+        A bundled asset (``"BTCUSDT"``, ``"AAPL"``), a universe (``"dow30"``, ``"crypto5"``), a
+        synthetic market (``"synthetic:heston"``), or a path to a Parquet/CSV file, a Binance Data
+        Vision klines CSV/zip, or a folder of them.
     freq
         Bar frequency (``"15m"``, ``"90m"``, ``"1h"``, ``"1d"``).  Coarser frequencies are built by
         summing bars of a finer one.  Defaults to the finest bundled frequency, or the file's own.
     validate
         Run ``validate_bars`` (recommended).
+    synthetic
+        For ``"synthetic:heston"``: ``HestonParams`` overrides plus ``bars`` (default 40,000),
+        ``seed``, ``start`` and ``paths`` (see ``execbench.market``).
 
     Returns
     -------
@@ -178,6 +199,8 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
     DataError
         Unknown asset, unavailable frequency, unreadable or invalid file.
     """
+    if isinstance(asset, str) and asset.lower().startswith("synthetic:"):
+        return _load_synthetic(asset, freq, synthetic)
     if _looks_like_path(asset):
         return _load_user_path(Path(asset), freq, validate)
     name = str(asset).strip()

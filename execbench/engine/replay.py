@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from execbench.contracts import ScenarioGrid
+from execbench.engine.impact import ImpactModel, impact_kernel, impact_numpy
 from execbench.engine.kernels import BAD_SUM, NEGATIVE, NOT_FINITE, replay_kernel
 from execbench.engine.reference import replay_numpy
 from execbench.errors import AllocationError
@@ -67,6 +68,8 @@ def replay(
     strategy: str = "strategy",
     backend: Backend = "numba",
     check: bool = True,
+    impact: ImpactModel | None = None,
+    window_volume: np.ndarray | None = None,
 ) -> ReplayResult:
     """Replay allocations over orders and scenarios.
 
@@ -87,6 +90,12 @@ def replay(
         Name used in error messages.
     backend
         ``"numba"`` (parallel kernel) or ``"numpy"`` (the reference twin).
+    impact
+        Market impact (see ``execbench.engine.impact``); ``None`` or an inactive model replays at the
+        bar prices.  With impact, ``achieved`` includes it and ``achieved_no_impact`` does not.
+    window_volume
+        The order's expected window volume (n,), which scales permanent impact (default: the sum of
+        the window's volumes).
     check
         Raise ``AllocationError`` (naming ``strategy``, the first offending order and scenario) if any
         allocation is negative or non-finite or a scenario's allocations do not sum to 1 within
@@ -117,5 +126,17 @@ def replay(
     achieved, benchmark, executed, max_part, end_bar, violations, codes, where = out
     if check:
         _raise_on_bad_allocations(codes, where, alloc, grid, strategy, orders, SUM_TOLERANCE)
-    return ReplayResult(grid=grid, achieved=achieved, benchmark=benchmark, executed=executed, max_participation=max_part, end_bar=end_bar,
+    achieved_no_impact = None
+    if impact is not None and impact.active:
+        arrays = grid.arrays()
+        volume_scale = volumes.sum(axis=1) if window_volume is None else _as_float_array("window_volume", window_volume, (n,))
+        run_impact = impact_kernel if backend == "numba" else impact_numpy
+        with_impact, bench_impact = run_impact(
+            prices, volumes, alloc, qty, notional, volume_scale, grid.side_sign, arrays["is_notional"], arrays["is_twap"],
+            arrays["min_period"], impact.eps, impact.beta, impact.gamma, impact.delta, impact.benchmark_with_impact)
+        achieved_no_impact, achieved = achieved, with_impact
+        if impact.benchmark_with_impact:
+            benchmark = bench_impact
+    return ReplayResult(grid=grid, achieved=achieved, benchmark=benchmark, achieved_no_impact=achieved_no_impact,
+                        executed=executed, max_participation=max_part, end_bar=end_bar,
                         violations=violations, orders=orders.reset_index(drop=True))
