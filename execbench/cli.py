@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 import warnings
 from dataclasses import fields
@@ -49,12 +50,18 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True)
 
 
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if 0 < abs(value) < 0.1 else f"{value:.2f}"
+    return str(value)
+
+
 def _frame_table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
         table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
     for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     return table
 
 
@@ -255,17 +262,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# constant volatility and volume, bar price = the path's price: where Almgren-Chriss's closed form holds
+FRONTIER_MARKET = {"xi": 0.0, "vol_sigma": 0.0, "vol_beta": 0.0, "u_amp": 0.0, "substeps": 1, "bars": 150_000}
+
+
 def cmd_frontier(args: argparse.Namespace) -> int:
     from execbench.frontier import efficient_frontier, frontier_figure
 
     market, strategy_params, impact = _split_params(args)
     if strategy_params:
         raise ExecbenchError(f"frontier: unknown parameter(s) {', '.join(strategy_params)}")
+    if str(args.asset).lower().startswith("synthetic:"):
+        market = {**FRONTIER_MARKET, **market}  # the closed form's setting unless overridden
+    impact = impact or ImpactModel(eps=0.01, beta=1.0)
     bars, split = _load(args, market)
     aversions = [float(x) for x in args.risk_aversions.split(",")]
     with console.status("sweeping Almgren-Chriss risk aversion"):
         table = efficient_frontier(bars, split=split, horizon=args.horizon, order_size=args.order_size,
-                                   impact=impact or ImpactModel(), risk_aversions=aversions)
+                                   impact=impact, risk_aversions=aversions)
     out_dir = Path(args.out) if args.out else default_out_dir(str(bars.attrs.get("asset")).replace(":", "-"), "frontier")
     paths = write_table(table, out_dir, "frontier", caption="Almgren-Chriss efficient frontier vs TWAP (IS, bps)")
     from execbench.figures import save_figure
@@ -273,6 +287,28 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     paths += save_figure(frontier_figure(table), out_dir, "frontier")
     console.print(_frame_table(table, "Almgren-Chriss under the replay's impact model: measured vs theory "
                                       "(IS vs arrival, bps; non-overlapping orders)"))
+    console.print(f"saved {len(paths)} files to {out_dir}/")
+    return 0
+
+
+def cmd_cost_curve(args: argparse.Namespace) -> int:
+    from execbench.figures import save_figure
+    from execbench.frontier import cost_curve, cost_curve_figure
+
+    market, strategy_params, impact = _split_params(args)
+    if impact is None or not impact.active:
+        raise ExecbenchError("cost-curve: give an impact model, e.g. --param impact=0.1 (--param impact_beta=0.5)")
+    bars, split = _load(args, market)
+    strategy = load_strategy(args.strategy, **strategy_params)
+    sizes = [float(x) for x in args.sizes.split(",")]
+    with console.status(f"replaying {strategy.name} at {len(sizes)} order sizes"):
+        table = cost_curve(strategy, bars, split=split, horizon=args.horizon, impact=impact, sizes=sizes)
+    asset = str(bars.attrs.get("asset")).replace(":", "-")
+    out_dir = Path(args.out) if args.out else default_out_dir(asset, f"{strategy.name}-cost-curve")
+    title = f"{strategy.name.upper()} on {bars.attrs.get('asset')} {bars.attrs.get('freq')}: {impact.describe()}"
+    paths = write_table(table, out_dir, "cost_curve", caption=title)
+    paths += save_figure(cost_curve_figure(table, "\n".join(textwrap.wrap(title, 90))), out_dir, "cost_curve")
+    console.print(_frame_table(table, f"{strategy.name.upper()}: implementation shortfall vs order size (bps)"))
     console.print(f"saved {len(paths)} files to {out_dir}/")
     return 0
 
@@ -353,14 +389,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="market parameter, e.g. kappa=100, bars=50000, seed=1 (repeatable)")
     sim.add_argument("--asset", default="synthetic:heston", help=argparse.SUPPRESS)
     sim.set_defaults(func=cmd_simulate)
-    fr = sub.add_parser("frontier", help="Almgren-Chriss efficient frontier under market impact, vs TWAP")
-    fr.add_argument("--risk-aversions", default="0,0.3,1,3,10,30,100", help="comma-separated lambda values")
+    fr = sub.add_parser("frontier", help="Almgren-Chriss efficient frontier under market impact, vs TWAP "
+                                         "(default: a simulated market where the closed form holds, impact=0.01, "
+                                         "impact_beta=1)")
+    fr.add_argument("--risk-aversions", default="0,10,30,100,300,1000", help="comma-separated lambda values")
     fr.add_argument("--param", action="append", metavar="NAME=VALUE",
                     help="synthetic-market or impact parameter, e.g. impact=0.01 (repeatable)")
     fr.add_argument("--order-size", type=float, default=0.1, help="order size, fraction of window volume (default 0.1)")
     fr.add_argument("--out", default=None, help="output folder (default under reports/)")
     _data_args(fr)
     fr.set_defaults(func=cmd_frontier, asset="synthetic:heston")
+    cc = sub.add_parser("cost-curve", help="implementation shortfall of a strategy against order size, with impact")
+    cc.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class]")
+    cc.add_argument("--sizes", default="0.005,0.01,0.02,0.05,0.1,0.2,0.5", help="order sizes (fraction of window volume)")
+    cc.add_argument("--param", action="append", metavar="NAME=VALUE", help="impact/market/strategy parameter")
+    cc.add_argument("--out", default=None, help="output folder (default under reports/)")
+    _data_args(cc)
+    cc.set_defaults(func=cmd_cost_curve)
     rep = sub.add_parser("report", help="write report.pdf (and figures/) for a run or comparison folder")
     rep.add_argument("run_dir", help="folder written by execbench run or execbench compare")
     rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")

@@ -67,14 +67,51 @@ def frontier_figure(table: pd.DataFrame):
         ax.plot(ac["theory std"], ac["theory mean"], color="grey", linestyle="--", label="AC theory")
     ax.errorbar(ac["std IS"], ac["mean IS"], yerr=1.96 * ac["se mean"], fmt="o", color=PALETTE[0], capsize=3,
                 label="AC measured (95 % CI)")
-    for _, row in ac.iterrows():
-        ax.annotate(f"λ={row['risk_aversion']:g}", (row["std IS"], row["mean IS"]), textcoords="offset points",
-                    xytext=(5, 4), fontsize=7)
+    span = max(float(table["std IS"].max() - table["std IS"].min()), 1e-9)
+    placed: list[float] = []
+    for _, row in ac.iterrows():  # label the points that do not sit on top of each other
+        if all(abs(row["std IS"] - x) > 0.04 * span for x in placed):
+            ax.annotate(f"λ={row['risk_aversion']:g}", (row["std IS"], row["mean IS"]), textcoords="offset points",
+                        xytext=(5, 4), fontsize=7)
+            placed.append(row["std IS"])
     ax.errorbar(twap["std IS"], twap["mean IS"], yerr=1.96 * twap["se mean"], fmt="s", color=PALETTE[1], capsize=3,
                 label="TWAP measured")
     ax.set_xlabel("risk: std of implementation shortfall (bps)")
     ax.set_ylabel("expected cost: mean implementation shortfall (bps)")
     ax.set_title("Almgren–Chriss efficient frontier under the replay's impact model", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def cost_curve(strategy, bars: pd.DataFrame, *, split: DateSplit, horizon: int, impact: ImpactModel,
+               sizes: list[float]) -> pd.DataFrame:
+    """Mean implementation shortfall and its impact part (bps, positive = cost) of ``strategy`` against
+    order size (fraction of the expected window volume), fixed-horizon buys and sells, quantity target."""
+    grid = scenario_grid(horizon, benchmarks=("vwap",), targets=("quantity",), min_periods=())
+    strategy.fit(training_bars(bars, split.train_end))
+    rows = []
+    for size in sizes:
+        windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                      min_history=max(1, strategy.lookback), order_size=size)
+        parts = shortfall(replay_strategy(strategy, windows, grid, impact=impact))
+        rows.append({"order size": size, "orders": len(windows), "mean IS": float(np.nanmean(parts["is_bps"])),
+                     "impact": float(np.nanmean(parts["impact_bps"])),
+                     "impact p95": float(np.nanpercentile(parts["impact_bps"], 95))})
+    return pd.DataFrame(rows)
+
+
+def cost_curve_figure(table: pd.DataFrame, title: str):
+    """Impact cost against order size (log x)."""
+    from execbench.figures import PALETTE, plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(table["order size"], table["impact"], "o-", color=PALETTE[0], label="mean impact cost")
+    ax.plot(table["order size"], table["impact p95"], "s--", color=PALETTE[1], label="95th percentile")
+    ax.set_xscale("log")
+    ax.set_xlabel("order size (fraction of the expected window volume)")
+    ax.set_ylabel("impact cost (bps of arrival price)")
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -54,6 +54,16 @@ class ImpactModel:
                 f"W = expected window volume); benchmark on {where}")
 
 
+@nb.njit(nogil=True, cache=True, inline="always")
+def _power(x, exponent):
+    """x**exponent with the common exponents (1, 1/2) taken without ``pow``."""
+    if exponent == 1.0:
+        return x
+    if exponent == 0.5:
+        return np.sqrt(x)
+    return x**exponent
+
+
 @nb.njit(nogil=True, cache=True)
 def impact_rows(prices, volumes, alloc, order_qty, order_notional, window_volume, side_sign, is_notional, is_twap,
                 min_period, eps, beta, gamma, delta, bench_impact, start, stop, achieved, benchmark):
@@ -72,11 +82,13 @@ def impact_rows(prices, volumes, alloc, order_qty, order_notional, window_volume
                 a = alloc[i, t, s]
                 p = prices[i, t]
                 units = a * size / p if is_notional[s] else a * size
-                perm = gamma * (done / window_volume[i]) ** delta if window_volume[i] > 0 and done > 0 else 0.0
+                perm = 0.0
+                if gamma > 0.0 and done > 0.0 and window_volume[i] > 0.0:
+                    perm = gamma * _power(done / window_volume[i], delta)
                 shifted = p * (1.0 + sign * perm)
                 bar_volume = volumes[i, t] if volumes[i, t] > 0 else expected_bar
                 nu = units / bar_volume if bar_volume > 0 else 0.0
-                fill = shifted * (1.0 + sign * eps * nu**beta) if units > 0 else shifted
+                fill = shifted * (1.0 + sign * eps * _power(nu, beta)) if units > 0 else shifted
                 if is_notional[s]:  # the same arithmetic as the no-impact kernel, so zero impact is exact
                     num += a
                     den += a * (1.0 / fill)
@@ -96,7 +108,9 @@ def impact_rows(prices, volumes, alloc, order_qty, order_notional, window_volume
             for t in range(e + 1):
                 p = prices[i, t]
                 if bench_impact:
-                    perm = gamma * (done / window_volume[i]) ** delta if window_volume[i] > 0 and done > 0 else 0.0
+                    perm = 0.0
+                    if gamma > 0.0 and done > 0.0 and window_volume[i] > 0.0:
+                        perm = gamma * _power(done / window_volume[i], delta)
                     p = p * (1.0 + sign * perm)
                     a = alloc[i, t, s]
                     done += a * size / prices[i, t] if is_notional[s] else a * size
