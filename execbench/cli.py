@@ -42,7 +42,13 @@ from execbench.registry import (
     parse_params,
 )
 from execbench.shortfall import shortfall_table
-from execbench.tables import breakdown_table, comparison_table, paper_table, write_table
+from execbench.tables import (
+    breakdown_table,
+    comparison_table,
+    format_number,
+    paper_table,
+    write_table,
+)
 from execbench.windows import DEFAULT_ORDER_SIZE
 
 # rich wraps at 80 columns when not writing to a terminal; the paper table needs ~110
@@ -50,18 +56,12 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True)
 
 
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if 0 < abs(value) < 0.1 else f"{value:.2f}"
-    return str(value)
-
-
 def _frame_table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
         table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
     for row in frame.itertuples(index=False):
-        table.add_row(*[_cell(v) for v in row])
+        table.add_row(*[format_number(v) for v in row])
     return table
 
 
