@@ -88,6 +88,7 @@ class OrderWindows:
     origin: np.ndarray  # (n,) bar index of the first execution bar in its series
     order_size: float
     skipped: dict[str, int] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)  # derived per-order arrays
 
     def __len__(self) -> int:
         return len(self.origin)
@@ -149,11 +150,14 @@ class OrderWindows:
         """Causal volatility regime (HH/HL/LH/LL/NA) at each order's origin (``execbench.regimes``)."""
         from execbench.regimes import volatility_regimes
 
+        if "regimes" in self._cache:
+            return self._cache["regimes"]
         out = np.empty(len(self), dtype=object)
         for k, series in enumerate(self.series):
             rows = np.flatnonzero(self.asset_id == k)
             if rows.size:
                 out[rows] = volatility_regimes(series.prices, self.freq)[self.origin[rows]]
+        self._cache["regimes"] = out
         return out
 
     def assets(self) -> np.ndarray:
