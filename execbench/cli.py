@@ -59,7 +59,7 @@ err_console = Console(stderr=True)
 def _frame_table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
-        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*[format_number(v) for v in row])
     return table
@@ -108,8 +108,20 @@ def _audit(strategy, bars, split, args) -> AuditReport | None:
     return report
 
 
+BREAKDOWNS = ("regime", "asset", "year")
+
+
+def _breakdowns(text: str | None) -> list[str]:
+    keys = [b.strip() for b in text.split(",") if b.strip()] if text else []
+    bad = [k for k in keys if k not in BREAKDOWNS]
+    if bad:
+        raise ExecbenchError(f"--by {bad[0]!r}: expected a comma-separated list of {', '.join(BREAKDOWNS)}")
+    return keys
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    by = _breakdowns(args.by)
     market, strategy_params, impact = _split_params(args)
     bars, split = _load(args, market)
     if args.state:
@@ -131,7 +143,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else default_out_dir(evaluation.asset, strategy.name)
     extra = {"command": _command_line(), "seed": args.seed, "audit": None if report is None else report.to_dict(),
              "fitted_state": args.state}
-    by = [b.strip() for b in args.by.split(",")] if args.by else []
     periods = [1, max(1, args.horizon // 2), "match"]
     paths = save_evaluation(evaluation, out_dir, benchmark=args.benchmark, target=args.target, extra=extra, by=by,
                             periods=periods)
@@ -159,9 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(out_dir: Path, seed: int) -> None:
-    from execbench.report import (
-        build_report,  # matplotlib, seaborn, arch: only when a report is asked for
-    )
+    from execbench.report import build_report  # matplotlib, seaborn, arch: only when a report is asked for
 
     with console.status(f"writing the PDF report in {out_dir}"):
         path = build_report(out_dir, seed=seed)
@@ -353,7 +362,6 @@ def _eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit")
     parser.add_argument("--out", default=None, help="output folder (default under reports/)")
     parser.add_argument("--report", action="store_true", help="also write the PDF report into the output folder")
-    parser.add_argument("--by", default=None, help="breakdown tables: comma-separated regime, asset, year")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -364,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
     run.add_argument("--state", default=None, help="load a fitted strategy saved with --save-state (no fitting)")
     run.add_argument("--save-state", default=None, help="save the fitted strategy (parameters + state) to this JSON")
+    run.add_argument("--by", default=None, help="breakdown tables: comma-separated regime, asset, year")
     _data_args(run)
     _eval_args(run)
     run.set_defaults(func=cmd_run)

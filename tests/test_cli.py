@@ -43,6 +43,9 @@ def test_run_dow30_daily(tmp_path, capsys):
     (["run", "--strategy", "nope"], "error: strategy 'nope': unknown"),
     (["run", "--freq", "7m"], "error: frequency '7m'"),
     (["run", "--test-start", "2031-01-01"], "error: parameter 'test_start': 2031-01-01 is outside the data"),
+    (["run", "--by", "weekday"], "error: --by 'weekday': expected a comma-separated list of regime, asset, year"),
+    (["run", "--param", "impact=-1"], "error: impact parameter 'eps': expected >= 0"),
+    (["run", "--asset", "synthetic:heston", "--param", "kappa=-1"], "error: synthetic market parameter 'kappa'"),
 ])
 def test_bad_input_is_one_line_not_a_traceback(argv, message, capsys):
     assert main(argv) == 2
