@@ -124,8 +124,8 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
         alloc = run_strategy(strategy, chunk, grid)
         qty, notional = chunk.sizes()
         part = replay(chunk.window("prices"), chunk.window("volumes"), alloc, grid, order_qty=qty,
-                      order_notional=notional, orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name, impact=impact,
-                      window_volume=chunk.expected_volume())
+                      order_notional=notional, orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name,
+                      impact=impact, window_volume=chunk.expected_volume())
         part = replace(part, reference=chunk.reference_prices())
         if kept_index:
             part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))

@@ -172,10 +172,12 @@ class OrderWindows:
     def expected_volume(self) -> np.ndarray:
         """Expected market volume over each order's window, known at the origin: the mean bar volume
         of the ``SIZE_LOOKBACK`` bars before the origin × T."""
-        hist = self.history("volumes", SIZE_LOOKBACK)
-        with np.errstate(invalid="ignore"):
-            mean_volume = np.nanmean(hist, axis=1)
-        return np.nan_to_num(mean_volume) * self.horizon
+        if "expected_volume" not in self._cache:
+            hist = self.history("volumes", SIZE_LOOKBACK)
+            with np.errstate(invalid="ignore"):
+                mean_volume = np.nanmean(hist, axis=1)
+            self._cache["expected_volume"] = np.nan_to_num(mean_volume) * self.horizon
+        return self._cache["expected_volume"]
 
     def reference_prices(self) -> dict[str, np.ndarray]:
         """Per-order reference prices: ``arrival`` (last bar before the origin), ``first`` and ``last``
