@@ -289,7 +289,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     with console.status("sweeping Almgren-Chriss risk aversion"):
         table = efficient_frontier(bars, split=split, horizon=args.horizon, order_size=args.order_size,
                                    impact=impact, risk_aversions=aversions)
-    out_dir = Path(args.out) if args.out else default_out_dir(str(bars.attrs.get("asset")).replace(":", "-"), "frontier")
+    out_dir = Path(args.out) if args.out else default_out_dir(str(bars.attrs.get("asset")), "frontier")
     paths = write_table(table, out_dir, "frontier", caption="Almgren-Chriss efficient frontier vs TWAP (IS, bps)")
     from execbench.figures import save_figure
 
@@ -312,8 +312,7 @@ def cmd_cost_curve(args: argparse.Namespace) -> int:
     sizes = [float(x) for x in args.sizes.split(",")]
     with console.status(f"replaying {strategy.name} at {len(sizes)} order sizes"):
         table = cost_curve(strategy, bars, split=split, horizon=args.horizon, impact=impact, sizes=sizes)
-    asset = str(bars.attrs.get("asset")).replace(":", "-")
-    out_dir = Path(args.out) if args.out else default_out_dir(asset, f"{strategy.name}-cost-curve")
+    out_dir = Path(args.out) if args.out else default_out_dir(str(bars.attrs.get("asset")), f"{strategy.name}-cost-curve")
     title = f"{strategy.name.upper()} on {bars.attrs.get('asset')} {bars.attrs.get('freq')}: {impact.describe()}"
     paths = write_table(table, out_dir, "cost_curve", caption=title)
     paths += save_figure(cost_curve_figure(table, "\n".join(textwrap.wrap(title, 90))), out_dir, "cost_curve")

@@ -32,7 +32,8 @@ SIGN_CONVENTION = ("bps = (achieved / benchmark - 1) * 1e4 (paper sign: a good b
 def default_out_dir(asset: str, label: str, root: Path = Path("reports")) -> Path:
     """``reports/<asset>-<label>-<UTC timestamp>/`` (label: the strategy, or ``compare``)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return root / f"{asset}-{label}-{stamp}"
+    safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in f"{asset}-{label}")
+    return root / f"{safe}-{stamp}"
 
 
 def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> dict[str, Any]:
