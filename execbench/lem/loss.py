@@ -1,0 +1,109 @@
+"""The LEM training loss (paper §2.4, eq. 28–46) in keras ops, and a NumPy twin.
+
+Inputs are allocations shaped like the LEM's output, (B, T, T+1, 4, 2) — step × minimum-period
+slot (T flexible cases, then match) × (buy-VWAP, buy-TWAP, sell-VWAP, sell-TWAP) × (volume,
+notional) — which is ``execbench.scenario_grid(T)``'s order, so ``alloc.reshape(B, T, T+1, 4, 2)``
+of an engine allocation array is the same thing — and the window's bar prices and volumes (B, T).
+
+Prices are divided by each window's first price (slippage is scale-free), so the small ``EPS`` guards
+in the denominators stay negligible whatever the price level (upstream adds 1e-7 to Σ aₜ/Pₜ, a bias
+that grows with the price).  Departures from the text, to match what the engine scores:
+
+* the soft completion mask is 2σ(α·C) − 1 (0 when nothing remains from bar t on, → 1 when C ≫ 1/α),
+  not σ(α·C), which gives bars after completion half weight in the benchmark (σ(0) = ½; upstream
+  ``lems`` does this);
+* where no volume has traded yet, the window is extended to the first bar with volume (upstream's
+  reading of eq. 29); the engine instead reports such a VWAP benchmark as undefined;
+* the loss is +(PnL + Risk)/count, a cost to minimise: eq. 46's leading minus would *maximise*
+  softplus(D_buy − D_sell), i.e. reward buying dear and selling cheap.  Upstream ``lems`` also
+  minimises the positive form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = 1e-9
+
+
+def _masks_numpy(horizon: int) -> np.ndarray:
+    """M (T, T+1): bar t (0-based) is forced into the window of minimum-period slot n if t ≤ n; the
+    match slot (n = T) forces every bar."""
+    t = np.arange(horizon)[:, None]
+    n = np.arange(horizon + 1)[None, :]
+    return ((t <= n) | (n == horizon)).astype(np.float64)
+
+
+def lem_slippage_numpy(alloc: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0) -> np.ndarray:
+    """D = (achieved / benchmark − 1)·100 per (B, T+1, 4, 2), the twin of ``lem_slippage``."""
+    batch, horizon = prices.shape
+    prices = prices / prices[:, :1]  # slippage is scale-free; ~1 prices keep EPS negligible
+    forced = _masks_numpy(horizon)[None, :, :, None, None]
+    traded_before = np.concatenate([np.ones((batch, 1)), (np.cumsum(volumes, axis=1)[:, :-1] > 0)], axis=1)
+    volume_mask = (1.0 - traded_before)[:, :, None, None, None]  # extend the benchmark until volume trades
+    needed = forced + (1.0 - forced) * volume_mask
+    remaining = np.flip(np.cumsum(np.flip(alloc, axis=1), axis=1), axis=1)
+    soft = 2.0 / (1.0 + np.exp(-alpha * remaining)) - 1.0
+    mask = needed + (1.0 - needed) * soft
+    p = prices[:, :, None, None]
+    executed = alloc * mask
+    vol_units, notional = executed[..., 0], executed[..., 1]
+    achieved_volume = (vol_units * p).sum(axis=1) / (vol_units.sum(axis=1) + EPS)
+    achieved_notional = notional.sum(axis=1) / ((notional / p).sum(axis=1) + EPS)
+    achieved = np.stack([achieved_volume, achieved_notional], axis=-1)
+    weights = np.stack([volumes, np.ones_like(volumes)] * 2, axis=-1)[:, :, None, :, None]  # VWAP, TWAP, VWAP, TWAP
+    market = weights * mask  # mask ≥ needed, so this is eq. 39's max(M_eff, M_vol)
+    benchmark = ((market * prices[:, :, None, None, None]).sum(axis=1) + EPS) / (market.sum(axis=1) + EPS)
+    return (achieved / benchmark - 1.0) * 100.0
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def lem_loss_numpy(alloc: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0) -> float:
+    """Twin of ``lem_loss``."""
+    d = lem_slippage_numpy(alloc, prices, volumes, alpha)
+    pnl = _softplus(d[:, :-1, 0:2, :] - d[:, :-1, 2:4, :])
+    risk = _softplus(np.abs(d[:, -1]))
+    return float((pnl.sum() + risk.sum()) / (pnl.size + risk.size))
+
+
+def lem_slippage(alloc, prices, volumes, alpha: float = 50.0):
+    """D = (achieved / benchmark − 1)·100 per (B, T+1, 4, 2) with soft completion masks (keras ops,
+    differentiable in ``alloc``)."""
+    from keras import ops
+
+    horizon = prices.shape[1]
+    prices = prices / prices[:, :1]
+    forced = ops.convert_to_tensor(_masks_numpy(horizon), dtype=alloc.dtype)[None, :, :, None, None]
+    cumulative = ops.cumsum(volumes, axis=1)
+    traded_before = ops.concatenate([ops.ones_like(volumes[:, :1]), ops.cast(cumulative[:, :-1] > 0, alloc.dtype)],
+                                    axis=1)
+    volume_mask = (1.0 - traded_before)[:, :, None, None, None]
+    needed = forced + (1.0 - forced) * volume_mask
+    remaining = ops.flip(ops.cumsum(ops.flip(alloc, axis=1), axis=1), axis=1)
+    soft = 2.0 * ops.sigmoid(alpha * remaining) - 1.0
+    mask = needed + (1.0 - needed) * soft
+    p = prices[:, :, None, None]
+    executed = alloc * mask
+    vol_units, notional = executed[..., 0], executed[..., 1]
+    achieved_volume = ops.sum(vol_units * p, axis=1) / (ops.sum(vol_units, axis=1) + EPS)
+    achieved_notional = ops.sum(notional, axis=1) / (ops.sum(notional / p, axis=1) + EPS)
+    achieved = ops.stack([achieved_volume, achieved_notional], axis=-1)
+    weights = ops.stack([volumes, ops.ones_like(volumes)] * 2, axis=-1)[:, :, None, :, None]
+    market = weights * mask
+    benchmark = (ops.sum(market * prices[:, :, None, None, None], axis=1) + EPS) / (ops.sum(market, axis=1) + EPS)
+    return (achieved / benchmark - 1.0) * 100.0
+
+
+def lem_loss(alloc, prices, volumes, alpha: float = 50.0):
+    """Mean of softplus(D_buy − D_sell) over the flexible cases and softplus(|D|) over the match case
+    (a cost to minimise; see the module docstring)."""
+    from keras import ops
+
+    d = lem_slippage(alloc, prices, volumes, alpha)
+    pnl = ops.softplus(d[:, :-1, 0:2, :] - d[:, :-1, 2:4, :])
+    risk = ops.softplus(ops.abs(d[:, -1]))
+    count = float(np.prod(pnl.shape[1:]) + np.prod(risk.shape[1:])) * d.shape[0]
+    return (ops.sum(pnl) + ops.sum(risk)) / count
