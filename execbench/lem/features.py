@@ -1,0 +1,70 @@
+"""Causal LEM input features (paper §3.3), aligned so that no decision sees its own bar.
+
+For an order with origin bar o, horizon T and lookback L the feature sequence has L + T − 1
+positions; position p describes bar o − L + p, so positions 0..L−1 are the bars before the origin
+and L..L+T−2 the execution bars o..o+T−2 (bar o+T−1 is never an input).  The decision for execution
+bar o+s may use positions ≤ L−1+s, i.e. bars ≤ o+s−1 — the model must mask the rest (causal
+attention, and each step's decision block reading only its own position).  The upstream ``lems``
+formatter is off by one here: its step s reads bar o+s itself.
+
+Features per bar b:
+
+* ``volume``: V_b divided by the mean bar volume of the ``NORMALISER`` (336) bars that end where the
+  sequence starts, so the normaliser lies wholly before every decision;
+* ``vwap_return``: log(P_b / P_{b−1}) of bar prices (bar VWAPs);
+* calendar: hour of day and day of week for intraday bars, day of week and month for daily sessions,
+  each scaled to [−0.5, 0.5];
+* ``frequency``: the bar length in days (for multi-frequency training).
+
+Missing history (before the start of the data) is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from execbench.data.frequency import parse_freq
+from execbench.strategy import OrderContext, RealisedWindow
+
+NORMALISER = 336
+
+
+def feature_names(calendar: str) -> tuple[str, ...]:
+    seasonal = ("day_of_week", "month") if calendar == "sessions" else ("hour", "day_of_week")
+    return ("volume", "vwap_return", *seasonal, "frequency")
+
+
+def _calendar(times: np.ndarray, calendar: str) -> tuple[np.ndarray, np.ndarray]:
+    stamps = np.asarray(times, dtype="datetime64[ns]")
+    missing = np.isnat(stamps)
+    days = stamps.astype("datetime64[D]").astype(np.int64)
+    day_of_week = (days + 3) % 7  # 1970-01-01 was a Thursday
+    if calendar == "sessions":
+        months = stamps.astype("datetime64[M]").astype(np.int64) % 12
+        first, second = day_of_week / 4.0 - 0.5, months / 11.0 - 0.5
+    else:
+        hours = (stamps.astype("datetime64[h]").astype(np.int64)) % 24
+        first, second = hours / 23.0 - 0.5, day_of_week / 6.0 - 0.5
+    return np.where(missing, 0.0, first), np.where(missing, 0.0, second)
+
+
+def lem_features(ctx: OrderContext, window: RealisedWindow, lookback: int) -> np.ndarray:
+    """Feature sequences (n, L + T − 1, F) for the orders of ``ctx`` (see the module docstring).
+
+    Only ``window``'s first T − 1 bars are read.
+    """
+    horizon = ctx.horizon
+    calendar = ctx.windows.calendar
+    past_prices = ctx.history("prices", lookback + 1)
+    past_volumes = ctx.history("volumes", lookback + NORMALISER)
+    prices = np.concatenate([past_prices, window.prices[:, : horizon - 1]], axis=1)  # bars o−L−1 .. o+T−2
+    volumes = np.concatenate([past_volumes[:, NORMALISER:], window.volumes[:, : horizon - 1]], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = np.nanmean(past_volumes[:, :NORMALISER], axis=1)
+        volume = volumes / np.where(level > 0, level, np.nan)[:, None]
+        returns = np.log(prices[:, 1:] / prices[:, :-1])
+    times = np.concatenate([ctx.history_times(lookback), ctx.bar_times()[:, : horizon - 1]], axis=1)
+    first, second = _calendar(times, calendar)
+    frequency = np.full(volume.shape, parse_freq(ctx.freq).total_seconds() / 86_400.0)
+    features = np.stack([volume, returns, first, second, frequency], axis=-1)
+    return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)

@@ -1,0 +1,60 @@
+"""LEM features: shape, alignment, and causality under perturbation of later bars."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+import execbench as eb
+from execbench.lem.features import NORMALISER, feature_names, lem_features
+from execbench.strategy import OrderContext, RealisedWindow
+
+
+def context(bars, lookback, horizon=12):
+    windows = eb.build_order_windows(bars, horizon, start="2026-04-01", min_history=lookback + NORMALISER + 1)
+    windows = windows.subset(slice(0, 40))
+    return OrderContext(windows), RealisedWindow(windows.window("prices"), windows.window("volumes"))
+
+
+def test_shape_alignment_and_values():
+    bars = eb.load_bars("BTCUSDT")
+    ctx, window = context(bars, lookback=24)
+    x = lem_features(ctx, window, lookback=24)
+    assert x.shape == (40, 24 + 11, 5) and len(feature_names("continuous")) == 5
+    prices = eb.bar_prices(bars)
+    origin = int(ctx.windows.origin[0])
+    # position p is bar origin − L + p: the last lookback position is the bar just before the origin
+    assert x[0, 23, 1] == np.log(prices[origin - 1] / prices[origin - 2])
+    assert x[0, 24, 1] == np.log(prices[origin] / prices[origin - 1])
+    level = bars["volume"].to_numpy()[origin - 24 - NORMALISER: origin - 24].mean()
+    assert np.isclose(x[0, 0, 0], bars["volume"].to_numpy()[origin - 24] / level)
+    assert np.isfinite(x).all() and np.abs(x[:, :, 2:4]).max() <= 0.5
+
+
+def test_features_for_a_decision_ignore_that_bar_and_later():
+    bars = eb.load_bars("ETHUSDT")
+    lookback, horizon = 16, 12
+    ctx, window = context(bars, lookback, horizon)
+    base = lem_features(ctx, window, lookback)
+    rng = np.random.default_rng(0)
+    for s in range(horizon):
+        # perturb execution bars ≥ s in the window and in the underlying market
+        prices, volumes = window.prices.copy(), window.volumes.copy()
+        prices[:, s:] *= np.exp(rng.normal(0, 0.05, prices[:, s:].shape))
+        volumes[:, s:] *= np.exp(rng.normal(0, 0.5, volumes[:, s:].shape))
+        changed = lem_features(ctx, RealisedWindow(prices, volumes), lookback)
+        visible = lookback + s  # positions < L + s describe bars < origin + s
+        np.testing.assert_array_equal(changed[:, :visible], base[:, :visible])
+        if s < horizon - 1:
+            assert not np.array_equal(changed[:, visible], base[:, visible])  # the alignment is tight
+
+
+def test_daily_sessions_use_day_of_week_and_month():
+    dow = eb.load_bars("AAPL", "1d")
+    windows = eb.build_order_windows(dow, 12, start="2024-01-02", min_history=400).subset(slice(0, 5))
+    ctx = OrderContext(replace(windows))
+    x = lem_features(ctx, RealisedWindow(windows.window("prices"), windows.window("volumes")), lookback=20)
+    assert feature_names("sessions")[2:4] == ("day_of_week", "month")
+    assert set(np.round((x[:, :, 2] + 0.5) * 4).ravel()) <= {0.0, 1.0, 2.0, 3.0, 4.0}
+    assert np.allclose(x[:, :, 4], 1.0)  # one-day bars
