@@ -1,0 +1,137 @@
+"""The Large Execution Model in keras 3 ops (runs on JAX, TensorFlow or PyTorch), built causally.
+
+Architecture (paper §2): per-feature embedding → variable selection network of GRNs → a stack of
+TKAN layers → gate + add&norm → GRN → multi-head self-attention with a causal mask → one fused-MLP
+decision block per execution step.  Decision block s (for execution bar origin+s, s < T−1) reads
+only sequence position L−1+s — the last bar before origin+s (see ``features.py``) — plus the
+contract's trading rates, the realised return since the arrival price and the order's own earlier
+allocations; T+1 minimum-period models × 8 fused paths (buy/sell × VWAP/TWAP × volume/notional),
+each scaling a learnable base curve.  Allocations are then soft-clipped to [min rate, max rate],
+pushed up to what completion by bar T requires, clipped to the remaining budget, and the last bar
+takes the remainder, so every path sums to exactly 1 (eq. 25–27).
+
+Output: (batch, T, T+1, 4, 2), the order of ``execbench.scenario_grid(T)``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+from tkan import TKAN
+
+
+def soft_clip(x, upper, sharpness: float = 10.0):
+    """Eq. 25: ≈ x below ``upper``, → ``upper`` above it, smoothly."""
+    ratio = ops.sigmoid(sharpness * (upper - x))
+    return x * ratio + upper * (1.0 - ratio)
+
+
+class GRN(layers.Layer):
+    """Gated residual network: LayerNorm(skip(x) + GLU(W2·ELU(W1·x)))."""
+
+    def __init__(self, units: int, output_size: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.output_size = output_size or units
+        self.skip = layers.Dense(self.output_size)
+        self.hidden_1 = layers.Dense(units, activation="elu")
+        self.hidden_2 = layers.Dense(units)
+        self.value = layers.Dense(self.output_size)
+        self.gate = layers.Dense(self.output_size, activation="sigmoid")
+        self.norm = layers.LayerNormalization()
+
+    def call(self, x):
+        hidden = self.hidden_2(self.hidden_1(x))
+        return self.norm(self.skip(x) + self.value(hidden) * self.gate(hidden))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "output_size": self.output_size}
+
+
+class LargeExecutionModel(keras.Model):
+    """The LEM.  Inputs: ``features`` (B, L+T−1, F) from ``lem_features`` and ``rates`` (B, 2) =
+    (minimum, maximum) trading rate per bar."""
+
+    def __init__(self, lookback: int, horizon: int, n_features: int, hidden: int = 32, embedding: int = 8,
+                 rnn_layers: int = 1, heads: int = 2, mlp_hidden: int = 32, **kwargs):
+        super().__init__(**kwargs)
+        self.lookback, self.horizon, self.n_features = lookback, horizon, n_features
+        self.hidden, self.embedding_size, self.rnn_layers = hidden, embedding, rnn_layers
+        self.heads, self.mlp_hidden = heads, mlp_hidden
+        self.embed = [layers.Dense(embedding) for _ in range(n_features)]
+        self.selection = GRN(hidden, output_size=n_features)
+        self.feature_grns = [GRN(hidden) for _ in range(n_features)]
+        self.rnn = [TKAN(hidden, return_sequences=True) for _ in range(rnn_layers)]
+        self.rnn_value = layers.Dense(hidden)
+        self.rnn_gate = layers.Dense(hidden, activation="sigmoid")
+        self.rnn_norm = layers.LayerNormalization()
+        self.enrich = GRN(hidden)
+        self.attention = layers.MultiHeadAttention(num_heads=heads, key_dim=max(1, hidden // heads))
+        self.n_periods = horizon + 1
+        self.n_paths = 8
+
+    def build(self, input_shape):
+        shared = self.hidden + self.n_features + 3  # context, features, 2 rates, return since arrival
+        self.kernels_1, self.biases_1, self.kernels_2, self.biases_2 = [], [], [], []
+        for step in range(self.horizon - 1):
+            width = shared + step  # + the path's own earlier allocations
+            self.kernels_1.append(self.add_weight(shape=(self.n_periods, self.n_paths, width, self.mlp_hidden),
+                                                  initializer="glorot_uniform", name=f"step{step}_kernel_1"))
+            self.biases_1.append(self.add_weight(shape=(self.n_periods, self.n_paths, self.mlp_hidden),
+                                                 initializer="zeros", name=f"step{step}_bias_1"))
+            self.kernels_2.append(self.add_weight(shape=(self.n_periods, self.n_paths, self.mlp_hidden, 1),
+                                                  initializer="lecun_normal", name=f"step{step}_kernel_2"))
+            self.biases_2.append(self.add_weight(shape=(self.n_periods, self.n_paths, 1), initializer="zeros",
+                                                 name=f"step{step}_bias_2"))
+        # learnable base curves, positive and summing to one over the steps (via a softmax)
+        self.base_logits = self.add_weight(shape=(self.horizon, self.n_periods, self.n_paths), initializer="zeros",
+                                           name="base_curve_logits")
+        super().build(input_shape)
+
+    def context(self, features):
+        """(B, N, H) causal context: embeddings → VSN → TKAN → gate/add&norm → GRN → causal attention."""
+        embedded = [embed(features[:, :, i:i + 1]) for i, embed in enumerate(self.embed)]
+        weights = ops.softmax(self.selection(ops.concatenate(embedded, axis=-1)), axis=-1)  # (B, N, F)
+        transformed = ops.stack([grn(e) for grn, e in zip(self.feature_grns, embedded, strict=True)], axis=-1)
+        selected = ops.sum(transformed * weights[:, :, None, :], axis=-1)
+        hidden = selected
+        for rnn in self.rnn:
+            hidden = rnn(hidden)
+        gated = self.rnn_value(hidden) * self.rnn_gate(hidden)
+        enriched = self.enrich(self.rnn_norm(gated + selected))
+        return self.attention(enriched, enriched, use_causal_mask=True)
+
+    def call(self, inputs):
+        features, rates = inputs
+        batch = ops.shape(features)[0]
+        context = self.context(features)
+        lo = rates[:, 0][:, None, None]
+        hi = rates[:, 1][:, None, None]
+        base = ops.softmax(self.base_logits, axis=0)  # (T, T+1, 8)
+        returns = features[:, :, 1]
+        remaining = ops.ones((batch, self.n_periods, self.n_paths), dtype=features.dtype)
+        history = []
+        for step in range(self.horizon - 1):
+            position = self.lookback - 1 + step  # the last bar before execution bar `step`
+            since_arrival = ops.sum(returns[:, self.lookback:position + 1], axis=1, keepdims=True) if step > 0 \
+                else ops.zeros((batch, 1), dtype=features.dtype)
+            shared = ops.concatenate([context[:, position], features[:, position], rates, since_arrival], axis=-1)
+            shared = ops.broadcast_to(shared[:, None, None, :], (batch, self.n_periods, self.n_paths, shared.shape[-1]))
+            own = ops.stack(history, axis=-1) if history else None
+            x = shared if own is None else ops.concatenate([shared, own], axis=-1)
+            h = ops.relu(ops.einsum("bnpi,npij->bnpj", x, self.kernels_1[step]) + self.biases_1[step])
+            raw = ops.einsum("bnpi,npij->bnpj", h, self.kernels_2[step])[..., 0] + self.biases_2[step][..., 0]
+            desired = (1.0 + ops.softsign(raw)) * base[step][None]
+            capped = soft_clip(desired + lo, hi)
+            needed = ops.maximum(remaining - (self.horizon - 1 - step) * hi, 0.0)
+            alloc = ops.clip(soft_clip(capped + needed, remaining), 0.0, remaining)
+            remaining = remaining - alloc
+            history.append(alloc)
+        history.append(remaining)  # the last bar takes the remainder
+        out = ops.stack(history, axis=1)  # (B, T, T+1, 8)
+        return ops.reshape(out, (batch, self.horizon, self.n_periods, 4, 2))
+
+    def get_config(self):
+        return {**super().get_config(), "lookback": self.lookback, "horizon": self.horizon,
+                "n_features": self.n_features, "hidden": self.hidden, "embedding": self.embedding_size,
+                "rnn_layers": self.rnn_layers, "heads": self.heads, "mlp_hidden": self.mlp_hidden}

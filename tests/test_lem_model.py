@@ -1,0 +1,81 @@
+"""The LEM keras model (tiny configuration): shape, budget, rates, causality, save/load, learning."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+LOOKBACK, HORIZON, FEATURES = 6, 4, 5
+SEQUENCE = LOOKBACK + HORIZON - 1
+
+
+def tiny_model():
+    from execbench.lem.model import LargeExecutionModel
+
+    return LargeExecutionModel(lookback=LOOKBACK, horizon=HORIZON, n_features=FEATURES, hidden=8, embedding=4,
+                               heads=2, mlp_hidden=8)
+
+
+@pytest.fixture(scope="module")
+def model_and_inputs():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(32, SEQUENCE, FEATURES)).astype("float32")
+    rates = np.tile(np.array([[1 / HORIZON**2, 1.0]], "float32"), (32, 1))
+    model = tiny_model()
+    return model, features, rates, model.predict([features, rates], verbose=0, batch_size=32)
+
+
+def test_output_shape_budget_and_rates(model_and_inputs):
+    _, _, _, out = model_and_inputs
+    assert out.shape == (32, HORIZON, HORIZON + 1, 4, 2)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)  # the last bar takes the remainder
+    remaining = 1.0 - np.concatenate([np.zeros_like(out[:, :1]), np.cumsum(out, axis=1)[:, :-1]], axis=1)
+    floor = np.minimum(1 / HORIZON**2, remaining)
+    assert (out >= floor - 1e-5).all() and (out <= 1.0 + 1e-5).all()
+
+
+def test_decisions_do_not_see_their_own_bar(model_and_inputs):
+    model, features, rates, out = model_and_inputs
+    rng = np.random.default_rng(1)
+    for step in range(HORIZON - 1):
+        changed = features.copy()
+        changed[:, LOOKBACK + step:] += rng.normal(0, 1.0, changed[:, LOOKBACK + step:].shape).astype("float32")
+        again = model.predict([changed, rates], verbose=0, batch_size=32)
+        # decisions for bars 0..step read positions < LOOKBACK + step only
+        np.testing.assert_allclose(again[:, :step + 1], out[:, :step + 1], atol=1e-6)
+        if step < HORIZON - 2:  # the next decision does read this position (the last bar is the remainder)
+            assert not np.allclose(again[:, step + 1], out[:, step + 1], atol=1e-6)
+
+
+def test_weights_round_trip(model_and_inputs, tmp_path):
+    model, features, rates, out = model_and_inputs
+    path = tmp_path / "lem.weights.h5"
+    model.save_weights(path)
+    other = tiny_model()
+    other([features[:1], rates[:1]])  # build
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.predict([features, rates], verbose=0, batch_size=32), out)
+
+
+def test_one_epoch_of_training_lowers_the_loss():
+    import keras
+
+    from execbench.lem.loss import lem_loss
+
+    rng = np.random.default_rng(2)
+    n = 64
+    prices = (100 * np.exp(np.cumsum(rng.normal(0, 2e-3, (n, HORIZON)), axis=1))).astype("float32")
+    volumes = rng.gamma(2.0, 1.0, (n, HORIZON)).astype("float32")
+    features = rng.normal(size=(n, SEQUENCE, FEATURES)).astype("float32")
+    rates = np.tile(np.array([[1 / HORIZON**2, 1.0]], "float32"), (n, 1))
+    keras.utils.set_random_seed(0)
+    model = tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=lambda y, p: lem_loss(p, y[..., 0], y[..., 1]))
+    target = np.stack([prices, volumes], axis=-1)
+    history = model.fit([features, rates], target, epochs=4, batch_size=32, verbose=0, shuffle=False)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0], losses
