@@ -18,10 +18,15 @@ def btc():
     return bars, eb.make_split(bars, test_start="2026-04-01", val_start="2026-01-01")
 
 
+# the LEM trains in fit(): audit a tiny configuration (its own tests cover it in more depth)
+AUDIT_PARAMS = {"lem": {"lookback": 8, "hidden": 8, "mlp_hidden": 8, "epochs": 1, "batch_size": 128, "max_samples": 256}}
+
+
 @pytest.mark.parametrize("name", sorted(available_strategies()))
 def test_every_registered_strategy_passes(name, btc):
     bars, split = btc
-    report = audit_strategy(load_strategy(name), bars, horizon=12, split=split, n_orders=8)
+    report = audit_strategy(load_strategy(name, **AUDIT_PARAMS.get(name, {})), bars, horizon=12, split=split,
+                            n_orders=8)
     assert report.passed, report.summary()
     assert len(report.checks) == 12 * 2
 
