@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[lem,dev,upstream]"
 	touch $(STAMP)
 
+# the headline command: the LEM from its shipped checkpoint (strategies/checkpoints/lem-btcusdt-15m)
 run: setup
-	$(BIN)/execbench run --strategy twap --asset BTCUSDT
+	$(BIN)/execbench run --strategy lem --asset BTCUSDT
 
 test: setup
 	$(BIN)/python -m pytest

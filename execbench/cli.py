@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 import time
@@ -142,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     evaluation.timings["total_s"] = time.perf_counter() - started
     out_dir = Path(args.out) if args.out else default_out_dir(evaluation.asset, strategy.name)
     extra = {"command": _command_line(), "seed": args.seed, "audit": None if report is None else report.to_dict(),
-             "fitted_state": args.state}
+             "fitted_state": args.state, "trained_on": getattr(strategy, "trained_on", None)}
     periods = [1, max(1, args.horizon // 2), "match"]
     paths = save_evaluation(evaluation, out_dir, benchmark=args.benchmark, target=args.target, extra=extra, by=by,
                             periods=periods)
@@ -321,6 +322,47 @@ def cmd_cost_curve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.model != "lem":
+        raise ExecbenchError(f"train: unknown model {args.model!r}; available: lem")
+    from strategies.lem import LEM, PRESETS, keras_backend
+
+    keras = keras_backend()
+
+    if args.config not in PRESETS:
+        raise ExecbenchError(f"--config {args.config!r}: expected one of {', '.join(PRESETS)}")
+    market, params, _ = _split_params(args)
+    bars, split = _load(args, market)
+    lem = LEM(**{**PRESETS[args.config], **params, "epochs": args.epochs, "checkpoint": None})
+    validation = (split.val_start, split.test_start) if split.val_start is not None else None
+
+    class EpochBar(keras.callbacks.Callback):
+        def __init__(self, progress, task):
+            super().__init__()
+            self.progress, self.task = progress, task
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            self.progress.update(self.task, advance=1, description=f"epoch {epoch + 1}: loss {logs.get('loss', 0):.4f}"
+                                 + (f", val {logs['val_loss']:.4f}" if "val_loss" in logs else ""))
+
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("training (the first epoch includes compilation)", total=args.epochs)
+        lem.train(bars, end=split.train_end, validation=validation, progress=EpochBar(progress, task))
+    elapsed = time.perf_counter() - started
+    out_dir = Path(args.out) if args.out else default_out_dir(str(bars.attrs.get("asset")), "lem-checkpoint")
+    paths = lem.save_checkpoint(out_dir)
+    config = json.loads((out_dir / "config.json").read_text())
+    config["training_seconds"] = round(elapsed, 1)
+    config["command"] = _command_line()
+    (out_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    console.print(f"trained {len(lem.history)} epochs in {elapsed:.0f} s; loss {lem.history}; "
+                  f"validation {getattr(lem, 'validation_history', [])}", highlight=False)
+    console.print(f"saved {len(paths)} files to {out_dir}/ — use it with --param checkpoint={out_dir}")
+    return 0
+
+
 def cmd_assets(args: argparse.Namespace) -> int:
     table = Table(title="Bundled data (load by name; coarser frequencies are built by summing bars)")
     table.add_column("asset")
@@ -414,6 +456,14 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--out", default=None, help="output folder (default under reports/)")
     _data_args(cc)
     cc.set_defaults(func=cmd_cost_curve)
+    tr = sub.add_parser("train", help="train a model (lem) and write a weights-only checkpoint with its config")
+    tr.add_argument("model", help="lem")
+    tr.add_argument("--config", default="tiny", help="size preset: tiny or small")
+    tr.add_argument("--epochs", type=int, default=6, help="maximum epochs (early stopping on the validation period)")
+    tr.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. hidden=32")
+    tr.add_argument("--out", default=None, help="checkpoint folder (default under reports/)")
+    _data_args(tr)
+    tr.set_defaults(func=cmd_train)
     rep = sub.add_parser("report", help="write report.pdf (and figures/) for a run or comparison folder")
     rep.add_argument("run_dir", help="folder written by execbench run or execbench compare")
     rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")

@@ -16,7 +16,8 @@ from execbench.evaluate import training_bars  # noqa: E402
 from execbench.registry import load_fitted, load_strategy  # noqa: E402
 from strategies.lem import spec_index  # noqa: E402
 
-TINY = {"lookback": 8, "hidden": 8, "mlp_hidden": 8, "epochs": 1, "batch_size": 128, "max_samples": 512}
+TINY = {"lookback": 8, "hidden": 8, "mlp_hidden": 8, "epochs": 1, "batch_size": 128, "max_samples": 512,
+        "checkpoint": "none"}
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +47,44 @@ def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
     np.testing.assert_array_equal(eb.run_strategy(again, windows, grid), eb.run_strategy(strategy, windows, grid))
     with pytest.raises(StrategyError, match="built for T=12"):
         eb.evaluate(strategy, bars, split=split, fit=False, horizon=6)
+
+
+def test_bundled_checkpoint_runs_without_training(tmp_path):
+    import json
+    import warnings
+
+    from strategies.lem import BUNDLED_CHECKPOINT
+
+    config = json.loads((BUNDLED_CHECKPOINT / "config.json").read_text())
+    assert config["trained_on"]["asset"] == "BTCUSDT" and config["trained_on"]["freq"] == "15m"
+    assert (BUNDLED_CHECKPOINT / "lem.weights.npz").stat().st_size < 5_000_000
+    strategy = load_strategy("lem")  # the bundled checkpoint
+    assert strategy.model is not None and strategy.trained_on["asset"] == "BTCUSDT"
+    eth = eb.load_bars("ETHUSDT")
+    split = eb.make_split(eth, test_start="2026-04-27")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ev = eb.evaluate(strategy, eth, split=split)  # fit() keeps the checkpoint and reports the mismatch
+    assert any("checkpoint trained on BTCUSDT 15m, evaluated on ETHUSDT 15m" in str(w.message) for w in caught)
+    np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
+    with pytest.raises(StrategyError, match="no checkpoint at"):
+        load_strategy("lem", checkpoint=str(tmp_path))
+
+
+def test_train_command_writes_a_checkpoint_that_loads(tmp_path, capsys):
+    from execbench.cli import main
+
+    out = tmp_path / "ckpt"
+    args = ["train", "lem", "--asset", "BTCUSDT", "--epochs", "2", "--test-start", "2026-04-25", "--out", str(out)]
+    for name, value in {"lookback": 8, "hidden": 8, "mlp_hidden": 8, "batch_size": 128, "max_samples": 256}.items():
+        args += ["--param", f"{name}={value}"]
+    assert main(args) == 0
+    config = __import__("json").loads((out / "config.json").read_text())
+    assert config["architecture"]["hidden"] == 8 and config["trained_on"]["validation"][0].startswith("2025-01-01")
+    assert len(config["loss"]) == len(config["val_loss"]) >= 1 and config["training_seconds"] > 0
+    assert (out / "training_curve.csv").read_text().startswith("epoch,loss,val_loss")
+    strategy = load_strategy("lem", checkpoint=str(out))
+    assert strategy.hidden == 8 and strategy.lookback_bars == 8
+    bars = eb.load_bars("BTCUSDT")
+    ev = eb.evaluate(strategy, bars, split=eb.make_split(bars, test_start="2026-04-28"))
+    assert np.isfinite(ev.result.bps).all()

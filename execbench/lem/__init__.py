@@ -1,2 +1,8 @@
-"""Building blocks of the Large Execution Model (issue 5, in progress): causal features and the
-training loss.  The model, its training and the strategy adapter are not here yet."""
+"""The Large Execution Model: causal features, the keras model and its loss.
+
+keras runs on JAX unless ``KERAS_BACKEND`` says otherwise (set before keras is first imported).
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
