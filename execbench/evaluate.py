@@ -123,10 +123,11 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
         chunk = windows.subset(rows)
         alloc = run_strategy(strategy, chunk, grid)
         qty, notional = chunk.sizes()
-        part = replay(chunk.window("prices"), chunk.window("volumes"), alloc, grid, order_qty=qty,
-                      order_notional=notional, orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name,
-                      impact=impact, window_volume=chunk.expected_volume())
-        part = replace(part, reference=chunk.reference_prices())
+        prices, volumes = chunk.window("prices"), chunk.window("volumes")
+        part = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional,
+                      orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name, impact=impact,
+                      window_volume=chunk.expected_volume())
+        part = replace(part, reference=chunk.reference_prices(prices, volumes))
         if kept_index:
             part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))
         parts.append(part)

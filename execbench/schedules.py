@@ -11,12 +11,32 @@ from __future__ import annotations
 import numpy as np
 
 from execbench.contracts import ScenarioGrid
+from execbench.strategy import OrderContext
 
 
 def rate_bounds(grid: ScenarioGrid) -> tuple[np.ndarray, np.ndarray]:
     """Per-scenario minimum and maximum trading rate, (S,) each."""
     arrays = grid.arrays()
     return arrays["min_rate"], arrays["max_rate"]
+
+
+def participation_caps(grid: ScenarioGrid, ctx: OrderContext, expected_volume: np.ndarray,
+                       prices: np.ndarray | None = None) -> np.ndarray:
+    """Per-bar upper bound on the allocation, (n, T, S): the max rate, and where a scenario has a
+    participation cap, cap × expected bar volume / order size (in the scenario's target units)."""
+    arrays = grid.arrays()
+    hi = np.broadcast_to(arrays["max_rate"][None, None, :], (ctx.n_orders, ctx.horizon, len(grid))).copy()
+    caps = arrays["max_participation"]
+    if np.isfinite(caps).any():
+        qty, notional = ctx.sizes()
+        price = ctx.history("prices", 1)[:, 0] if prices is None else prices
+        for s in np.flatnonzero(np.isfinite(caps)):
+            if arrays["is_notional"][s]:
+                room = caps[s] * expected_volume * price[:, None] / np.maximum(notional, 1e-300)[:, None]
+            else:
+                room = caps[s] * expected_volume / np.maximum(qty, 1e-300)[:, None]
+            hi[:, :, s] = np.minimum(hi[:, :, s], room)
+    return hi
 
 
 def fit_profile(profile: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -179,10 +179,13 @@ class OrderWindows:
             self._cache["expected_volume"] = np.nan_to_num(mean_volume) * self.horizon
         return self._cache["expected_volume"]
 
-    def reference_prices(self) -> dict[str, np.ndarray]:
+    def reference_prices(self, prices: np.ndarray | None = None,
+                         volumes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per-order reference prices: ``arrival`` (last bar before the origin), ``first`` and ``last``
-        bar of the window, and the ``full_vwap``/``full_twap`` over all T bars."""
-        prices, volumes = self.window("prices"), self.window("volumes")
+        bar of the window, and the ``full_vwap``/``full_twap`` over all T bars.  ``prices`` and
+        ``volumes`` are this object's window arrays, if the caller already has them."""
+        prices = self.window("prices") if prices is None else prices
+        volumes = self.window("volumes") if volumes is None else volumes
         total = volumes.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             full_vwap = np.where(total > 0, (prices * volumes).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan)

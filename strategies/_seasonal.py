@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from execbench.errors import StrategyError
-from execbench.schedules import bounded_step, rate_bounds
+from execbench.schedules import bounded_step, participation_caps, rate_bounds
 from execbench.strategy import OrderContext, StepObservation, Strategy
 from execbench.volume_profile import SeasonalVolume
 
@@ -43,8 +43,6 @@ class SeasonalStrategy(Strategy):
     def step_caps(self, ctx: OrderContext, grid, expected: np.ndarray) -> np.ndarray:
         """Per-bar allocation caps (n, T, S): the max rate and, for scenarios with a participation
         cap, cap × forecast bar volume / order size (converted at the arrival price for notional)."""
-        from strategies.vwap import participation_caps
-
         return participation_caps(grid, ctx, expected)
 
     def adaptive_state(self, ctx: OrderContext, grid) -> dict:

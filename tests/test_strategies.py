@@ -11,10 +11,9 @@ import execbench as eb
 from execbench.errors import StrategyError
 from execbench.evaluate import training_bars
 from execbench.registry import available_strategies, load_fitted, load_strategy
-from execbench.schedules import bounded_step, fit_profile
+from execbench.schedules import bounded_step, fit_profile, participation_caps
 from execbench.strategy import OrderContext, run_strategy
 from execbench.windows import build_order_windows
-from strategies.vwap import participation_caps
 
 BUILT_INS = ["twap", "vwap", "dvwap", "pov", "ac", "flex"]
 

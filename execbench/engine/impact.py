@@ -8,19 +8,18 @@ window volume: P̂_t = P_t·(1 ± γ·(X_t/W)^δ).  "±" is + for buys, − for 
 market's own prices P unless ``benchmark_with_impact`` (then it uses P̂, the prices shifted by the
 trader's permanent impact).  A notional child's units are taken at the pre-impact price.
 
-``impact_rows`` (Numba, GIL-free, run on a thread pool like the replay kernel) and ``impact_numpy``
+``impact_rows`` (Numba, GIL-free, run on the replay kernel's thread pool, ``run_rows``) and ``impact_numpy``
 (its twin) return the achieved and benchmark prices with impact, (n, S) each.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
 
-from execbench.engine.kernels import ALLOC_EPS, MIN_ROWS_PER_THREAD
+from execbench.engine.kernels import ALLOC_EPS, run_rows
 from execbench.errors import ContractError
 
 
@@ -127,17 +126,9 @@ def impact_kernel(prices, volumes, alloc, order_qty, order_notional, window_volu
                   min_period, eps, beta, gamma, delta, bench_impact):
     """``impact_rows`` over all orders on a thread pool; same arguments and outputs as ``impact_numpy``."""
     n, _, n_scen = alloc.shape
-    achieved, benchmark = np.empty((n, n_scen)), np.empty((n, n_scen))
     inputs = (prices, volumes, alloc, order_qty, order_notional, window_volume, side_sign, is_notional, is_twap,
               min_period, eps, beta, gamma, delta, bench_impact)
-    threads = max(1, min(nb.config.NUMBA_NUM_THREADS, n // MIN_ROWS_PER_THREAD))
-    bounds = np.linspace(0, n, threads * 4 + 1).astype(np.int64) if threads > 1 else np.array([0, n])
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        jobs = [pool.submit(impact_rows, *inputs, int(a), int(b), achieved, benchmark)
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        for job in jobs:
-            job.result()
-    return achieved, benchmark
+    return run_rows(impact_rows, n, inputs, (np.empty((n, n_scen)), np.empty((n, n_scen))))
 
 
 def impact_numpy(prices, volumes, alloc, order_qty, order_notional, window_volume, side_sign, is_notional, is_twap,

@@ -126,23 +126,30 @@ def replay_rows(prices, volumes, alloc, order_qty, order_notional, is_notional, 
                     break
 
 
+def run_rows(rows_kernel, n: int, inputs: tuple, outputs: tuple) -> tuple:
+    """Run a GIL-free ``rows_kernel(*inputs, start, stop, *outputs)`` over rows 0..n on
+    ``numba.config.NUMBA_NUM_THREADS`` threads (one thread for small n); returns ``outputs``."""
+    threads = max(1, min(nb.config.NUMBA_NUM_THREADS, n // MIN_ROWS_PER_THREAD))
+    if threads == 1:
+        rows_kernel(*inputs, 0, n, *outputs)
+        return outputs
+    bounds = np.linspace(0, n, threads * 4 + 1).astype(np.int64)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        jobs = [pool.submit(rows_kernel, *inputs, int(a), int(b), *outputs)
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        for job in jobs:
+            job.result()
+    return outputs
+
+
 def replay_kernel(prices, volumes, alloc, order_qty, order_notional, is_notional, is_twap, min_period, min_rate,
                   max_rate, max_participation, sum_tol):
-    """Run ``replay_rows`` over all orders on ``numba.config.NUMBA_NUM_THREADS`` threads; same
-    arguments and outputs as ``reference.replay_numpy``."""
+    """Run ``replay_rows`` over all orders on a thread pool; same arguments and outputs as
+    ``reference.replay_numpy``."""
     n, _, n_scen = alloc.shape
     outputs = (np.empty((n, n_scen)), np.empty((n, n_scen)), np.empty((n, n_scen)), np.empty((n, n_scen)),
                np.empty((n, n_scen), dtype=np.int32), np.empty((n, n_scen), dtype=np.int32),
                np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
     inputs = (prices, volumes, alloc, order_qty, order_notional, is_notional, is_twap, min_period, min_rate,
               max_rate, max_participation, sum_tol)
-    threads = max(1, min(nb.config.NUMBA_NUM_THREADS, n // MIN_ROWS_PER_THREAD))
-    if threads == 1:
-        replay_rows(*inputs, 0, n, *outputs)
-        return outputs
-    bounds = np.linspace(0, n, threads * 4 + 1).astype(np.int64)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        jobs = [pool.submit(replay_rows, *inputs, int(a), int(b), *outputs) for a, b in zip(bounds[:-1], bounds[1:])]
-        for job in jobs:
-            job.result()
-    return outputs
+    return run_rows(replay_rows, n, inputs, outputs)
