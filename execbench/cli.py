@@ -322,19 +322,19 @@ def cmd_cost_curve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    if args.model != "lem":
-        raise ExecbenchError(f"train: unknown model {args.model!r}; available: lem")
-    from strategies.lem import LEM, PRESETS, keras_backend
+def _epoch_summary(epoch: int, logs: dict) -> str:
+    """'epoch 3: loss 0.6931 (val 0.6930), improvement +0.12 bps (val …), risk 10.8 bps (val …)'."""
+    def pair(key: str, fmt: str) -> str:
+        text = format(logs[key], fmt) if key in logs else "?"
+        return text + (f" (val {format(logs['val_' + key], fmt)})" if "val_" + key in logs else "")
 
-    keras = keras_backend()
+    return (f"epoch {epoch}: loss {pair('loss', '.4f')}, improvement {pair('improvement_bps', '+.2f')} bps, "
+            f"risk {pair('risk_bps', '.2f')} bps")
 
-    if args.config not in PRESETS:
-        raise ExecbenchError(f"--config {args.config!r}: expected one of {', '.join(PRESETS)}")
-    market, params, _ = _split_params(args)
-    bars, split = _load(args, market)
-    lem = LEM(**{**PRESETS[args.config], **params, "epochs": args.epochs, "checkpoint": None})
-    validation = (split.val_start, split.test_start) if split.val_start is not None else None
+
+def _train_with_progress(lem, datasets, split, validation) -> None:
+    """``lem.train`` with a progress bar that also prints each epoch's loss and metrics."""
+    import keras
 
     class EpochBar(keras.callbacks.Callback):
         def __init__(self, progress, task):
@@ -342,23 +342,111 @@ def cmd_train(args: argparse.Namespace) -> int:
             self.progress, self.task = progress, task
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            self.progress.update(self.task, advance=1, description=f"epoch {epoch + 1}: loss {logs.get('loss', 0):.4f}"
-                                 + (f", val {logs['val_loss']:.4f}" if "val_loss" in logs else ""))
+            summary = _epoch_summary(epoch + 1, logs or {})
+            self.progress.update(self.task, advance=1, description=summary)
+            self.progress.console.print(f"  {lem.alignment}: {summary}", highlight=False)
+
+    with _progress() as progress:
+        task = progress.add_task("training (the first epoch includes compilation)", total=lem.epochs)
+        lem.train(datasets, end=split.train_end, validation=validation, progress=EpochBar(progress, task))
+
+
+def _lem_for_training(args: argparse.Namespace, params: dict, **overrides):
+    from strategies.lem import LEM, PRESETS
+
+    if args.config not in PRESETS:
+        raise ExecbenchError(f"--config {args.config!r}: expected one of {', '.join(PRESETS)}")
+    preset = PRESETS[args.config]
+    epochs = args.epochs if args.epochs is not None else preset.get("epochs", 6)
+    return LEM(**{**preset, "horizon": args.horizon, **params, "epochs": epochs, "checkpoint": None, **overrides})
+
+
+def cmd_lem_alignment(args: argparse.Namespace) -> int:
+    """Train the same LEM twice — causal alignment and the upstream ``lems`` alignment (step s sees bar
+    s) — with the same seed and data, audit both and score both with TWAP on the same test orders."""
+    from strategies.lem import keras_backend
+
+    keras_backend()
+    started = time.perf_counter()
+    market, params, impact = _split_params(args)
+    if "alignment" in params:
+        raise ExecbenchError("lem-alignment: --param alignment is set by the command (it trains both)")
+    bars, split = _load(args, market)
+    validation = (split.val_start, split.test_start) if split.val_start is not None else None
+    models = {}
+    for alignment in ("causal", "upstream"):
+        lem = _lem_for_training(args, params, alignment=alignment)
+        lem.name = "lem" if alignment == "causal" else "lem-upstream-aligned"
+        console.print(f"training {lem.name} ({args.config}, {lem.epochs} epochs) on {bars.attrs.get('asset')} "
+                      f"{bars.attrs.get('freq')} before {split.train_end.date()}")
+        _train_with_progress(lem, [training_bars(bars, split.test_start)], split, validation)
+        models[lem.name] = lem
+    twap = load_strategy("twap").fit(training_bars(bars, split.train_end))
+    strategies = [*models.values(), twap]
+    audits = {s.name: _audit(s, bars, split, args) for s in strategies}
+    with _progress() as progress:
+        task = progress.add_task("replaying", total=None)
+        evaluations = compare(strategies, bars, horizon=args.horizon, split=split, order_size=args.order_size,
+                              fit=False, impact=impact, on_windows=lambda w: progress.update(task, total=len(w) * 3),
+                              progress=lambda k: progress.advance(task, k))
+    periods = _periods(args.periods, args.horizon)
+    table = comparison_table({k: e.result for k, e in evaluations.items()}, periods=periods, benchmark=args.benchmark,
+                             target=args.target)
+    table.insert(2, "Audit", [("passed" if audits[n] is None or audits[n].passed else
+                               f"FAILED step {audits[n].first_leak.step}") if audits[n] is not None else "skipped"
+                              for n in table["Strategy"]])
+    first = next(iter(evaluations.values()))
+    console.print(_frame_table(table, f"causal vs upstream alignment, same LEM and seed, on {first.asset} {first.freq}, "
+                                      f"T={args.horizon}: mean bps vs {args.benchmark.upper()} ({args.target} target), "
+                                      f"same test orders"))
+    console.print(f"{SIGN_CONVENTION}. The upstream-aligned model sees each bar it trades; its numbers are not "
+                  "achievable.")
+    out_dir = Path(args.out) if args.out else default_out_dir(first.asset, "lem-alignment")
+    extra = {"command": _command_line(), "seed": args.seed,
+             "audit": {k: None if r is None else r.to_dict() for k, r in audits.items()},
+             "training": {k: {"history": m.history, "trained_on": m.trained_on, "params": m.params()}
+                          for k, m in models.items()}}
+    paths = save_comparison(evaluations, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
+                            extra=extra)
+    paths += write_table(table, out_dir, "alignment", caption="LEM, causal vs upstream alignment (same seed)")
+    console.print(f"{first.result.n_orders:,} orders; {time.perf_counter() - started:.0f} s; saved "
+                  f"{len(paths)} files to {out_dir}/")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.model != "lem":
+        raise ExecbenchError(f"train: unknown model {args.model!r}; available: lem")
+    from strategies.lem import keras_backend
+
+    keras_backend()
+    if str(args.asset).lower().startswith("synthetic:") and args.freq and "," in args.freq:
+        raise ExecbenchError("--freq: a synthetic market has one frequency")
+    market, params, _ = _split_params(args)
+    freqs = [f.strip() for f in args.freq.split(",") if f.strip()] if args.freq else [None]
+    datasets = []
+    for freq in freqs:
+        with console.status(f"loading {args.asset} {freq or ''}"):
+            datasets.append(load_bars(args.asset, freq, synthetic=market))
+    split = make_split(datasets[0], args.test_start, args.val_start, args.test_end)
+    lem = _lem_for_training(args, params)
+    validation = (split.val_start, split.test_start) if split.val_start is not None else None
 
     started = time.perf_counter()
-    with _progress() as progress:
-        task = progress.add_task("training (the first epoch includes compilation)", total=args.epochs)
-        lem.train(bars, end=split.train_end, validation=validation, progress=EpochBar(progress, task))
+    names = " + ".join(f"{d.attrs.get('asset')} {d.attrs.get('freq')}" for d in datasets)
+    console.print(f"training lem ({args.config}) on {names}, bars before {split.train_end.date()}; validation "
+                  f"{'none' if validation is None else f'{validation[0].date()} to {validation[1].date()}'}")
+    _train_with_progress(lem, datasets, split, validation)
     elapsed = time.perf_counter() - started
-    out_dir = Path(args.out) if args.out else default_out_dir(str(bars.attrs.get("asset")), "lem-checkpoint")
+    label = "-".join(str(lem.trained_on["asset"]).split(",")) + "-" + "-".join(str(lem.trained_on["freq"]).split(","))
+    out_dir = Path(args.out) if args.out else default_out_dir(label, "lem-checkpoint")
     paths = lem.save_checkpoint(out_dir)
     config = json.loads((out_dir / "config.json").read_text())
     config["training_seconds"] = round(elapsed, 1)
     config["command"] = _command_line()
     (out_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    console.print(f"trained {len(lem.history)} epochs in {elapsed:.0f} s; loss {lem.history}; "
-                  f"validation {getattr(lem, 'validation_history', [])}", highlight=False)
+    console.print(f"trained {len(lem.loss_history)} epochs on {lem.trained_on['samples']:,} windows in {elapsed:.0f} s",
+                  highlight=False)
     console.print(f"saved {len(paths)} files to {out_dir}/ — use it with --param checkpoint={out_dir}")
     return 0
 
@@ -458,12 +546,22 @@ def build_parser() -> argparse.ArgumentParser:
     cc.set_defaults(func=cmd_cost_curve)
     tr = sub.add_parser("train", help="train a model (lem) and write a weights-only checkpoint with its config")
     tr.add_argument("model", help="lem")
-    tr.add_argument("--config", default="tiny", help="size preset: tiny or small")
-    tr.add_argument("--epochs", type=int, default=6, help="maximum epochs (early stopping on the validation period)")
+    tr.add_argument("--config", default="tiny", help="size preset: tiny, small or paper")
+    tr.add_argument("--epochs", type=int, default=None,
+                    help="maximum epochs (default 6, paper 30; early stopping on the validation period)")
     tr.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. hidden=32")
     tr.add_argument("--out", default=None, help="checkpoint folder (default under reports/)")
     _data_args(tr)
     tr.set_defaults(func=cmd_train)
+    al = sub.add_parser("lem-alignment", help="train the LEM with the causal and with the upstream lems alignment "
+                                              "(same seed), audit both and compare them with TWAP on the test orders")
+    al.add_argument("--config", default="tiny", help="size preset: tiny, small or paper")
+    al.add_argument("--epochs", type=int, default=3, help="maximum epochs of each training (default 3)")
+    al.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. max_samples=8192")
+    al.add_argument("--periods", default=None, help="minimum periods shown, e.g. 1,6,match (default 1,T/2,T,match)")
+    _data_args(al)
+    _eval_args(al)
+    al.set_defaults(func=cmd_lem_alignment)
     rep = sub.add_parser("report", help="write report.pdf (and figures/) for a run or comparison folder")
     rep.add_argument("run_dir", help="folder written by execbench run or execbench compare")
     rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")

@@ -25,8 +25,8 @@ def test_shape_alignment_and_values():
     prices = eb.bar_prices(bars)
     origin = int(ctx.windows.origin[0])
     # position p is bar origin − L + p: the last lookback position is the bar just before the origin
-    assert x[0, 23, 1] == np.log(prices[origin - 1] / prices[origin - 2])
-    assert x[0, 24, 1] == np.log(prices[origin] / prices[origin - 1])
+    assert x[0, 23, 1] == 100 * np.log(prices[origin - 1] / prices[origin - 2])  # percent
+    assert x[0, 24, 1] == 100 * np.log(prices[origin] / prices[origin - 1])
     level = bars["volume"].to_numpy()[origin - 24 - NORMALISER: origin - 24].mean()
     assert np.isclose(x[0, 0, 0], bars["volume"].to_numpy()[origin - 24] / level)
     assert np.isfinite(x).all() and np.abs(x[:, :, 2:4]).max() <= 0.5
@@ -48,6 +48,22 @@ def test_features_for_a_decision_ignore_that_bar_and_later():
         np.testing.assert_array_equal(changed[:, :visible], base[:, :visible])
         if s < horizon - 1:
             assert not np.array_equal(changed[:, visible], base[:, visible])  # the alignment is tight
+
+
+def test_upstream_lead_shifts_the_sequence_one_bar_later():
+    """lead=1 (the upstream alignment, for comparison only) shows the decision for bar o+s bar o+s."""
+    bars = eb.load_bars("BTCUSDT")
+    lookback = 16
+    ctx, window = context(bars, lookback)
+    causal = lem_features(ctx, window, lookback)
+    upstream = lem_features(ctx, window, lookback, lead=1)
+    np.testing.assert_array_equal(upstream[:, :-1, 1], causal[:, 1:, 1])  # same bars, one position earlier
+    ratio = upstream[:, :-1, 0] / causal[:, 1:, 0]  # volumes too, up to the normaliser (it moves with the sequence)
+    np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-9)
+    prices = window.prices.copy()
+    prices[:, 3:] *= 1.05  # bars ≥ o+3
+    changed = lem_features(ctx, RealisedWindow(prices, window.volumes), lookback, lead=1)
+    assert not np.array_equal(changed[:, lookback - 1 + 3], upstream[:, lookback - 1 + 3])  # step 3 sees bar o+3
 
 
 def test_daily_sessions_use_day_of_week_and_month():

@@ -79,3 +79,20 @@ def test_one_epoch_of_training_lowers_the_loss():
     history = model.fit([features, rates], target, epochs=4, batch_size=32, verbose=0, shuffle=False)
     losses = history.history["loss"]
     assert losses[-1] < losses[0], losses
+
+
+def test_weights_load_into_a_placeholder_build(model_and_inputs):
+    """The fast build used for checkpoints (symbolic, zero placeholders) takes the weights exactly, and
+    the random initializers are back afterwards."""
+    from execbench.lem.model import build_symbolically, placeholder_initializers
+
+    model, features, rates, out = model_and_inputs
+    other = tiny_model()
+    with placeholder_initializers():
+        build_symbolically(other, SEQUENCE, FEATURES)
+    assert not any(np.any(np.asarray(w)) for w in other.get_weights()[:3])  # placeholders, not random draws
+    other.set_weights(model.get_weights())
+    np.testing.assert_array_equal(other.predict([features, rates], verbose=0, batch_size=32), out)
+    fresh = tiny_model()
+    build_symbolically(fresh, SEQUENCE, FEATURES)
+    assert any(np.any(np.asarray(w)) for w in fresh.get_weights()[:3])

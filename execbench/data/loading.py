@@ -176,6 +176,7 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
     ----------
     asset
         A bundled asset (``"BTCUSDT"``, ``"AAPL"``), a universe (``"dow30"``, ``"crypto5"``), a
+        comma-separated list of bundled assets (``"BTCUSDT,ETHUSDT"``, loaded like a universe), a
         synthetic market (``"synthetic:heston"``), or a path to a Parquet/CSV file, a Binance Data
         Vision klines CSV/zip, or a folder of them.
     freq
@@ -204,16 +205,22 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
     if _looks_like_path(asset):
         return _load_user_path(Path(asset), freq, validate)
     name = str(asset).strip()
-    if name.lower() in UNIVERSES:
-        members = universe_members(name)
+    listed = [a.strip().upper() for a in name.split(",") if a.strip()] if "," in name else None
+    if listed is not None or name.lower() in UNIVERSES:
+        members = listed if listed is not None else universe_members(name)
         if not members:
             raise DataError(f"asset {name!r}: the bundled universe has no files under {data_dir()}")
+        if listed is not None and len(set(listed)) != len(listed):
+            raise DataError(f"asset {name!r}: an asset is listed twice")
         frames = {m: load_bars(m, freq, validate=validate) for m in members}
         first = next(iter(frames.values()))
+        calendars = {m: f.attrs["calendar"] for m, f in frames.items()}
+        if len(set(calendars.values())) > 1:
+            raise DataError(f"asset {name!r}: cannot mix calendars in one dataset ({calendars})")
         out = pd.concat(frames, names=["asset", "timestamp"])
         hashes = [f.attrs["sha256"] for f in frames.values()]
         out.attrs = {
-            "asset": name.lower(),
+            "asset": ",".join(members) if listed is not None else name.lower(),
             "freq": first.attrs["freq"],
             "calendar": first.attrs["calendar"],
             "sources": [s for f in frames.values() for s in f.attrs["sources"]],

@@ -11,12 +11,17 @@ Features per bar b:
 
 * ``volume``: V_b divided by the mean bar volume of the ``NORMALISER`` (336) bars that end where the
   sequence starts, so the normaliser lies wholly before every decision;
-* ``vwap_return``: log(P_b / P_{b−1}) of bar prices (bar VWAPs);
+* ``vwap_return``: 100·log(P_b / P_{b−1}) of bar prices (bar VWAPs), in percent so that it enters the
+  network on the same scale as the other features (``RETURN_SCALE``);
 * calendar: hour of day and day of week for intraday bars, day of week and month for daily sessions,
   each scaled to [−0.5, 0.5];
 * ``frequency``: the bar length in days (for multi-frequency training).
 
 Missing history (before the start of the data) is 0.
+
+``lead=1`` reproduces the upstream ``lems`` alignment for comparison only: the sequence is shifted one
+bar later, so the decision for bar o+s sees bar o+s itself.  The look-ahead audit flags a model fed
+this way.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from execbench.data.frequency import parse_freq
 from execbench.strategy import OrderContext, RealisedWindow
 
 NORMALISER = 336
+RETURN_SCALE = 100.0  # returns in percent
+ALIGNMENTS = {"causal": 0, "upstream": 1}  # alignment name → lead in bars
 
 
 def feature_names(calendar: str) -> tuple[str, ...]:
@@ -48,22 +55,25 @@ def _calendar(times: np.ndarray, calendar: str) -> tuple[np.ndarray, np.ndarray]
     return np.where(missing, 0.0, first), np.where(missing, 0.0, second)
 
 
-def lem_features(ctx: OrderContext, window: RealisedWindow, lookback: int) -> np.ndarray:
+def lem_features(ctx: OrderContext, window: RealisedWindow, lookback: int, lead: int = 0) -> np.ndarray:
     """Feature sequences (n, L + T − 1, F) for the orders of ``ctx`` (see the module docstring).
 
-    Only ``window``'s first T − 1 bars are read.
+    Only ``window``'s first T − 1 bars are read (T − 1 + ``lead`` with a lead).
     """
+    if lead not in (0, 1) or lookback <= lead:
+        raise ValueError(f"lem_features: lead must be 0 or 1 and below lookback={lookback}, got {lead}")
     horizon = ctx.horizon
     calendar = ctx.windows.calendar
-    past_prices = ctx.history("prices", lookback + 1)
-    past_volumes = ctx.history("volumes", lookback + NORMALISER)
-    prices = np.concatenate([past_prices, window.prices[:, : horizon - 1]], axis=1)  # bars o−L−1 .. o+T−2
-    volumes = np.concatenate([past_volumes[:, NORMALISER:], window.volumes[:, : horizon - 1]], axis=1)
+    ahead = horizon - 1 + lead  # execution bars in the sequence
+    past_prices = ctx.history("prices", lookback + 1 - lead)
+    past_volumes = ctx.history("volumes", lookback + NORMALISER - lead)
+    prices = np.concatenate([past_prices, window.prices[:, :ahead]], axis=1)  # bars o−L−1+lead .. o+T−2+lead
+    volumes = np.concatenate([past_volumes[:, NORMALISER:], window.volumes[:, :ahead]], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         level = np.nanmean(past_volumes[:, :NORMALISER], axis=1)
         volume = volumes / np.where(level > 0, level, np.nan)[:, None]
-        returns = np.log(prices[:, 1:] / prices[:, :-1])
-    times = np.concatenate([ctx.history_times(lookback), ctx.bar_times()[:, : horizon - 1]], axis=1)
+        returns = RETURN_SCALE * np.log(prices[:, 1:] / prices[:, :-1])
+    times = np.concatenate([ctx.history_times(lookback - lead), ctx.bar_times()[:, :ahead]], axis=1)
     first, second = _calendar(times, calendar)
     frequency = np.full(volume.shape, parse_freq(ctx.freq).total_seconds() / 86_400.0)
     features = np.stack([volume, returns, first, second, frequency], axis=-1)

@@ -107,3 +107,28 @@ def lem_loss(alloc, prices, volumes, alpha: float = 50.0):
     risk = ops.softplus(ops.abs(d[:, -1]))
     count = float(np.prod(pnl.shape[1:]) + np.prod(risk.shape[1:])) * d.shape[0]
     return (ops.sum(pnl) + ops.sum(risk)) / count
+
+
+def _side_adjusted_bps(d):
+    """Per-scenario improvement in bps, positive = better: −D for buys, +D for sells (D in percent)."""
+    from keras import ops
+
+    return ops.concatenate([-d[..., 0:2, :], d[..., 2:4, :]], axis=-2) * 100.0
+
+
+def improvement_bps(y_true, y_pred):
+    """The paper's improvement metric as a keras metric: mean side-adjusted slippage (bps, positive =
+    better than the benchmark) over the flexible minimum periods.  ``y_true`` is (…, 0) prices and
+    (…, 1) volumes, as the loss takes them."""
+    from keras import ops
+
+    d = lem_slippage(y_pred, y_true[..., 0], y_true[..., 1])
+    return ops.mean(_side_adjusted_bps(d[:, :-1]))
+
+
+def risk_bps(y_true, y_pred):
+    """The paper's risk metric as a keras metric: mean |slippage| (bps) of the match case."""
+    from keras import ops
+
+    d = lem_slippage(y_pred, y_true[..., 0], y_true[..., 1])
+    return ops.mean(ops.abs(d[:, -1])) * 100.0

@@ -4,9 +4,11 @@ Architecture (paper §2): per-feature embedding → variable selection network o
 TKAN layers → gate + add&norm → GRN → multi-head self-attention with a causal mask → one fused-MLP
 decision block per execution step.  Decision block s (for execution bar origin+s, s < T−1) reads
 only sequence position L−1+s — the last bar before origin+s (see ``features.py``) — plus the
-contract's trading rates, the realised return since the arrival price and the order's own earlier
-allocations; T+1 minimum-period models × 8 fused paths (buy/sell × VWAP/TWAP × volume/notional),
-each scaling a learnable base curve.  Allocations are then soft-clipped to [min rate, max rate],
+contract's trading rates, the order's own earlier allocations and the realised price curves so far
+(eq. 24's "real-time price and volume information"): the return since arrival, the last price
+against the market VWAP and TWAP of bars origin..origin+s−1, and each path's own average execution
+price against both, all rebuilt from the visible return and volume features.  T+1 minimum-period
+models × 8 fused paths (buy/sell × VWAP/TWAP × volume/notional), each scaling a learnable base curve.  Allocations are then soft-clipped to [min rate, max rate],
 pushed up to what completion by bar T requires, clipped to the remaining budget, and the last bar
 takes the remainder, so every path sums to exactly 1 (eq. 25–27).
 
@@ -15,9 +17,48 @@ Output: (batch, T, T+1, 4, 2), the order of ``execbench.scenario_grid(T)``.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
+import numpy as np
 from keras import layers, ops
 from tkan import TKAN
+
+
+SHARED_CURVES = 3  # return since arrival; last price vs market VWAP and vs TWAP so far
+PATH_CURVES = 3  # the path's executed share; its average price vs market VWAP and vs TWAP so far
+RETURN_SCALE = 100.0  # the features' returns are in percent (``features.RETURN_SCALE``)
+
+
+@contextlib.contextmanager
+def placeholder_initializers():
+    """Make keras' random initializers return zeros (NumPy) while a model is built whose weights are
+    overwritten straight after (a checkpoint or saved state).  On JAX every random initializer
+    compiles its own program — about 20 s of a cold start for ~170 weights — for values that are
+    thrown away.  keras is pinned; if its internals move, this does nothing."""
+    try:
+        from keras.src.backend import random as backend_random
+    except ImportError:  # pragma: no cover - another keras layout
+        yield
+        return
+    names = [n for n in ("uniform", "normal", "truncated_normal") if hasattr(backend_random, n)]
+    saved = {n: getattr(backend_random, n) for n in names}
+
+    def zeros(shape, *args, dtype=None, **kwargs):
+        return np.zeros(shape, dtype or keras.config.floatx())
+
+    for n in names:
+        setattr(backend_random, n, zeros)
+    try:
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(backend_random, n, f)
+
+
+def build_symbolically(model, sequence: int, n_features: int, batch: int | None = None) -> None:
+    """Create every weight by calling the model on symbolic inputs (no eager pass, nothing compiled)."""
+    model([keras.KerasTensor((batch, sequence, n_features)), keras.KerasTensor((batch, 2))])
 
 
 def soft_clip(x, upper, sharpness: float = 10.0):
@@ -71,7 +112,7 @@ class LargeExecutionModel(keras.Model):
         self.n_paths = 8
 
     def build(self, input_shape):
-        shared = self.hidden + self.n_features + 3  # context, features, 2 rates, return since arrival
+        shared = self.hidden + self.n_features + 2 + SHARED_CURVES + PATH_CURVES  # context, features, rates, curves
         self.kernels_1, self.biases_1, self.kernels_2, self.biases_2 = [], [], [], []
         for step in range(self.horizon - 1):
             width = shared + step  # + the path's own earlier allocations
@@ -108,17 +149,39 @@ class LargeExecutionModel(keras.Model):
         lo = rates[:, 0][:, None, None]
         hi = rates[:, 1][:, None, None]
         base = ops.softmax(self.base_logits, axis=0)  # (T, T+1, 8)
-        returns = features[:, :, 1]
+        # execution bars origin..origin+T−2: price relative to the arrival price (bar origin−1) and volume
+        execution = features[:, self.lookback:]
+        price = ops.exp(ops.cumsum(execution[:, :, 1], axis=1) / RETURN_SCALE)  # (B, T−1)
+        volume = ops.maximum(execution[:, :, 0], 0.0)
+        notional_path = ops.convert_to_tensor(np.arange(self.n_paths) % 2 == 1)  # (…, volume, notional) pairs
         remaining = ops.ones((batch, self.n_periods, self.n_paths), dtype=features.dtype)
+        zeros = ops.zeros((batch, self.n_periods, self.n_paths), dtype=features.dtype)
+        market_volume = market_notional = price_sum = ops.zeros((batch,), dtype=features.dtype)
+        bought = spent = zeros  # per path: Σ aₖ·pₖ and Σ aₖ/pₖ over the bars already traded
         history = []
         for step in range(self.horizon - 1):
             position = self.lookback - 1 + step  # the last bar before execution bar `step`
-            since_arrival = ops.sum(returns[:, self.lookback:position + 1], axis=1, keepdims=True) if step > 0 \
-                else ops.zeros((batch, 1), dtype=features.dtype)
-            shared = ops.concatenate([context[:, position], features[:, position], rates, since_arrival], axis=-1)
+            if step == 0:
+                curves = ops.zeros((batch, SHARED_CURVES), dtype=features.dtype)
+                own_curves = ops.zeros((batch, self.n_periods, self.n_paths, PATH_CURVES), dtype=features.dtype)
+            else:  # bars origin..origin+step−1 are visible
+                p, v = price[:, step - 1], volume[:, step - 1]
+                market_volume, market_notional = market_volume + v, market_notional + v * p
+                price_sum = price_sum + p
+                twap = price_sum / step
+                vwap = ops.where(market_volume > 0, market_notional / ops.maximum(market_volume, 1e-12), twap)
+                last = history[-1]
+                bought, spent = bought + last * p[:, None, None], spent + last / p[:, None, None]
+                executed = 1.0 - remaining
+                average = ops.where(notional_path, executed / ops.maximum(spent, 1e-12),
+                                    bought / ops.maximum(executed, 1e-12))
+                curves = RETURN_SCALE * ops.stack([ops.log(p), p / vwap - 1.0, p / twap - 1.0], axis=-1)
+                own_curves = ops.stack([executed, RETURN_SCALE * (average / vwap[:, None, None] - 1.0),
+                                        RETURN_SCALE * (average / twap[:, None, None] - 1.0)], axis=-1)
+            shared = ops.concatenate([context[:, position], features[:, position], rates, curves], axis=-1)
             shared = ops.broadcast_to(shared[:, None, None, :], (batch, self.n_periods, self.n_paths, shared.shape[-1]))
-            own = ops.stack(history, axis=-1) if history else None
-            x = shared if own is None else ops.concatenate([shared, own], axis=-1)
+            parts = [shared, own_curves] + ([ops.stack(history, axis=-1)] if history else [])
+            x = ops.concatenate(parts, axis=-1)
             h = ops.relu(ops.einsum("bnpi,npij->bnpj", x, self.kernels_1[step]) + self.biases_1[step])
             raw = ops.einsum("bnpi,npij->bnpj", h, self.kernels_2[step])[..., 0] + self.biases_2[step][..., 0]
             desired = (1.0 + ops.softsign(raw)) * base[step][None]
