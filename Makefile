@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench notebook clean
+.PHONY: setup run test test-backends bench notebook clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,20 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# the LEM tests under keras' other backends, where installed into the venv (not part of CI), e.g.
+#   .venv/bin/pip install tensorflow-cpu   or   .venv/bin/pip install torch
+test-backends: setup
+	@for backend in tensorflow torch; do \
+	  if $(BIN)/python -c "import $$backend" 2>/dev/null; then \
+	    echo "== LEM tests with KERAS_BACKEND=$$backend"; \
+	    KERAS_BACKEND=$$backend $(BIN)/python -m pytest tests/test_lem_model.py tests/test_lem_loss.py \
+	      tests/test_lem_features.py tests/test_lem_strategy.py tests/test_lem_upstream.py || exit 1; \
+	  else echo "== $$backend is not installed in $(VENV): skipped"; fi; \
+	done
+
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_lem.py
 
 notebook: setup
 	$(BIN)/python examples/build_notebook.py

@@ -135,11 +135,7 @@ class LEM(Strategy):
         return self.model
 
     def unsupported(self, spec: ContractSpec) -> str | None:
-        if spec.horizon != self.horizon:
-            return f"this LEM is built for T={self.horizon} bars (parameter horizon), the contract has T={spec.horizon}"
-        if spec.max_participation is not None:
-            return "the LEM does not model participation caps"
-        return None
+        return model_unsupported(self.horizon, spec)
 
     def _windows(self, bars: pd.DataFrame, start=None, end=None):
         return build_order_windows(bars, self.horizon, start=start, end=end, min_history=self.lookback)
@@ -263,8 +259,14 @@ class LEM(Strategy):
         if "alignment" not in config.get("architecture", {}):
             raise StrategyError(f"strategy 'lem': {path}/config.json is from an older LEM (no 'alignment' in its "
                                 "architecture); retrain it with `execbench train lem`")
+        defaults = self.param_defaults()
         for key, value in config["architecture"].items():
-            setattr(self, {"lookback": "lookback_bars"}.get(key, key), value)
+            attribute = {"lookback": "lookback_bars"}.get(key, key)
+            requested = getattr(self, attribute)
+            if requested != defaults.get(key) and requested != value:  # set by the user, not what was trained
+                raise StrategyError(f"strategy 'lem': parameter {key}={requested!r} conflicts with the checkpoint at "
+                                    f"{path} ({key}={value!r}); pass checkpoint=none to train a new model")
+            setattr(self, attribute, value)
         self.alignment = self._check_alignment(self.alignment)
         self.trained_on = config.get("trained_on")
         self.history = config.get("history", {})
@@ -286,12 +288,7 @@ class LEM(Strategy):
 
     def predict_all(self, features: np.ndarray, rates: np.ndarray) -> np.ndarray:
         """Model output (n, T, T+1, 4, 2) for any n, in fixed ``predict_batch`` shapes."""
-        n = len(features)
-        batch = min(self.predict_batch, max(n, 1))
-        padded = -(-n // batch) * batch  # fixed shapes: JAX compiles once per batch size
-        features = np.concatenate([features, np.zeros((padded - n, *features.shape[1:]), "float32")])
-        rates = np.concatenate([rates, np.zeros((padded - n, 2), "float32")])
-        return self.model.predict([features, rates], batch_size=batch, verbose=0)[:n]
+        return predict_in_fixed_batches(self.model, [features, rates], self.predict_batch)
 
     def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
         if self.model is None:
@@ -302,12 +299,36 @@ class LEM(Strategy):
         n = ctx.n_orders
         features = lem_features(ctx, window, self.lookback_bars, lead=ALIGNMENTS[self.alignment]).astype("float32")
         rates = np.tile(np.array([[arrays["min_rate"][0], arrays["max_rate"][0]]], "float32"), (n, 1))
-        out = self.predict_all(features, rates)
-        full = out.reshape(n, self.horizon, (self.horizon + 1) * 8).astype(np.float64)
-        columns = [spec_index(spec) for spec in grid.specs]
-        alloc = np.clip(full[:, :, columns], 0.0, None)
-        alloc[:, -1, :] = 1.0 - alloc[:, :-1, :].sum(axis=1)  # the model's own rule, in float64
-        return alloc
+        return grid_allocations(self.predict_all(features, rates), grid)
+
+
+def model_unsupported(horizon: int, spec: ContractSpec) -> str | None:
+    """Why a LEM built for ``horizon`` bars cannot run ``spec`` (``None`` if it can)."""
+    if spec.horizon != horizon:
+        return f"this LEM is built for T={horizon} bars (parameter horizon), the contract has T={spec.horizon}"
+    if spec.max_participation is not None:
+        return "the LEM does not model participation caps"
+    return None
+
+
+def predict_in_fixed_batches(model, inputs: list[np.ndarray], batch_size: int) -> np.ndarray:
+    """``model.predict`` over any number of rows, zero-padded to whole batches of one fixed shape so
+    JAX compiles once per batch size; the padding rows are dropped from the output."""
+    n = len(inputs[0])
+    batch = min(batch_size, max(n, 1))
+    padded = -(-n // batch) * batch
+    inputs = [np.concatenate([a, np.zeros((padded - n, *a.shape[1:]), a.dtype)]) for a in inputs]
+    return model.predict(inputs, batch_size=batch, verbose=0)[:n]
+
+
+def grid_allocations(out: np.ndarray, grid: ScenarioGrid) -> np.ndarray:
+    """LEM output (n, T, T+1, 4, 2) → engine allocations (n, T, scenarios) for ``grid``; the last bar is
+    recomputed in float64 as the remainder (the model's own rule), so each path sums to 1 exactly."""
+    n, horizon = out.shape[:2]
+    full = out.reshape(n, horizon, (horizon + 1) * 8).astype(np.float64)
+    alloc = np.clip(full[:, :, [spec_index(spec) for spec in grid.specs]], 0.0, None)
+    alloc[:, -1, :] = 1.0 - alloc[:, :-1, :].sum(axis=1)
+    return alloc
 
 
 def spec_index(spec: ContractSpec) -> int:

@@ -24,7 +24,7 @@ from execbench.data.frequency import parse_freq
 from execbench.errors import StrategyError
 from execbench.strategy import OrderContext, RealisedWindow, Strategy
 from execbench.windows import build_order_windows
-from strategies.lem import keras_backend, spec_index
+from strategies.lem import grid_allocations, keras_backend, model_unsupported, predict_in_fixed_batches
 
 NORMALISATION_SECTION = 24 * 7 * 2  # upstream's constant (336 bars)
 
@@ -104,11 +104,7 @@ class UpstreamLEM(Strategy):
                 "predict_batch": self.predict_batch, "seed": self.seed}
 
     def unsupported(self, spec: ContractSpec) -> str | None:
-        if spec.horizon != self.horizon:
-            return f"this model is built for T={self.horizon} bars (parameter horizon), the contract has T={spec.horizon}"
-        if spec.max_participation is not None:
-            return "the upstream LEM does not model participation caps"
-        return None
+        return model_unsupported(self.horizon, spec)
 
     def fit(self, bars) -> "UpstreamLEM":
         """Build the seeded model; with ``epochs`` > 0 train it with upstream's loss on ``bars``."""
@@ -136,12 +132,8 @@ class UpstreamLEM(Strategy):
 
     def predict_all(self, x: np.ndarray, min_rate: float, max_rate: float) -> np.ndarray:
         """Upstream ``predict`` (n, T, T+1, 4, 2) in fixed ``predict_batch`` shapes."""
-        n = len(x)
-        batch = min(self.predict_batch, max(n, 1))
-        padded = -(-n // batch) * batch
-        x = np.concatenate([x, np.zeros((padded - n, *x.shape[1:]), "float32")])
-        rates = [np.full((padded, 1), min_rate, "float32"), np.full((padded, 1), max_rate, "float32")]
-        return self.model.predict([x, *rates], batch_size=batch, verbose=0)[:n]
+        rates = [np.full((len(x), 1), min_rate, "float32"), np.full((len(x), 1), max_rate, "float32")]
+        return predict_in_fixed_batches(self.model, [x, *rates], self.predict_batch)
 
     def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
         if self.model is None:
@@ -150,8 +142,4 @@ class UpstreamLEM(Strategy):
         if np.ptp(arrays["min_rate"]) > 0 or np.ptp(arrays["max_rate"]) > 0:
             raise StrategyError("strategy 'lem-upstream': every scenario must share one minimum and one maximum rate")
         x = upstream_inputs(ctx, window, self.lookback_bars)
-        out = self.predict_all(x, float(arrays["min_rate"][0]), float(arrays["max_rate"][0]))
-        full = out.reshape(len(x), self.horizon, (self.horizon + 1) * 8).astype(np.float64)
-        alloc = np.clip(full[:, :, [spec_index(spec) for spec in grid.specs]], 0.0, None)
-        alloc[:, -1, :] = 1.0 - alloc[:, :-1, :].sum(axis=1)  # upstream's own rule, in float64
-        return alloc
+        return grid_allocations(self.predict_all(x, float(arrays["min_rate"][0]), float(arrays["max_rate"][0])), grid)

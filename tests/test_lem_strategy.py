@@ -69,6 +69,8 @@ def test_bundled_checkpoint_runs_without_training(tmp_path):
     np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
     with pytest.raises(StrategyError, match="no checkpoint at"):
         load_strategy("lem", checkpoint=str(tmp_path))
+    with pytest.raises(StrategyError, match="alignment='upstream' conflicts with the checkpoint"):
+        load_strategy("lem", alignment="upstream")
 
 
 def test_train_command_writes_a_checkpoint_that_loads(tmp_path, capsys):
