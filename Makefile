@@ -25,6 +25,10 @@ test: setup
 
 # the LEM tests under keras' other backends, where installed into the venv (not part of CI), e.g.
 #   .venv/bin/pip install tensorflow-cpu   or   .venv/bin/pip install torch
+# TensorFlow's oneDNN kernels reorder float sums, so two identical models can differ at 1e-7; the
+# round-trip tests demand identical allocations, hence TF_ENABLE_ONEDNN_OPTS=0.
+test-backends: export TF_ENABLE_ONEDNN_OPTS = 0
+test-backends: export TF_CPP_MIN_LOG_LEVEL = 2
 test-backends: setup
 	@for backend in tensorflow torch; do \
 	  if $(BIN)/python -c "import $$backend" 2>/dev/null; then \

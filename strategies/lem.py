@@ -293,13 +293,18 @@ class LEM(Strategy):
     def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
         if self.model is None:
             raise StrategyError("strategy 'lem' is not fitted: call fit(training bars) or load a saved state")
-        arrays = grid.arrays()
-        if np.ptp(arrays["min_rate"]) > 0 or np.ptp(arrays["max_rate"]) > 0:
-            raise StrategyError("strategy 'lem': every scenario must share one minimum and one maximum rate")
-        n = ctx.n_orders
+        low, high = shared_rates(self.name, grid)
         features = lem_features(ctx, window, self.lookback_bars, lead=ALIGNMENTS[self.alignment]).astype("float32")
-        rates = np.tile(np.array([[arrays["min_rate"][0], arrays["max_rate"][0]]], "float32"), (n, 1))
+        rates = np.tile(np.array([[low, high]], "float32"), (ctx.n_orders, 1))
         return grid_allocations(self.predict_all(features, rates), grid)
+
+
+def shared_rates(name: str, grid: ScenarioGrid) -> tuple[float, float]:
+    """The one (minimum, maximum) trading rate per bar that every scenario of ``grid`` shares."""
+    arrays = grid.arrays()
+    if np.ptp(arrays["min_rate"]) > 0 or np.ptp(arrays["max_rate"]) > 0:
+        raise StrategyError(f"strategy {name!r}: every scenario must share one minimum and one maximum rate")
+    return float(arrays["min_rate"][0]), float(arrays["max_rate"][0])
 
 
 def model_unsupported(horizon: int, spec: ContractSpec) -> str | None:

@@ -24,7 +24,13 @@ from execbench.data.frequency import parse_freq
 from execbench.errors import StrategyError
 from execbench.strategy import OrderContext, RealisedWindow, Strategy
 from execbench.windows import build_order_windows
-from strategies.lem import grid_allocations, keras_backend, model_unsupported, predict_in_fixed_batches
+from strategies.lem import (
+    grid_allocations,
+    keras_backend,
+    model_unsupported,
+    predict_in_fixed_batches,
+    shared_rates,
+)
 
 NORMALISATION_SECTION = 24 * 7 * 2  # upstream's constant (336 bars)
 
@@ -138,8 +144,5 @@ class UpstreamLEM(Strategy):
     def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
         if self.model is None:
             raise StrategyError("strategy 'lem-upstream' is not fitted: call fit(training bars)")
-        arrays = grid.arrays()
-        if np.ptp(arrays["min_rate"]) > 0 or np.ptp(arrays["max_rate"]) > 0:
-            raise StrategyError("strategy 'lem-upstream': every scenario must share one minimum and one maximum rate")
         x = upstream_inputs(ctx, window, self.lookback_bars)
-        return grid_allocations(self.predict_all(x, float(arrays["min_rate"][0]), float(arrays["max_rate"][0])), grid)
+        return grid_allocations(self.predict_all(x, *shared_rates(self.name, grid)), grid)

@@ -75,6 +75,8 @@ def lem_slippage(alloc, prices, volumes, alpha: float = 50.0):
     from keras import ops
 
     horizon = prices.shape[1]
+    prices = ops.cast(prices, alloc.dtype)  # TensorFlow does not promote float64 data to float32 allocations
+    volumes = ops.cast(volumes, alloc.dtype)
     prices = prices / prices[:, :1]
     forced = ops.convert_to_tensor(_masks_numpy(horizon), dtype=alloc.dtype)[None, :, :, None, None]
     cumulative = ops.cumsum(volumes, axis=1)
