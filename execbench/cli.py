@@ -379,7 +379,7 @@ def cmd_lem_alignment(args: argparse.Namespace) -> int:
         lem.name = "lem" if alignment == "causal" else "lem-upstream-aligned"
         console.print(f"training {lem.name} ({args.config}, {lem.epochs} epochs) on {bars.attrs.get('asset')} "
                       f"{bars.attrs.get('freq')} before {split.train_end.date()}")
-        _train_with_progress(lem, [training_bars(bars, split.test_start)], split, validation)
+        _train_with_progress(lem, [bars], split, validation)
         models[lem.name] = lem
     twap = load_strategy("twap").fit(training_bars(bars, split.train_end))
     strategies = [*models.values(), twap]
@@ -392,9 +392,12 @@ def cmd_lem_alignment(args: argparse.Namespace) -> int:
     periods = _periods(args.periods, args.horizon)
     table = comparison_table({k: e.result for k, e in evaluations.items()}, periods=periods, benchmark=args.benchmark,
                              target=args.target)
-    table.insert(2, "Audit", [("passed" if audits[n] is None or audits[n].passed else
-                               f"FAILED step {audits[n].first_leak.step}") if audits[n] is not None else "skipped"
-                              for n in table["Strategy"]])
+    def audit_label(report: AuditReport | None) -> str:
+        if report is None:
+            return "skipped"
+        return "passed" if report.passed else f"FAILED step {report.first_leak.step}"
+
+    table.insert(2, "Audit", [audit_label(audits[n]) for n in table["Strategy"]])
     first = next(iter(evaluations.values()))
     console.print(_frame_table(table, f"causal vs upstream alignment, same LEM and seed, on {first.asset} {first.freq}, "
                                       f"T={args.horizon}: mean bps vs {args.benchmark.upper()} ({args.target} target), "

@@ -27,6 +27,7 @@ import pandas as pd
 
 from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.errors import StrategyError
+from execbench.evaluate import training_bars
 from execbench.lem.features import ALIGNMENTS, NORMALISER, RETURN_SCALE, feature_names, lem_features
 from execbench.strategy import OrderContext, RealisedWindow, Strategy
 from execbench.windows import build_order_windows
@@ -189,8 +190,9 @@ class LEM(Strategy):
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
                       loss=lambda y, p: lem_loss(p, y[..., 0], y[..., 1]), metrics=[improvement_bps, risk_bps])
         callbacks, validation_data = [], None
-        if validation is not None:
-            val_inputs, val_target, _, _ = self._dataset(datasets, start=validation[0], end=validation[1],
+        if validation is not None:  # whole windows before the validation end: none reaches later bars
+            before_end = [training_bars(d, validation[1]) for d in datasets]
+            val_inputs, val_target, _, _ = self._dataset(before_end, start=validation[0], end=validation[1],
                                                          what="validation")
             validation_data = (val_inputs, val_target)
             callbacks = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),

@@ -8,9 +8,10 @@ contract's trading rates, the order's own earlier allocations and the realised p
 (eq. 24's "real-time price and volume information"): the return since arrival, the last price
 against the market VWAP and TWAP of bars origin..origin+s−1, and each path's own average execution
 price against both, all rebuilt from the visible return and volume features.  T+1 minimum-period
-models × 8 fused paths (buy/sell × VWAP/TWAP × volume/notional), each scaling a learnable base curve.  Allocations are then soft-clipped to [min rate, max rate],
-pushed up to what completion by bar T requires, clipped to the remaining budget, and the last bar
-takes the remainder, so every path sums to exactly 1 (eq. 25–27).
+models × 8 fused paths (buy/sell × VWAP/TWAP × volume/notional), each scaling a learnable base curve.
+Allocations are then soft-clipped to [min rate, max rate], pushed up to what completion by bar T
+requires, clipped to the remaining budget, and the last bar takes the remainder, so every path sums
+to exactly 1 (eq. 25–27).
 
 Output: (batch, T, T+1, 4, 2), the order of ``execbench.scenario_grid(T)``.
 """
@@ -24,10 +25,10 @@ import numpy as np
 from keras import layers, ops
 from tkan import TKAN
 
+from execbench.lem.features import RETURN_SCALE  # the features' returns are in percent
 
 SHARED_CURVES = 3  # return since arrival; last price vs market VWAP and vs TWAP so far
 PATH_CURVES = 3  # the path's executed share; its average price vs market VWAP and vs TWAP so far
-RETURN_SCALE = 100.0  # the features' returns are in percent (``features.RETURN_SCALE``)
 
 
 @contextlib.contextmanager
@@ -155,9 +156,9 @@ class LargeExecutionModel(keras.Model):
         volume = ops.maximum(execution[:, :, 0], 0.0)
         notional_path = ops.convert_to_tensor(np.arange(self.n_paths) % 2 == 1)  # (…, volume, notional) pairs
         remaining = ops.ones((batch, self.n_periods, self.n_paths), dtype=features.dtype)
-        zeros = ops.zeros((batch, self.n_periods, self.n_paths), dtype=features.dtype)
         market_volume = market_notional = price_sum = ops.zeros((batch,), dtype=features.dtype)
-        bought = spent = zeros  # per path: Σ aₖ·pₖ and Σ aₖ/pₖ over the bars already traded
+        # per path: Σ aₖ·pₖ and Σ aₖ/pₖ over the bars already traded
+        bought = spent = ops.zeros((batch, self.n_periods, self.n_paths), dtype=features.dtype)
         history = []
         for step in range(self.horizon - 1):
             position = self.lookback - 1 + step  # the last bar before execution bar `step`
