@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-backends bench notebook clean
+.PHONY: setup run test test-backends bench notebook wheel smoke-wheel clean
 
 setup: $(STAMP)
 
@@ -41,9 +41,26 @@ test-backends: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_lem.py
+	$(BIN)/python benchmarks/bench_cli.py
 
 notebook: setup
 	$(BIN)/python examples/build_notebook.py
 
+# the wheel: the library, the built-in strategies (execbench.strategies), the bundled data
+# (execbench.bundled) and the shipped LEM checkpoint
+wheel: setup
+	rm -rf dist
+	$(BIN)/python -m build --wheel --outdir dist . > /dev/null
+	@ls -l dist/*.whl
+
+# the wheel installed into a clean venv outside the checkout, run from an unrelated folder (CI runs it);
+# packages come from pip's cache of the first install
+smoke-wheel: wheel
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  $(PYTHON) -m venv "$$d/venv" && "$$d/venv/bin/python" -m pip install --quiet "$$(ls $(CURDIR)/dist/*.whl)" && \
+	  cd "$$d" && venv/bin/execbench assets > /dev/null && \
+	  venv/bin/execbench run --strategy twap --asset BTCUSDT --test-start 2026-04-01 --out "$$d/run" && \
+	  test -s "$$d/run/paper_table.csv" && echo "smoke-wheel: the wheel runs outside the checkout"
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

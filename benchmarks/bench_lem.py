@@ -43,10 +43,14 @@ def best_of(fn, repeats: int) -> float:
 
 
 def ours(rng, n: int, batch: int):
-    from strategies.lem import LEM
+    from execbench.lem import build_model
+    from execbench.lem.training import TrainedLEM
+    from execbench.strategy import strategy_class
 
-    lem = LEM(**SIZES, checkpoint="none", predict_batch=batch, batch_size=256)
-    lem._build("continuous")
+    lem = strategy_class("lem")(**SIZES, checkpoint="none", predict_batch=batch, batch_size=256)
+    model = build_model(lem.architecture(), "continuous")
+    lem.trained = TrainedLEM(architecture=lem.architecture(), training=lem.training(), calendar="continuous",
+                             model=model)
     sequence = SIZES["lookback"] + SIZES["horizon"] - 1
     x = rng.normal(size=(n, sequence, N_FEATURES)).astype("float32")
     rates = np.tile(np.array([[1 / SIZES["horizon"] ** 2, 1.0]], "float32"), (n, 1))
@@ -54,7 +58,7 @@ def ours(rng, n: int, batch: int):
 
 
 def upstream(rng, n: int, batch: int):
-    from strategies.lem_upstream import UpstreamLEM
+    from execbench.strategies.lem_upstream import UpstreamLEM
 
     model = UpstreamLEM(lookback=SIZES["lookback"], horizon=SIZES["horizon"], hidden=SIZES["hidden"],
                         embedding=SIZES["embedding"], heads=SIZES["heads"], mlp_hidden=SIZES["mlp_hidden"],

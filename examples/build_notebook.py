@@ -15,27 +15,27 @@ CELLS = [
            "DataFrames in, DataFrames and figures out. Everything here runs on the bundled BTCUSDT 15m bars; "
            "the test period is kept to one month so the notebook runs in well under a minute."),
     ("code", "import execbench as eb\n"
-             "from execbench import figures\n"
-             "from execbench.rundata import RunData\n"
-             "from execbench.significance import ci_table, paired_table\n\n"
+             "from execbench.reporting import figures\n\n"
              "bars = eb.load_bars(\"BTCUSDT\", \"15m\")\n"
              "split = eb.make_split(bars, test_start=\"2026-03-01\", test_end=\"2026-04-01\")\n"
              "bars.tail(3)"),
-    ("md", "Evaluate four strategies on exactly the same orders (every 15-minute bar of March 2026 is an order "
-           "origin; T = 12 bars; all 104 contract scenarios)."),
-    ("code", "evaluations = eb.compare([\"twap\", \"vwap\", \"dvwap\", \"flex\"], bars, horizon=12, split=split)\n"
-             "results = {name: ev.result for name, ev in evaluations.items()}\n"
-             "eb.comparison_table(results, periods=[1, 6, 12, \"match\"]).round(2)"),
+    ("md", "Fit, audit and evaluate four strategies on exactly the same orders (every 15-minute bar of March 2026 "
+           "is an order origin; T = 12 bars; all 104 contract scenarios). Every strategy passes the look-ahead "
+           "audit first; the result carries each report."),
+    ("code", "comparison = eb.compare([\"twap\", \"vwap\", \"dvwap\", \"flex\"], bars, horizon=12, split=split)\n"
+             "comparison"),
+    ("code", "comparison.table().round(2)"),
+    ("code", "print(comparison[\"flex\"].summary())"),
     ("md", "Every (order, scenario) is a row of a tidy DataFrame; `perf_bps` is side-adjusted (positive = better)."),
-    ("code", "frame = results[\"flex\"].to_frame()\n"
+    ("code", "frame = comparison[\"flex\"].result.to_frame()\n"
              "frame[frame[\"benchmark_type\"] == \"vwap\"].groupby([\"side\", \"min_period\"])[\"perf_bps\"]"
              ".mean().unstack(0).round(2).head(6)"),
     ("md", "Is the flexible-horizon heuristic's edge real? Block-bootstrap CIs respect the overlapping windows; "
            "the paired Wilcoxon test uses non-overlapping orders; Holm adjusts for the several comparisons."),
-    ("code", "runs = {name: RunData.from_evaluation(ev) for name, ev in evaluations.items()}\n"
-             "paired_table(runs, periods=[1, \"match\"], reps=200).round(4)"),
-    ("code", "ci_table(runs[\"flex\"], reps=200, periods=[1, 3, 6, 12, \"match\"]).round(2)"),
-    ("code", "figures.mean_by_period(ci_table(runs[\"flex\"], reps=200), \"flex\");"),
+    ("code", "runs = {name: ev.run_data() for name, ev in comparison.items()}\n"
+             "eb.paired_table(runs, periods=[1, \"match\"], reps=200).round(4)"),
+    ("code", "comparison[\"flex\"].table(\"ci\", reps=200, periods=[1, 3, 6, 12, \"match\"]).round(2)"),
+    ("code", "figures.mean_by_period(eb.ci_table(runs[\"flex\"], reps=200), \"flex\");"),
     ("code", "figures.execution_curves(runs[\"flex\"], [1, 6, \"match\"]);"),
     ("code", "figures.strategies_density(runs, 1, \"buy\");"),
 ]

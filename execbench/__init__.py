@@ -1,37 +1,27 @@
-"""execbench: evaluate trade-execution strategies against flexible-horizon VWAP/TWAP contracts."""
+"""execbench: evaluate trade-execution strategies against flexible-horizon VWAP/TWAP contracts.
 
-from execbench.contracts import ContractSpec, ScenarioGrid, scenario_grid
-from execbench.data import (
-    PRICE_CONVENTION,
-    DataWarning,
-    bar_prices,
-    bundled_assets,
-    load_bars,
-    resample_bars,
-    validate_bars,
-)
-from execbench.engine import replay
-from execbench.errors import AllocationError, ContractError, DataError, ExecbenchError, StrategyError
-from execbench.audit import AuditReport, audit_strategy
-from execbench.evaluate import Evaluation, compare, default_split, evaluate, make_split, replay_strategy
-from execbench.output import save_comparison, save_evaluation
-from execbench.registry import available_strategies, load_fitted, load_strategy
-from execbench.results import ReplayResult
-from execbench.stats import summarize
-from execbench.strategy import OrderContext, RealisedWindow, StepObservation, Strategy, run_strategy
-from execbench.schedules import bounded_step, fit_profile
-from execbench.tables import comparison_table, min_period_table, paper_table, scenario_table
-from execbench.volume_profile import SeasonalVolume
-from execbench.windows import DateSplit, OrderWindows, build_order_windows
+The public API, re-exported from the stage subpackages (data → orders → contracts → strategy →
+engine → results → analysis → pipeline → reporting).  Names load on first use (``lazy_loader``), so
+``import execbench`` is cheap and the command line starts fast.
+"""
 
-__all__ = [
-    "AuditReport", "SeasonalVolume", "audit_strategy", "bounded_step", "compare", "comparison_table", "fit_profile",
-    "load_fitted", "save_comparison",
-    "PRICE_CONVENTION", "AllocationError", "ContractError", "ContractSpec", "DataError", "DataWarning",
-    "DateSplit", "Evaluation", "ExecbenchError", "OrderContext", "OrderWindows", "RealisedWindow",
-    "ReplayResult", "ScenarioGrid", "StepObservation", "Strategy", "StrategyError", "available_strategies",
-    "bar_prices", "build_order_windows", "bundled_assets", "default_split", "evaluate",
-    "load_bars", "load_strategy", "make_split", "min_period_table", "paper_table", "replay", "replay_strategy",
-    "resample_bars", "run_strategy", "save_evaluation", "scenario_grid", "scenario_table", "summarize",
-    "validate_bars",
-]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["lem"], submod_attrs={
+    "analysis.significance": ["ci_table", "paired_table"],
+    "analysis.stats": ["summarize"],
+    "analysis.tables": ["comparison_table", "min_period_table", "paper_table", "scenario_table"],
+    "contracts": ["ContractSpec", "ScenarioGrid", "scenario_grid", "scenario_label"],
+    "data": ["PRICE_CONVENTION", "DataWarning", "bar_prices", "bundled_assets", "load_bars", "resample_bars",
+             "validate_bars"],
+    "engine": ["ImpactModel", "replay"],
+    "errors": ["AllocationError", "ContractError", "DataError", "ExecbenchError", "ParameterError", "StrategyError"],
+    "orders": ["DateSplit", "OrderWindows", "build_order_windows", "default_split", "make_split", "training_bars"],
+    "pipeline.audit": ["AuditReport", "audit_strategy"],
+    "pipeline.evaluation": ["Comparison", "Evaluation", "compare", "evaluate", "replay_strategy"],
+    "reporting.run_folder": ["save_comparison", "save_evaluation"],
+    "results": ["ReplayResult", "RunData", "load_run"],
+    "strategy": ["OrderContext", "RealisedWindow", "SeasonalVolume", "StepObservation", "Strategy",
+                 "available_strategies", "bounded_step", "fit_profile", "load_fitted", "load_strategy",
+                 "run_strategy"],
+})

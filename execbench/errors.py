@@ -25,3 +25,7 @@ class AllocationError(ExecbenchError, ValueError):
 
 class StrategyError(ExecbenchError, LookupError):
     """An unknown strategy, or one that cannot evaluate the requested scenarios."""
+
+
+class ParameterError(ExecbenchError, ValueError):
+    """A malformed ``name=value`` parameter or a name that the receiving namespace does not know."""

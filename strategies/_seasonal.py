@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from execbench.errors import StrategyError
-from execbench.schedules import bounded_step, participation_caps, rate_bounds
+from execbench.strategy import bounded_step, participation_caps, rate_bounds
 from execbench.strategy import OrderContext, StepObservation, Strategy
-from execbench.volume_profile import SeasonalVolume
+from execbench.strategy import SeasonalVolume
 
 
 class SeasonalStrategy(Strategy):

@@ -7,28 +7,10 @@ from typing import Any
 import numpy as np
 
 from execbench.contracts import ContractSpec, ScenarioGrid
-from execbench.data.loading import iter_assets
+from execbench.data.frames import iter_assets
 from execbench.data.prices import bar_prices
 from execbench.errors import StrategyError
-from execbench.schedules import fit_profile, rate_bounds
-from execbench.strategy import OrderContext, Strategy
-
-
-def ac_trajectory(horizon: int, risk_aversion: float, eta: float, sigma: float) -> np.ndarray:
-    """Fractions of the order traded in each of ``horizon`` bars on the Almgren–Chriss (2000)
-    discrete-time optimal trajectory: holdings x_j = sinh(κ(T−j)) / sinh(κT), with
-    cosh(κ) = 1 + κ̃²/2 and κ̃² = λσ²/η (unit bar length, order and price normalised to 1).
-    κ → 0 (no risk aversion) gives TWAP."""
-    kappa_tilde_sq = risk_aversion * sigma**2 / eta
-    kappa = np.arccosh(1.0 + kappa_tilde_sq / 2.0)
-    j = np.arange(horizon + 1)
-    if kappa * horizon < 1e-8:
-        holdings = 1.0 - j / horizon
-    elif kappa * horizon > 700:  # sinh overflows: everything in the first bar
-        holdings = (j == 0).astype(float)
-    else:
-        holdings = np.sinh(kappa * (horizon - j)) / np.sinh(kappa * horizon)
-    return -np.diff(holdings)
+from execbench.strategy import OrderContext, Strategy, ac_trajectory, fit_profile, rate_bounds
 
 
 class AlmgrenChriss(Strategy):

@@ -6,7 +6,7 @@ import numpy as np
 
 from execbench.contracts import ScenarioGrid
 from execbench.strategy import OrderContext, StepObservation
-from strategies._seasonal import SeasonalStrategy
+from execbench.strategies._seasonal import SeasonalStrategy
 
 
 class DynamicVWAP(SeasonalStrategy):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from execbench.contracts import ContractSpec, ScenarioGrid
-from execbench.schedules import bounded_step, rate_bounds
+from execbench.strategy import bounded_step, rate_bounds
 from execbench.strategy import OrderContext, StepObservation, Strategy
 
 

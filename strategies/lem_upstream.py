@@ -10,7 +10,7 @@ is the causal implementation.
 
 ``epochs=0`` (default) evaluates the seeded, untrained upstream model — enough for the audit and
 for timing ``predict``; ``epochs>0`` trains it first with upstream's own ``lem_loss`` on the
-training bars.  Needs the optional extra: ``pip install -e '.[upstream]'`` (CC BY-NC-SA).
+training bars.  Needs the optional extra: ``pip install 'execbench[upstream]'`` (CC BY-NC-SA).
 """
 
 from __future__ import annotations
@@ -20,17 +20,11 @@ from typing import Any
 import numpy as np
 
 from execbench.contracts import ContractSpec, ScenarioGrid
-from execbench.data.frequency import parse_freq
+from execbench.data.frequency import freq_minutes
 from execbench.errors import StrategyError
+from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, shared_rates
+from execbench.lem.backend import keras_backend
 from execbench.strategy import OrderContext, RealisedWindow, Strategy
-from execbench.windows import build_order_windows
-from strategies.lem import (
-    grid_allocations,
-    keras_backend,
-    model_unsupported,
-    predict_in_fixed_batches,
-    shared_rates,
-)
 
 NORMALISATION_SECTION = 24 * 7 * 2  # upstream's constant (336 bars)
 
@@ -41,7 +35,7 @@ def upstream_lems():
         import lems.models
     except ImportError as exc:
         raise StrategyError("strategy 'lem-upstream' needs the optional upstream package: "
-                            "pip install -e '.[upstream]' (lems==0.1.1)") from exc
+                            "pip install 'execbench[upstream]' (lems==0.1.1)") from exc
     return lems
 
 
@@ -57,7 +51,7 @@ def upstream_inputs(ctx: OrderContext, window: RealisedWindow, lookback: int) ->
     stamps = np.asarray(times, dtype="datetime64[ns]")
     month = stamps.astype("datetime64[M]").astype(np.int64) % 12 + 1  # upstream's "hour" column is the month
     day_of_week = (stamps.astype("datetime64[D]").astype(np.int64) + 3) % 7
-    freq_min = np.full(volumes.shape, parse_freq(ctx.freq).total_seconds() / 60.0)
+    freq_min = np.full(volumes.shape, float(freq_minutes(ctx.freq)))
     with np.errstate(invalid="ignore", divide="ignore"):
         returns = prices[:, 1:] / prices[:, :-1] - 1.0
         # features[row−L−336 : row−1, 0]: the volume column over bars o−L−336 .. o−2
@@ -118,6 +112,8 @@ class UpstreamLEM(Strategy):
         model = self.build()
         if self.epochs <= 0:
             return self
+        from execbench.orders import build_order_windows  # pandas: only when training
+
         lems = upstream_lems()
         windows = build_order_windows(bars, self.horizon, min_history=self.lookback)
         count = min(self.max_samples, len(windows)) // self.batch_size * self.batch_size

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from execbench.contracts import ScenarioGrid
-from execbench.schedules import fit_profile, participation_caps, rate_bounds
+from execbench.strategy import fit_profile, participation_caps, rate_bounds
 from execbench.strategy import OrderContext
-from strategies._seasonal import SeasonalStrategy
+from execbench.strategies._seasonal import SeasonalStrategy
 
 
 class StaticVWAP(SeasonalStrategy):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import execbench as eb
-from execbench.audit import audit_strategy
+from execbench.pipeline.audit import audit_strategy
 from execbench.cli import main
-from execbench.registry import available_strategies, load_strategy
+from execbench.strategy.registry import available_strategies, load_strategy
 from execbench.strategy import Strategy
 
 

@@ -44,14 +44,45 @@ def test_run_dow30_daily(tmp_path, capsys):
     (["run", "--freq", "7m"], "error: frequency '7m'"),
     (["run", "--test-start", "2031-01-01"], "error: parameter 'test_start': 2031-01-01 is outside the data"),
     (["run", "--by", "weekday"], "error: --by 'weekday': expected a comma-separated list of regime, asset, year"),
-    (["run", "--param", "impact=-1"], "error: impact parameter 'eps': expected >= 0"),
-    (["run", "--asset", "synthetic:heston", "--param", "kappa=-1"], "error: synthetic market parameter 'kappa'"),
+    (["run", "--impact-param", "eps=-1"], "error: impact parameter 'eps': expected >= 0"),
+    (["run", "--asset", "synthetic:heston", "--market-param", "kappa=-1"], "error: synthetic market parameter 'kappa'"),
+    # each namespace is validated by its own consumer, with the valid names listed
+    (["run", "--param", "seed=3"], "error: strategy 'twap': unknown parameter 'seed'; valid: none"),
+    (["run", "--strategy", "flex", "--param", "fornt=0.3"],
+     "error: strategy 'flex': unknown parameter 'fornt'; valid: front, threshold_bps"),
+    (["run", "--param", "front"], "error: --param 'front': expected name=value"),
+    (["run", "--impact-param", "impact=0.01"], "error: --impact-param: unknown parameter 'impact'; valid: "
+                                               "benchmark_with_impact, beta, delta, eps, gamma"),
+    (["run", "--impact-param", "eps=abc"], "error: --impact-param eps: expected a number, got 'abc'"),
+    (["run", "--asset", "synthetic:heston", "--market-param", "kapa=1"],
+     "error: synthetic market parameter 'kapa': unknown; valid: bars, kappa, mu, paths, rho, s0, seed"),
+    (["run", "--market-param", "seed=3"], "error: synthetic market parameters (seed) apply to a synthetic market"),
+    (["run", "--strategy", "lem", "--param", "hiden=8"], "error: strategy 'lem': unknown parameter 'hiden'; valid: "
+                                                        "alignment, batch_size, checkpoint, embedding, epochs"),
+    (["compare", "--periods", "1,99"], "error: --periods: '99' is not a minimum period in 1..12 or 'match'"),
 ])
 def test_bad_input_is_one_line_not_a_traceback(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_param_reaches_the_strategy_and_market_param_the_market(monkeypatch):
+    """``--param seed=3`` with a synthetic market goes to the LEM, ``--market-param seed=3`` to the market."""
+    import execbench.pipeline.evaluation as pipeline
+
+    seen = {}
+
+    def fake_evaluate(strategy, bars, **kwargs):
+        seen["strategy_seed"], seen["market"] = strategy.seed, bars.attrs["sources"][0]
+        raise SystemExit(0)
+
+    monkeypatch.setattr(pipeline, "evaluate", fake_evaluate)
+    with pytest.raises(SystemExit):
+        main(["run", "--strategy", "lem", "--asset", "synthetic:heston", "--param", "seed=3", "--param",
+              "checkpoint=none", "--market-param", "seed=5", "--market-param", "bars=3000"])
+    assert seen["strategy_seed"] == 3 and '"seed": 5' in seen["market"] and '"n_bars": 3000' in seen["market"]
 
 
 def test_listing_commands(capsys):

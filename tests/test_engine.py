@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from execbench.contracts import scenario_grid
 from execbench.engine import replay
-from execbench.engine.kernels import replay_kernel
-from execbench.engine.reference import replay_numpy
+from execbench.engine.replay.kernel import replay_kernel
+from execbench.engine.replay.twin import replay_numpy
 from execbench.errors import AllocationError
 
 METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")

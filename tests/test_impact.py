@@ -14,11 +14,11 @@ from execbench.cli import main
 from execbench.engine import ImpactModel
 from execbench.engine.impact import impact_kernel, impact_numpy
 from execbench.errors import ContractError
-from execbench.frontier import efficient_frontier
-from execbench.inference import non_overlapping
-from execbench.market import HestonParams, simulate_bars
-from execbench.regimes import volatility_regimes
-from execbench.shortfall import COMPONENTS, shortfall
+from execbench.pipeline.frontier import efficient_frontier
+from execbench.analysis.inference import non_overlapping
+from execbench.data.synthetic import HestonParams, simulate_bars
+from execbench.orders.regimes import volatility_regimes
+from execbench.analysis.shortfall import COMPONENTS, shortfall
 
 from test_engine import random_allocations, random_market
 
@@ -115,7 +115,7 @@ def test_regime_labels_are_causal_and_cover_the_four_regimes():
 
 def test_cli_with_impact_shortfall_and_regimes(tmp_path, capsys):
     out = tmp_path / "ac"
-    args = ["run", "--strategy", "ac", "--asset", "synthetic:heston", "--param", "impact=0.01", "--param",
+    args = ["run", "--strategy", "ac", "--asset", "synthetic:heston", "--impact-param", "eps=0.01", "--market-param",
             "bars=8000", "--param", "risk_aversion=3", "--by", "regime,year", "--out", str(out), "--no-audit"]
     assert main(args) == 0
     printed = capsys.readouterr().out
@@ -126,8 +126,8 @@ def test_cli_with_impact_shortfall_and_regimes(tmp_path, capsys):
     for stem in ("shortfall", "by_regime", "by_year"):
         assert (out / f"{stem}.csv").is_file()
     btc = tmp_path / "btc"
-    assert main(["run", "--strategy", "twap", "--asset", "BTCUSDT", "--test-start", "2026-04-20", "--param",
-                 "impact=0.05", "--order-size", "0.1", "--by", "regime", "--out", str(btc), "--no-audit"]) == 0
+    assert main(["run", "--strategy", "twap", "--asset", "BTCUSDT", "--test-start", "2026-04-20", "--impact-param",
+                 "eps=0.05", "--order-size", "0.1", "--by", "regime", "--out", str(btc), "--no-audit"]) == 0
     import pandas as pd
 
     shortfall_table = pd.read_csv(btc / "shortfall.csv")

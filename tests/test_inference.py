@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from execbench.inference import (
+from execbench.analysis.inference import (
     block_length,
     bootstrap_ci,
     bootstrap_indices,

@@ -10,11 +10,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import execbench as eb  # noqa: E402
-from execbench.audit import audit_strategy  # noqa: E402
+from execbench.pipeline.audit import audit_strategy  # noqa: E402
 from execbench.errors import StrategyError  # noqa: E402
-from execbench.evaluate import training_bars  # noqa: E402
-from execbench.registry import load_fitted, load_strategy  # noqa: E402
-from strategies.lem import spec_index  # noqa: E402
+from execbench.orders import training_bars  # noqa: E402
+from execbench.strategy.registry import load_fitted, load_strategy  # noqa: E402
+from execbench.contracts import grid_position  # noqa: E402
 
 TINY = {"lookback": 8, "hidden": 8, "mlp_hidden": 8, "epochs": 1, "batch_size": 128, "max_samples": 512,
         "checkpoint": "none"}
@@ -30,7 +30,7 @@ def fitted():
 
 def test_grid_order_is_the_model_output_order():
     grid = eb.scenario_grid(12)
-    assert [spec_index(spec) for spec in grid.specs] == list(range(len(grid)))
+    assert [grid_position(spec) for spec in grid.specs] == list(range(len(grid)))
 
 
 def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
@@ -53,7 +53,7 @@ def test_bundled_checkpoint_runs_without_training(tmp_path):
     import json
     import warnings
 
-    from strategies.lem import BUNDLED_CHECKPOINT
+    from execbench.strategies.lem import BUNDLED_CHECKPOINT
 
     config = json.loads((BUNDLED_CHECKPOINT / "config.json").read_text())
     assert config["trained_on"]["asset"] == "BTCUSDT" and config["trained_on"]["freq"] == "15m"

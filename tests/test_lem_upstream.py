@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import execbench as eb  # noqa: E402
-from execbench.registry import load_strategy  # noqa: E402
+from execbench.strategy.registry import load_strategy  # noqa: E402
 from execbench.strategy import OrderContext, RealisedWindow  # noqa: E402
 
 pytest.importorskip("lems", reason="the optional upstream extra (pip install -e '.[upstream]') is not installed")
@@ -29,7 +29,7 @@ def test_upstream_inputs_follow_its_formatter(btc):
     run on the same bars."""
     from lems.data_formater import prepare_data_with_ahead_inputs
 
-    from strategies.lem_upstream import NORMALISATION_SECTION, upstream_inputs
+    from execbench.strategies.lem_upstream import NORMALISATION_SECTION, upstream_inputs
 
     bars, _ = btc
     lookback, horizon = 8, 12

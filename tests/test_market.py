@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 import execbench as eb
 from execbench.cli import main
 from execbench.errors import DataError
-from execbench.market import DEFAULT_HESTON, HestonParams, calibrate_heston, simulate_bars
-from execbench.market.heston import MINUTES_PER_YEAR
-from execbench.market.kernels import heston_kernel, heston_numpy
+from execbench.data.synthetic import DEFAULT_HESTON, HestonParams, calibrate_heston, simulate_bars
+from execbench.data.synthetic.heston import MINUTES_PER_YEAR
+from execbench.data.synthetic.kernel import heston_kernel
+from execbench.data.synthetic.twin import heston_numpy
 
 
 @given(seed=st.integers(0, 2**32 - 1), paths=st.integers(1, 4), steps=st.integers(1, 50),
@@ -42,7 +43,7 @@ def test_variance_mean_reverts_to_its_long_run_level():
     params = HestonParams(kappa=50.0, theta=0.2, v0=0.6, xi=2.0, substeps=1)
     dt = 15 / MINUTES_PER_YEAR
     bars = simulate_bars(params, n_bars=60_000, seed=3, paths=4)
-    from execbench.market.kernels import heston_kernel as kernel
+    from execbench.data.synthetic.kernel import heston_kernel as kernel
 
     rng = np.random.default_rng(3)
     z1, z2 = rng.standard_normal((2, 4, 60_000))
@@ -85,15 +86,15 @@ def test_defaults_are_the_btcusdt_calibration():
 def test_synthetic_asset_and_simulate_command(tmp_path, capsys):
     bars = eb.load_bars("synthetic:heston", synthetic={"kappa": 100, "bars": 3000, "seed": 2})
     assert len(bars) == 3000 and '"kappa": 100.0' in bars.attrs["sources"][0]
-    with pytest.raises(DataError, match="unknown parameter 'kapa'"):
+    with pytest.raises(DataError, match="parameter 'kapa': unknown; valid: bars, kappa"):
         eb.load_bars("synthetic:heston", synthetic={"kapa": 1})
     with pytest.raises(DataError, match="parameter 'rho'"):
         eb.load_bars("synthetic:heston", synthetic={"rho": 2})
     with pytest.raises(DataError, match="unknown synthetic market 'gbm'"):
         eb.load_bars("synthetic:gbm")
     out = tmp_path / "sim.parquet"
-    assert main(["simulate", "--out", str(out), "--param", "bars=2000", "--param", "seed=4"]) == 0
+    assert main(["simulate", "--out", str(out), "--market-param", "bars=2000", "--market-param", "seed=4"]) == 0
     written = pd.read_parquet(out)
     assert len(written) == 2000
     pd.testing.assert_frame_equal(written, simulate_bars(n_bars=2000, seed=4), check_freq=False)
-    assert main(["simulate", "--out", str(out), "--param", "nope=1"]) == 2
+    assert main(["simulate", "--out", str(out), "--market-param", "nope=1"]) == 2

@@ -10,7 +10,7 @@ import textwrap
 import pandas as pd
 
 from execbench.cli import main
-from execbench.registry import available_strategies, load_strategy
+from execbench.strategy.registry import available_strategies, load_strategy
 
 PLUGIN = textwrap.dedent('''
     import numpy as np

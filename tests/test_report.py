@@ -7,8 +7,8 @@ import pandas as pd
 
 import execbench as eb
 from execbench.cli import main
-from execbench.rundata import RunData, load_run
-from execbench.significance import ci_table, paired_table
+from execbench.results import RunData, load_run
+from execbench.analysis.significance import ci_table, paired_table
 
 
 def pdf_pages(path) -> int:

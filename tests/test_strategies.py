@@ -9,11 +9,11 @@ import pytest
 
 import execbench as eb
 from execbench.errors import StrategyError
-from execbench.evaluate import training_bars
-from execbench.registry import available_strategies, load_fitted, load_strategy
-from execbench.schedules import bounded_step, fit_profile, participation_caps
+from execbench.orders import training_bars
+from execbench.strategy.registry import available_strategies, load_fitted, load_strategy
+from execbench.strategy.schedules import bounded_step, fit_profile, participation_caps
 from execbench.strategy import OrderContext, run_strategy
-from execbench.windows import build_order_windows
+from execbench.orders.windows import build_order_windows
 
 BUILT_INS = ["twap", "vwap", "dvwap", "pov", "ac", "flex"]
 

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from execbench.contracts import scenario_grid
-from execbench.errors import AllocationError, StrategyError
-from execbench.evaluate import replay_strategy
-from execbench.registry import available_strategies, load_strategy, parse_params
+from execbench.errors import AllocationError, ParameterError, StrategyError
+from execbench.pipeline.evaluation import replay_strategy
+from execbench.params import parse_params
+from execbench.strategy.registry import available_strategies, load_strategy
 from execbench.strategy import Strategy, run_strategy
-from execbench.windows import build_order_windows
+from execbench.orders.windows import build_order_windows
 
 
 @pytest.fixture
@@ -106,10 +107,12 @@ def test_registry_by_file_and_unknown_names(tmp_path):
     assert load_strategy(str(source)).share == 0.5
     with pytest.raises(StrategyError, match="'nope': unknown; registered strategies: .*twap"):
         load_strategy("nope")
-    with pytest.raises(StrategyError, match="bad parameters"):
+    with pytest.raises(ParameterError, match="strategy 'twap': unknown parameter 'speed'; valid: none"):
         load_strategy("twap", speed=3)
+    with pytest.raises(ParameterError, match="unknown parameter 'shares'; valid: share"):
+        load_strategy(str(source), shares=0.4)
     with pytest.raises(StrategyError, match="no Strategy subclass named 'Other'"):
         load_strategy(f"{source}:Other")
-    with pytest.raises(StrategyError, match="expected name=value"):
+    with pytest.raises(ParameterError, match="expected name=value"):
         parse_params(["oops"])
     assert parse_params(["a=1", "b=x", "c=0.5"]) == {"a": 1, "b": "x", "c": 0.5}

@@ -8,8 +8,8 @@ import pytest
 
 from execbench.data import bar_prices
 from execbench.errors import DataError
-from execbench.evaluate import make_split
-from execbench.windows import build_order_windows
+from execbench.orders import make_split
+from execbench.orders.windows import build_order_windows
 
 from conftest import make_bars
 

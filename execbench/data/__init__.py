@@ -1,22 +1,17 @@
-"""Data layer: loading, validation, resampling and bar prices."""
+"""Stage 1, data: bars from the bundled files, a user's files or a synthetic market; validation,
+resampling and bar prices.  Exports load lazily (``lazy_loader``): importing one helper does not pull
+in pandas and the readers."""
 
-from execbench.data.frequency import format_freq, parse_freq
-from execbench.data.loading import (
-    UNIVERSES,
-    bundled_assets,
-    bundled_datasets,
-    data_dir,
-    iter_assets,
-    load_bars,
-    universe_members,
-)
-from execbench.data.prices import PRICE_CONVENTION, bar_prices
-from execbench.data.readers import read_bar_file, read_bars_path
-from execbench.data.resample import resample_bars
-from execbench.data.validate import DataWarning, validate_bars
+import lazy_loader
 
-__all__ = [
-    "PRICE_CONVENTION", "UNIVERSES", "DataWarning", "bar_prices", "bundled_assets", "bundled_datasets",
-    "data_dir", "format_freq", "iter_assets", "load_bars", "parse_freq", "read_bar_file", "read_bars_path",
-    "resample_bars", "universe_members", "validate_bars",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "bundled": ["UNIVERSES", "bundled_assets", "bundled_datasets", "data_dir", "universe_members"],
+    "frames": ["bar_times", "iter_assets"],
+    "frequency": ["format_freq", "freq_minutes", "parse_freq"],
+    "loading": ["load_bars"],
+    "prices": ["PRICE_CONVENTION", "bar_prices"],
+    "readers": ["read_bar_file", "read_bars_path"],
+    "resample": ["resample_bars"],
+    "validate": ["DataWarning", "validate_bars"],
+    "writing": ["write_bars"],
+})

@@ -4,71 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from execbench.data.bundled import UNIVERSES, bundled_assets, bundled_datasets, data_dir, universe_members
 from execbench.data.frequency import format_freq, parse_freq
 from execbench.data.readers import read_bars_path
 from execbench.data.resample import resample_bars
+from execbench.data.synthetic import DEFAULT_HESTON, SYNTHETIC_OPTIONS, simulate_bars
 from execbench.data.validate import validate_bars
 from execbench.errors import DataError
 
-UNIVERSES = {"dow30": "dow", "crypto5": "binance"}
 _PATH_SUFFIXES = (".parquet", ".pq", ".csv", ".zip", ".gz")
-
-
-def data_dir() -> Path:
-    """Folder of the bundled data: ``$EXECBENCH_DATA_DIR`` or the repository's ``data/``."""
-    override = os.environ.get("EXECBENCH_DATA_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "data"
-
-
-@dataclass(frozen=True)
-class BundledDataset:
-    """One bundled bar file."""
-
-    asset: str
-    freq: str
-    path: Path
-    group: str
-
-
-@lru_cache(maxsize=4)
-def _catalogue(root: Path) -> tuple[BundledDataset, ...]:
-    entries = []
-    for group in ("binance", "dow"):
-        for path in sorted((root / group).glob("*_*.parquet")):
-            asset, freq = path.stem.rsplit("_", 1)
-            entries.append(BundledDataset(asset=asset, freq=freq, path=path, group=group))
-    return tuple(entries)
-
-
-def bundled_datasets() -> tuple[BundledDataset, ...]:
-    """Every bundled dataset (asset × frequency) in ``data_dir()``."""
-    return _catalogue(data_dir())
-
-
-def bundled_assets() -> dict[str, list[str]]:
-    """Bundled asset names mapped to their native frequencies, plus the universes."""
-    out: dict[str, list[str]] = {}
-    for entry in bundled_datasets():
-        out.setdefault(entry.asset, []).append(entry.freq)
-    for name in UNIVERSES:
-        members = universe_members(name)
-        if members:
-            out[name] = sorted(set(out[members[0]]))
-    return out
-
-
-def universe_members(name: str) -> list[str]:
-    """Assets of a bundled universe (``dow30``: the 30 DJIA members as of 2024-12-31)."""
-    group = UNIVERSES[name.lower()]
-    return sorted({e.asset for e in bundled_datasets() if e.group == group})
-
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes."""
@@ -152,18 +101,16 @@ def _load_bundled(asset: str, freq: str | None, validate: bool) -> pd.DataFrame:
     return _finish(frame, asset, entry.freq, target, [entry.path], [file_sha256(entry.path)])
 
 
-SYNTHETIC_OPTIONS = {"bars": 40_000, "seed": 0, "start": "2024-01-01", "paths": 1}
-
-
 def _load_synthetic(name: str, freq: str | None, params: dict | None) -> pd.DataFrame:
-    from execbench.market import DEFAULT_HESTON, simulate_bars  # the simulator only when asked for
-
     model = name.split(":", 1)[1].strip().lower()
     if model != "heston":
         raise DataError(f"asset {name!r}: unknown synthetic market {model!r}; available: synthetic:heston")
     params = dict(params or {})
     options = {k: params.pop(k, v) for k, v in SYNTHETIC_OPTIONS.items()}
     market = DEFAULT_HESTON.with_overrides(params)
+    for key in ("bars", "seed", "paths"):
+        if not isinstance(options[key], (int, np.integer)) or isinstance(options[key], bool):
+            raise DataError(f"synthetic market parameter {key!r}: expected an integer, got {options[key]!r}")
     return simulate_bars(market, n_bars=int(options["bars"]), freq=freq or "15m", start=str(options["start"]),
                          seed=int(options["seed"]), paths=int(options["paths"]))
 
@@ -186,7 +133,7 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
         Run ``validate_bars`` (recommended).
     synthetic
         For ``"synthetic:heston"``: ``HestonParams`` overrides plus ``bars`` (default 40,000),
-        ``seed``, ``start`` and ``paths`` (see ``execbench.market``).
+        ``seed``, ``start`` and ``paths`` (see ``execbench.data.synthetic``).
 
     Returns
     -------
@@ -202,6 +149,9 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
     """
     if isinstance(asset, str) and asset.lower().startswith("synthetic:"):
         return _load_synthetic(asset, freq, synthetic)
+    if synthetic:
+        raise DataError(f"synthetic market parameters ({', '.join(synthetic)}) apply to a synthetic market "
+                        f"(asset synthetic:heston), not to {asset!r}")
     if _looks_like_path(asset):
         return _load_user_path(Path(asset), freq, validate)
     name = str(asset).strip()
@@ -233,14 +183,3 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
         known = ", ".join(sorted(bundled_assets()))
         raise DataError(f"asset {name!r}: not a bundled asset, universe or existing file; bundled: {known}")
     return _load_bundled(upper, freq, validate)
-
-
-def iter_assets(bars: pd.DataFrame):
-    """Yield ``(asset, frame)`` for a single-asset frame or each member of a universe frame."""
-    if isinstance(bars.index, pd.MultiIndex):
-        for name, frame in bars.groupby(level="asset", sort=False):
-            single = frame.droplevel("asset")
-            single.attrs = {**bars.attrs, "asset": name}
-            yield name, single
-    else:
-        yield bars.attrs.get("asset", "asset"), bars

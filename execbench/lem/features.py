@@ -28,12 +28,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from execbench.data.frequency import parse_freq
+from execbench.data.frequency import freq_minutes
 from execbench.strategy import OrderContext, RealisedWindow
 
 NORMALISER = 336
 RETURN_SCALE = 100.0  # returns in percent
 ALIGNMENTS = {"causal": 0, "upstream": 1}  # alignment name → lead in bars
+
+
+def min_history(lookback: int) -> int:
+    """Bars of history an order needs before its origin: the lookback, the volume normaliser and one return."""
+    return lookback + NORMALISER + 1
 
 
 def feature_names(calendar: str) -> tuple[str, ...]:
@@ -75,6 +80,6 @@ def lem_features(ctx: OrderContext, window: RealisedWindow, lookback: int, lead:
         returns = RETURN_SCALE * np.log(prices[:, 1:] / prices[:, :-1])
     times = np.concatenate([ctx.history_times(lookback - lead), ctx.bar_times()[:, :ahead]], axis=1)
     first, second = _calendar(times, calendar)
-    frequency = np.full(volume.shape, parse_freq(ctx.freq).total_seconds() / 86_400.0)
+    frequency = np.full(volume.shape, freq_minutes(ctx.freq) * 60 / 86_400.0)
     features = np.stack([volume, returns, first, second, frequency], axis=-1)
     return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)

@@ -1,0 +1,381 @@
+"""The commands: parse what the options say, call the library, print and save.
+
+Each command imports the library stages it needs when it runs, so the parser (and ``--help``) stays
+light.  No pipeline logic lives here: fitting, auditing and replaying are ``execbench.evaluate`` /
+``execbench.compare``; experiments are library functions too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from execbench.cli import console
+from execbench.errors import ParameterError
+
+BREAKDOWNS = ("regime", "asset", "year")
+
+
+# -- shared parsing ---------------------------------------------------------------------------------------
+def _command_line() -> str | None:
+    return "execbench " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("execbench") else None
+
+
+def _namespaces(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """The three parameter namespaces: strategy (``--param``), synthetic market (``--market-param``) and
+    impact (``--impact-param``, as an ``ImpactModel`` or ``None``)."""
+    from execbench.engine import ImpactModel
+    from execbench.params import parse_params
+
+    strategy = parse_params(getattr(args, "param", None), "--param")
+    market = parse_params(getattr(args, "market_param", None), "--market-param")
+    impact = ImpactModel.from_params(parse_params(getattr(args, "impact_param", None), "--impact-param"))
+    return strategy, market, impact
+
+
+def _load(args: argparse.Namespace, market: dict[str, Any]):
+    from execbench.data import load_bars
+    from execbench.orders import make_split
+
+    with console.out.status(f"loading {args.asset} {args.freq or ''}"):
+        bars = load_bars(args.asset, args.freq, synthetic=market)
+    return bars, make_split(bars, args.test_start, args.val_start, args.test_end)
+
+
+def _out_dir(args: argparse.Namespace, asset: str, label: str) -> Path:
+    from execbench.reporting.run_folder import default_out_dir
+
+    return Path(args.out) if args.out else default_out_dir(asset, label)
+
+
+def _periods(text: str | None, horizon: int) -> list[int | str] | None:
+    if not text:
+        return None
+    out: list[int | str] = []
+    for item in text.split(","):
+        item = item.strip().lower()
+        if item == "match":
+            out.append("match")
+        elif item.isdigit() and 1 <= int(item) <= horizon:
+            out.append(int(item))
+        else:
+            raise ParameterError(f"--periods: {item!r} is not a minimum period in 1..{horizon} or 'match'")
+    return out
+
+
+def _breakdowns(text: str | None) -> list[str]:
+    keys = [b.strip() for b in text.split(",") if b.strip()] if text else []
+    bad = [k for k in keys if k not in BREAKDOWNS]
+    if bad:
+        raise ParameterError(f"--by {bad[0]!r}: expected a comma-separated list of {', '.join(BREAKDOWNS)}")
+    return keys
+
+
+def _numbers(text: str, option: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError(f"{option} {text!r}: expected comma-separated numbers") from None
+
+
+def _report(out_dir: Path, seed: int) -> None:
+    from execbench.reporting.report import build_report
+
+    with console.out.status(f"writing the PDF report in {out_dir}"):
+        path = build_report(out_dir, seed=seed)
+    console.out.print(f"report: {path}")
+
+
+# -- commands -----------------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    """``execbench run``: fit, audit and evaluate one strategy; print and save its tables."""
+    from execbench.analysis.shortfall import shortfall_table
+    from execbench.pipeline.evaluation import evaluate, run_periods
+    from execbench.reporting.run_folder import save_evaluation
+    from execbench.results import SIGN_CONVENTION
+    from execbench.strategy import load_fitted, load_strategy
+
+    started = time.perf_counter()
+    by = _breakdowns(args.by)
+    params, market, impact = _namespaces(args)
+    if args.state and params:
+        raise ParameterError(f"--param {next(iter(params))}: not with --state (the saved strategy carries its parameters)")
+    bars, split = _load(args, market)
+    strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **params)
+    with console.replay_progress(f"evaluating {strategy.name}") as callbacks:
+        evaluation = evaluate(strategy, bars, horizon=args.horizon, split=split, order_size=args.order_size,
+                              fit=not args.state, impact=impact, audit=not args.no_audit,
+                              audit_orders=args.audit_orders, seed=args.seed, **callbacks)
+    if args.save_state:
+        console.out.print(f"saved fitted state to {strategy.save(args.save_state)}")
+    console.print_audit(evaluation.audit)
+    evaluation.timings["total_s"] = time.perf_counter() - started
+    out_dir = _out_dir(args, evaluation.asset, strategy.name)
+    extra = {"command": _command_line(), "seed": args.seed, "fitted_state": args.state,
+             "trained_on": getattr(strategy, "trained_on", None)}
+    choice = {"benchmark": args.benchmark, "target": args.target}
+    periods = run_periods(args.horizon)
+    paths = save_evaluation(evaluation, out_dir, extra=extra, by=by, periods=periods, **choice)
+    console.print_frame(evaluation.table("paper", **choice),
+                        f"{strategy.name.upper()} on {evaluation.asset} {evaluation.freq}, T={args.horizon}, "
+                        f"{args.target} target vs {args.benchmark.upper()}")
+    impact_note = "no market impact" if impact is None or not impact.active else impact.describe()
+    console.print_frame(shortfall_table(evaluation.result, periods=periods, **choice),
+                        f"implementation shortfall vs arrival price (bps, positive = cost) = delay + timing + impact + "
+                        f"opportunity; {impact_note}")
+    for key in by:
+        console.print_frame(evaluation.table("breakdown", by=key, periods=periods, **choice),
+                            f"by {key}: bps (paper sign)")
+    skipped = ", ".join(f"{k} {v}" for k, v in evaluation.windows.skipped.items() if v) or "none"
+    console.out.print(f"{SIGN_CONVENTION}.")
+    console.out.print(f"{evaluation.result.n_orders:,} orders × {len(evaluation.result.grid)} scenarios, origins "
+                      f"{split.test_start.date()} → {evaluation.result.orders['origin'].max().date()}; skipped origins: "
+                      f"{skipped}; {evaluation.timings['total_s']:.1f} s")
+    console.out.print(f"saved {len(paths)} files to {out_dir}/")
+    if args.report:
+        _report(out_dir, args.seed)
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """``execbench compare``: fit, audit and evaluate several strategies on the same orders."""
+    from execbench.pipeline.evaluation import compare as compare_strategies
+    from execbench.reporting.run_folder import save_comparison
+    from execbench.results import SIGN_CONVENTION
+    from execbench.strategy import load_strategy
+
+    started = time.perf_counter()
+    names = [n.strip() for n in args.strategies.split(",") if n.strip()]
+    periods = _periods(args.periods, args.horizon)
+    _, market, impact = _namespaces(args)
+    bars, split = _load(args, market)
+    strategies = [load_strategy(n) for n in names]
+    with console.replay_progress(f"comparing {len(names)} strategies", per_order=len(names)) as callbacks:
+        comparison = compare_strategies(strategies, bars, horizon=args.horizon, split=split,
+                                        order_size=args.order_size, impact=impact, audit=not args.no_audit,
+                                        audit_orders=args.audit_orders, seed=args.seed, **callbacks)
+    for evaluation in comparison.values():
+        console.print_audit(evaluation.audit)
+    first = next(iter(comparison.values()))
+    elapsed = time.perf_counter() - started
+    first.timings["compare_total_s"] = elapsed
+    console.print_frame(comparison.table(periods=periods, benchmark=args.benchmark, target=args.target),
+                        f"{', '.join(names)} on {first.asset} {first.freq}, T={args.horizon}: mean bps vs "
+                        f"{args.benchmark.upper()} ({args.target} target), same orders")
+    console.out.print(f"{SIGN_CONVENTION}.")
+    out_dir = _out_dir(args, first.asset, "compare")
+    paths = save_comparison(comparison, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
+                            extra={"command": _command_line(), "seed": args.seed})
+    console.out.print(f"{first.result.n_orders:,} orders per strategy; {elapsed:.1f} s; saved {len(paths)} files to "
+                      f"{out_dir}/")
+    if args.report:
+        _report(out_dir, args.seed)
+    return 0
+
+
+def audit(args: argparse.Namespace) -> int:
+    """``execbench audit``: the look-ahead audit alone; exit status 1 if the strategy leaks."""
+    from execbench.pipeline.audit import audit_strategy
+    from execbench.strategy import load_fitted, load_strategy
+
+    params, market, _ = _namespaces(args)
+    bars, split = _load(args, market)
+    strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **params)
+    with console.out.status(f"look-ahead audit of {strategy.name}"):
+        report = audit_strategy(strategy, bars, horizon=args.horizon, split=split, n_orders=args.orders,
+                                seed=args.seed, fit=not args.state)
+    frame = report.to_frame()
+    frame["passed"] = frame["passed"].map({True: "pass", False: "FAIL"})
+    frame["max_change"] = frame["max_change"].map(lambda v: f"{v:.3g}")
+    frame = frame.astype(object).where(frame.notna(), "")
+    console.print_frame(frame, f"look-ahead audit: {strategy.name} on {report.asset}, {report.n_orders} orders; "
+                               f"input perturbed at bars >= origin+step, allocations for bars <= origin+step "
+                               f"must not change")
+    console.print_audit(report)
+    return 0 if report.passed else 1
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """``execbench simulate``: synthetic Heston bars written in the bundled format."""
+    from execbench.data import load_bars
+    from execbench.data.writing import write_bars
+
+    _, market, _ = _namespaces(args)
+    bars = load_bars("synthetic:heston", args.freq, synthetic=market)
+    path = write_bars(bars, Path(args.out))
+    console.out.print(f"wrote {len(bars):,} {bars.attrs['freq']} bars to {path} ({bars.attrs['sources'][0]})",
+                      highlight=False)
+    return 0
+
+
+def frontier(args: argparse.Namespace) -> int:
+    """``execbench frontier``: Almgren–Chriss's measured cost/risk trade-off against theory."""
+    from execbench.pipeline.frontier import FRONTIER_IMPACT, FRONTIER_MARKET, efficient_frontier
+    from execbench.reporting.figures import frontier_figure, save_figure
+    from execbench.reporting.writers import write_table
+
+    _, market, impact = _namespaces(args)
+    if str(args.asset).lower().startswith("synthetic:"):
+        market = {**FRONTIER_MARKET, **market}  # the closed form's setting unless overridden
+    bars, split = _load(args, market)
+    aversions = _numbers(args.risk_aversions, "--risk-aversions")
+    with console.out.status("sweeping Almgren-Chriss risk aversion"):
+        table = efficient_frontier(bars, split=split, horizon=args.horizon, order_size=args.order_size,
+                                   impact=impact or FRONTIER_IMPACT, risk_aversions=aversions)
+    out_dir = _out_dir(args, str(bars.attrs.get("asset")), "frontier")
+    paths = write_table(table, out_dir, "frontier", caption="Almgren-Chriss efficient frontier vs TWAP (IS, bps)")
+    paths += save_figure(frontier_figure(table), out_dir, "frontier")
+    console.print_frame(table, "Almgren-Chriss under the replay's impact model: measured vs theory "
+                               "(IS vs arrival, bps; non-overlapping orders)")
+    console.out.print(f"saved {len(paths)} files to {out_dir}/")
+    return 0
+
+
+def cost_curve(args: argparse.Namespace) -> int:
+    """``execbench cost-curve``: a strategy's implementation shortfall against order size, with impact."""
+    from execbench.pipeline.frontier import cost_curve as measure_cost_curve
+    from execbench.reporting.figures import cost_curve_figure, save_figure
+    from execbench.reporting.writers import write_table
+    from execbench.strategy import load_strategy
+
+    params, market, impact = _namespaces(args)
+    if impact is None or not impact.active:
+        raise ParameterError("cost-curve: give an impact model, e.g. --impact-param eps=0.01 (--impact-param beta=0.5)")
+    bars, split = _load(args, market)
+    strategy = load_strategy(args.strategy, **params)
+    sizes = _numbers(args.sizes, "--sizes")
+    with console.out.status(f"replaying {strategy.name} at {len(sizes)} order sizes"):
+        table = measure_cost_curve(strategy, bars, split=split, horizon=args.horizon, impact=impact, sizes=sizes)
+    out_dir = _out_dir(args, str(bars.attrs.get("asset")), f"{strategy.name}-cost-curve")
+    title = f"{strategy.name.upper()} on {bars.attrs.get('asset')} {bars.attrs.get('freq')}: {impact.describe()}"
+    paths = write_table(table, out_dir, "cost_curve", caption=title)
+    paths += save_figure(cost_curve_figure(table, "\n".join(textwrap.wrap(title, 90))), out_dir, "cost_curve")
+    console.print_frame(table, f"{strategy.name.upper()}: implementation shortfall vs order size (bps)")
+    console.out.print(f"saved {len(paths)} files to {out_dir}/")
+    return 0
+
+
+def _epoch_printer(bar, task):
+    def report(name: str, epoch: int, logs: dict) -> None:
+        line = console.epoch_line(name, epoch, logs)
+        bar.update(task, advance=1, description=line)
+        bar.console.print(f"  {line}", highlight=False)
+    return report
+
+
+def train(args: argparse.Namespace) -> int:
+    """``execbench train lem``: train a LEM and write its checkpoint."""
+    if args.model != "lem":
+        raise ParameterError(f"train: unknown model {args.model!r}; available: lem")
+    from execbench.data import load_bars
+    from execbench.lem import keras_backend, save_checkpoint, train_lem, training_params
+    from execbench.orders import make_split
+
+    keras_backend()
+    if str(args.asset).lower().startswith("synthetic:") and args.freq and "," in args.freq:
+        raise ParameterError("--freq: a synthetic market has one frequency")
+    params, market, _ = _namespaces(args)
+    architecture, training = training_params(args.config, horizon=args.horizon, epochs=args.epochs, params=params)
+    freqs = [f.strip() for f in args.freq.split(",") if f.strip()] if args.freq else [None]
+    datasets = []
+    for freq in freqs:
+        with console.out.status(f"loading {args.asset} {freq or ''}"):
+            datasets.append(load_bars(args.asset, freq, synthetic=market))
+    split = make_split(datasets[0], args.test_start, args.val_start, args.test_end)
+    validation = (split.val_start, split.test_start) if split.val_start is not None else None
+    names = " + ".join(f"{d.attrs.get('asset')} {d.attrs.get('freq')}" for d in datasets)
+    console.out.print(f"training lem ({args.config}) on {names}, bars before {split.train_end.date()}; validation "
+                      f"{'none' if validation is None else f'{validation[0].date()} to {validation[1].date()}'}")
+    with console.progress() as bar:
+        task = bar.add_task("training (the first epoch includes compilation)", total=training["epochs"])
+        report = _epoch_printer(bar, task)
+        trained = train_lem(datasets, architecture, training, end=split.train_end, validation=validation,
+                            on_epoch=lambda epoch, logs: report("lem", epoch, logs))
+    label = "-".join(str(trained.trained_on["asset"]).split(",")) + "-" + "-".join(str(trained.trained_on["freq"]).split(","))
+    out_dir = _out_dir(args, label, "lem-checkpoint")
+    paths = save_checkpoint(trained, out_dir, extra={"command": _command_line()})
+    console.out.print(f"trained {len(trained.history.get('loss', []))} epochs on {trained.trained_on['samples']:,} "
+                      f"windows in {trained.training_seconds:.0f} s", highlight=False)
+    console.out.print(f"saved {len(paths)} files to {out_dir}/ — use it with --param checkpoint={out_dir}")
+    return 0
+
+
+def lem_alignment(args: argparse.Namespace) -> int:
+    """``execbench lem-alignment``: the causal-vs-upstream alignment experiment (``execbench.lem.alignment``)."""
+    from execbench.lem import alignment_experiment, keras_backend
+    from execbench.reporting.run_folder import save_comparison
+    from execbench.reporting.writers import write_table
+    from execbench.results import SIGN_CONVENTION
+
+    keras_backend()
+    started = time.perf_counter()
+    params, market, impact = _namespaces(args)
+    bars, split = _load(args, market)
+    periods = _periods(args.periods, args.horizon)
+    with console.progress() as bar:
+        task = bar.add_task("training (the first epoch includes compilation)", total=None)
+        result = alignment_experiment(
+            bars, split, config=args.config, epochs=args.epochs, params=params, horizon=args.horizon,
+            order_size=args.order_size, impact=impact, periods=periods, benchmark=args.benchmark, target=args.target,
+            audit=not args.no_audit, audit_orders=args.audit_orders, seed=args.seed,
+            on_stage=lambda text: bar.update(task, description=text), on_epoch=_epoch_printer(bar, task))
+    for evaluation in result.comparison.values():
+        console.print_audit(evaluation.audit)
+    first = next(iter(result.comparison.values()))
+    console.print_frame(result.table, f"causal vs upstream alignment, same LEM and seed, on {first.asset} {first.freq}, "
+                                      f"T={args.horizon}: mean bps vs {args.benchmark.upper()} ({args.target} target), "
+                                      f"same test orders")
+    console.out.print(f"{SIGN_CONVENTION}. The upstream-aligned model sees each bar it trades; its numbers are not "
+                      "achievable.")
+    out_dir = _out_dir(args, first.asset, "lem-alignment")
+    extra = {"command": _command_line(), "seed": args.seed,
+             "training": {k: {"history": m.history, "trained_on": m.trained_on,
+                              "params": {**m.architecture, **m.training}} for k, m in result.models.items()}}
+    paths = save_comparison(result.comparison, out_dir, periods=periods, benchmark=args.benchmark,
+                            target=args.target, extra=extra)
+    paths += write_table(result.table, out_dir, "alignment", caption="LEM, causal vs upstream alignment (same seed)")
+    console.out.print(f"{first.result.n_orders:,} orders; {time.perf_counter() - started:.0f} s; saved "
+                      f"{len(paths)} files to {out_dir}/")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    """``execbench report``: the PDF report of a saved run or comparison folder."""
+    _report(Path(args.run_dir), args.seed)
+    return 0
+
+
+def assets(args: argparse.Namespace) -> int:
+    """``execbench assets``: the bundled data."""
+    from rich.table import Table
+
+    from execbench.data.bundled import bundled_assets
+
+    table = Table(title="Bundled data (load by name; coarser frequencies are built by summing bars)")
+    table.add_column("asset")
+    table.add_column("native frequencies")
+    for name, freqs in sorted(bundled_assets().items()):
+        table.add_row(name, ", ".join(freqs))
+    console.out.print(table)
+    return 0
+
+
+def strategies(args: argparse.Namespace) -> int:
+    """``execbench strategies``: registered strategies with their parameters and defaults."""
+    from rich.table import Table
+
+    from execbench.strategy.registry import available_strategies
+
+    table = Table(title="Registered strategies (entry-point group execbench.strategies)")
+    for column in ("name", "mode", "parameters", "description", "from"):
+        table.add_column(column)
+    for name, entry in sorted(available_strategies().items()):
+        cls = entry.load()
+        params = ", ".join(f"{k}={v!r}" for k, v in cls.param_defaults().items()) or "-"
+        table.add_row(name, cls.mode, params, cls.description, entry.value)
+    console.out.print(table)
+    return 0

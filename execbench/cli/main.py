@@ -1,0 +1,29 @@
+"""Entry point of the ``execbench`` console script."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from execbench.cli.parser import build_parser
+from execbench.errors import ExecbenchError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the command, and print an ``ExecbenchError`` as one ``error:`` line (exit 2)."""
+    args = build_parser().parse_args(argv)
+    from execbench.cli import console  # rich: after --help, which argparse answers by itself
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        console.err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+    warnings.showwarning = show_warning
+    try:
+        return args.run(args)
+    except ExecbenchError as exc:
+        console.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

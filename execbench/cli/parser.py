@@ -1,0 +1,141 @@
+"""The commands and their options (argparse only: building the parser imports no library stage)."""
+
+from __future__ import annotations
+
+import argparse
+
+from execbench.cli import commands
+
+# duplicated from the library on purpose (a test holds them equal): importing the library's
+# modules would cost the --help answer its speed
+BENCHMARKS = ("vwap", "twap")
+TARGETS = ("quantity", "notional")
+DEFAULT_ORDER_SIZE = 0.01
+AUDIT_ORDERS = 16
+
+
+def _params(parser: argparse.ArgumentParser, *, strategy: str | None = None, market: bool = True,
+            impact: bool = False) -> None:
+    """The parameter namespaces a command takes: each validated by its own consumer."""
+    if strategy:
+        parser.add_argument("--param", action="append", metavar="NAME=VALUE", help=strategy + " (repeatable)")
+    if market:
+        parser.add_argument("--market-param", action="append", metavar="NAME=VALUE",
+                            help="synthetic-market parameter for --asset synthetic:heston, e.g. kappa=200, "
+                                 "bars=50000, seed=1 (repeatable)")
+    if impact:
+        parser.add_argument("--impact-param", action="append", metavar="NAME=VALUE",
+                            help="market impact: eps (temporary, eps*nu^beta), beta, gamma (permanent, "
+                                 "gamma*(X/W)^delta), delta, benchmark_with_impact (repeatable)")
+
+
+def _data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--asset", default="BTCUSDT", help="bundled asset, universe (dow30, crypto5) or a file/folder")
+    parser.add_argument("--freq", default=None, help="bar frequency, e.g. 15m, 90m, 1h, 1d (default: finest available)")
+    parser.add_argument("--horizon", type=int, default=12, help="maximum horizon T in bars (default 12)")
+    parser.add_argument("--test-start", default=None, help="first order origin date of the test period (UTC)")
+    parser.add_argument("--val-start", default=None, help="start of the validation period; fitting uses bars before it")
+    parser.add_argument("--test-end", default=None, help="end (exclusive) of the test period")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the audit's order sample and perturbations")
+
+
+def _eval_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--order-size", type=float, default=DEFAULT_ORDER_SIZE,
+                        help="order size as a fraction of the expected window volume (participation and impact)")
+    parser.add_argument("--benchmark", choices=BENCHMARKS, default="vwap", help="benchmark of the printed table")
+    parser.add_argument("--target", choices=TARGETS, default="quantity", help="target of the printed table")
+    parser.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit")
+    parser.add_argument("--audit-orders", type=int, default=AUDIT_ORDERS,
+                        help=f"orders the look-ahead audit samples from the test period (default {AUDIT_ORDERS})")
+    parser.add_argument("--out", default=None, help="output folder (default under reports/)")
+    parser.add_argument("--report", action="store_true", help="also write the PDF report into the output folder")
+
+
+def _model_args(parser: argparse.ArgumentParser, epochs: int | None, epochs_help: str) -> None:
+    parser.add_argument("--config", default="tiny", help="size preset: tiny, small or paper")
+    parser.add_argument("--epochs", type=int, default=epochs, help=epochs_help)
+    _params(parser, strategy="model parameter, e.g. hidden=32 or max_samples=8192")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``execbench`` argument parser: one sub-command per task."""
+    parser = argparse.ArgumentParser(prog="execbench", description="Evaluate trade-execution strategies.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="fit, audit and evaluate a strategy on the test period; save its tables")
+    run.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class] (default twap)")
+    _params(run, strategy="strategy parameter", impact=True)
+    run.add_argument("--state", default=None, help="load a fitted strategy saved with --save-state (no fitting)")
+    run.add_argument("--save-state", default=None, help="save the fitted strategy (parameters + state) to this JSON")
+    run.add_argument("--by", default=None, help="breakdown tables: comma-separated regime, asset, year")
+    _data_args(run)
+    _eval_args(run)
+    run.set_defaults(run=commands.run)
+
+    comp = sub.add_parser("compare", help="fit, audit and evaluate several strategies on the same orders")
+    comp.add_argument("--strategies", default="twap,vwap,dvwap,pov,ac,flex", help="comma-separated names")
+    comp.add_argument("--periods", default=None, help="minimum periods shown, e.g. 1,6,12,match (default 1,T/2,T,match)")
+    _params(comp, impact=True)
+    _data_args(comp)
+    _eval_args(comp)
+    comp.set_defaults(run=commands.compare)
+
+    aud = sub.add_parser("audit", help="look-ahead audit of a strategy (exit status 1 if it leaks)")
+    aud.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class]")
+    _params(aud, strategy="strategy parameter")
+    aud.add_argument("--state", default=None, help="audit a fitted strategy saved with --save-state")
+    aud.add_argument("--orders", type=int, default=AUDIT_ORDERS,
+                     help=f"orders sampled from the test period (default {AUDIT_ORDERS})")
+    _data_args(aud)
+    aud.set_defaults(run=commands.audit)
+
+    sim = sub.add_parser("simulate", help="write synthetic Heston bars (the format of the bundled data)")
+    sim.add_argument("--out", required=True, help="output .parquet or .csv")
+    sim.add_argument("--freq", default="15m", help="bar frequency (default 15m)")
+    _params(sim)
+    sim.set_defaults(run=commands.simulate)
+
+    fr = sub.add_parser("frontier", help="Almgren-Chriss efficient frontier under market impact, vs TWAP "
+                                         "(default: a simulated market where the closed form holds, eps=0.01, "
+                                         "beta=1)")
+    fr.add_argument("--risk-aversions", default="0,10,30,100,300,1000", help="comma-separated lambda values")
+    _params(fr, impact=True)
+    fr.add_argument("--order-size", type=float, default=0.1, help="order size, fraction of window volume (default 0.1)")
+    fr.add_argument("--out", default=None, help="output folder (default under reports/)")
+    _data_args(fr)
+    fr.set_defaults(run=commands.frontier, asset="synthetic:heston")
+
+    cc = sub.add_parser("cost-curve", help="implementation shortfall of a strategy against order size, with impact")
+    cc.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class]")
+    cc.add_argument("--sizes", default="0.005,0.01,0.02,0.05,0.1,0.2,0.5", help="order sizes (fraction of window volume)")
+    _params(cc, strategy="strategy parameter", impact=True)
+    cc.add_argument("--out", default=None, help="output folder (default under reports/)")
+    _data_args(cc)
+    cc.set_defaults(run=commands.cost_curve)
+
+    tr = sub.add_parser("train", help="train a model (lem) and write a weights-only checkpoint with its config")
+    tr.add_argument("model", help="lem")
+    _model_args(tr, None, "maximum epochs (default 6, paper 30; early stopping on the validation period)")
+    tr.add_argument("--out", default=None, help="checkpoint folder (default under reports/)")
+    _data_args(tr)
+    tr.set_defaults(run=commands.train)
+
+    al = sub.add_parser("lem-alignment", help="train the LEM with the causal and with the upstream lems alignment "
+                                              "(same seed), audit both and compare them with TWAP on the test orders")
+    _model_args(al, 3, "maximum epochs of each training (default 3)")
+    al.add_argument("--periods", default=None, help="minimum periods shown, e.g. 1,6,match (default 1,T/2,T,match)")
+    al.add_argument("--impact-param", action="append", metavar="NAME=VALUE", help="market impact (repeatable)")
+    _data_args(al)
+    _eval_args(al)
+    al.set_defaults(run=commands.lem_alignment)
+
+    rep = sub.add_parser("report", help="write report.pdf (and figures/) for a run or comparison folder")
+    rep.add_argument("run_dir", help="folder written by execbench run or execbench compare")
+    rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
+    rep.set_defaults(run=commands.report)
+
+    assets = sub.add_parser("assets", help="list the bundled data")
+    assets.set_defaults(run=commands.assets)
+    strategies = sub.add_parser("strategies", help="list registered strategies with their parameters")
+    strategies.set_defaults(run=commands.strategies)
+    return parser

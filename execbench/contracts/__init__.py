@@ -1,0 +1,26 @@
+"""Stage 3, contracts: flexible-horizon contract specs, the scenario grid, scenario labels, and how an
+outcome is measured against the contract (paper-sign bps, side-adjusted ``perf_bps``)."""
+
+from execbench.contracts.grid import ScenarioGrid, grid_position, scenario_grid
+from execbench.contracts.labels import (
+    BENCHMARKS,
+    MATCH,
+    SIDES,
+    TARGETS,
+    Benchmark,
+    Period,
+    Side,
+    Target,
+    all_periods,
+    default_periods,
+    period_name,
+    scenario_label,
+)
+from execbench.contracts.metrics import SIGN_CONVENTION, PerScenario, paper_bps, perf_bps
+from execbench.contracts.spec import ALLOC_EPS, ContractSpec
+
+__all__ = [
+    "SIGN_CONVENTION", "PerScenario", "paper_bps", "perf_bps",
+    "ALLOC_EPS", "BENCHMARKS", "MATCH", "SIDES", "TARGETS", "Benchmark", "ContractSpec", "Period", "ScenarioGrid",
+    "Side", "Target", "all_periods", "default_periods", "grid_position", "period_name", "scenario_grid", "scenario_label",
+]

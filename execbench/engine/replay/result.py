@@ -1,0 +1,95 @@
+"""What the replay returns: per (order, scenario) arrays (``ReplayResult``), and their tidy DataFrame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from execbench.contracts import PerScenario, ScenarioGrid, paper_bps
+
+STORED = ("achieved", "benchmark", "executed", "max_participation", "end_bar", "violations")
+METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")
+
+
+@dataclass(frozen=True, eq=False, repr=False)  # not slots: cached_property needs __dict__
+class ReplayResult(PerScenario):
+    """Outcome of replaying one strategy over n orders and S scenarios; every metric is (n, S).
+
+    ``bps`` is the paper's sign, ``(achieved / benchmark − 1)·1e4`` (a good buy is negative, a good
+    sell positive); ``perf_bps`` is side-adjusted, positive = better than the benchmark.
+    ``end_bar`` is the last bar (1-based) of the realised window; ``violations`` counts bars that
+    break the contract's min/max trading rate or participation cap.  ``orders`` holds per-order
+    labels (asset, origin).  ``allocations`` optionally keeps the allocations of the scenarios named
+    in ``kept`` (for execution curves).
+    """
+
+    grid: ScenarioGrid
+    achieved: np.ndarray
+    benchmark: np.ndarray
+    executed: np.ndarray
+    max_participation: np.ndarray
+    end_bar: np.ndarray
+    violations: np.ndarray
+    orders: pd.DataFrame
+    allocations: np.ndarray | None = None  # (n, T, K) float32 for the scenarios in ``kept``
+    kept: tuple[str, ...] = ()
+    achieved_no_impact: np.ndarray | None = None  # (n, S), when replayed with market impact
+    reference: dict[str, np.ndarray] | None = None  # per-order reference prices (arrival, first, last, full VWAP/TWAP)
+
+    def __repr__(self) -> str:
+        extras = [f"allocations kept for {len(self.kept)} scenarios"] if self.kept else []
+        extras += ["with impact"] if self.achieved_no_impact is not None else []
+        return (f"ReplayResult({self.n_orders:,} orders × {len(self.grid)} scenarios, T={self.horizon}"
+                + "".join(f", {e}" for e in extras) + ")")
+
+    @cached_property
+    def bps(self) -> np.ndarray:
+        """``(achieved / benchmark − 1)·1e4``, the paper's sign (``metrics.paper_bps``)."""
+        return paper_bps(self.achieved, self.benchmark)
+
+    @cached_property
+    def perf_bps(self) -> np.ndarray:
+        """Side-adjusted bps, positive = better than the benchmark (``metrics.perf_bps``)."""
+        return PerScenario.perf_bps.fget(self)
+
+    def valid(self) -> np.ndarray:
+        """(n, S) mask of results with a defined benchmark (a VWAP over a window with no volume is NaN)."""
+        return np.isfinite(self.bps)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per (order, scenario) with the scenario's fields and every metric."""
+        n, n_scen = self.bps.shape
+        specs = self.grid.specs
+        frame = pd.DataFrame({
+            "order": np.repeat(np.arange(n), n_scen),
+            "scenario": np.tile(np.array(self.grid.labels, dtype=object), n),
+            "side": np.tile(np.array([s.side for s in specs], dtype=object), n),
+            "benchmark_type": np.tile(np.array([s.benchmark for s in specs], dtype=object), n),
+            "target": np.tile(np.array([s.target for s in specs], dtype=object), n),
+            "min_period": np.tile(np.array([s.min_period for s in specs]), n),
+            "match": np.tile(np.array([s.match for s in specs]), n),
+        })
+        for metric in METRICS:
+            frame[metric] = getattr(self, metric).reshape(-1)
+        for column in self.orders.columns:
+            frame.insert(1, column, np.repeat(self.orders[column].to_numpy(), n_scen))
+        return frame
+
+    @staticmethod
+    def concat(parts: list["ReplayResult"]) -> "ReplayResult":
+        """Stack results over orders (same grid)."""
+        if not parts:
+            raise ValueError("ReplayResult.concat: nothing to concatenate")
+        values = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ReplayResult)
+                  if f.name in STORED}
+        orders = pd.concat([p.orders for p in parts], ignore_index=True)
+        optional = {}
+        for name in ("allocations", "achieved_no_impact"):
+            if getattr(parts[0], name) is not None:
+                optional[name] = np.concatenate([getattr(p, name) for p in parts])
+        if parts[0].reference is not None:
+            optional["reference"] = {k: np.concatenate([p.reference[k] for p in parts]) for k in parts[0].reference}
+        return ReplayResult(grid=parts[0].grid, orders=orders, kept=parts[0].kept, **optional, **values)

@@ -1,0 +1,340 @@
+"""The evaluation pipeline: bars → split → fit → order windows → look-ahead audit → replay → results.
+
+``evaluate`` and ``compare`` are what ``execbench run`` and ``execbench compare`` call, and equally the
+entry points from a notebook: both audit every strategy unless told not to (``audit=False``), and the
+audit report travels with the result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from execbench.analysis import tables
+from execbench.analysis.shortfall import shortfall_table
+from execbench.analysis.significance import ci_table
+from execbench.contracts import Period, ScenarioGrid, default_periods, scenario_grid, scenario_label
+from execbench.engine import ImpactModel, replay
+from execbench.errors import DataError, StrategyError
+from execbench.orders import DEFAULT_ORDER_SIZE, DateSplit, OrderWindows, build_order_windows, default_split, training_bars
+from execbench.pipeline.audit import AuditReport, audit_strategy
+from execbench.results import ReplayResult, RunData
+from execbench.strategy import Strategy, check_supported, load_strategy, run_strategy
+
+TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci")
+
+DEFAULT_CHUNK = 4096
+AUDIT_ORDERS = 16
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Evaluation:
+    """One strategy evaluated on one dataset: the results, the TWAP baseline on the same orders, the
+    look-ahead audit (``None`` when skipped) and everything needed to reproduce it."""
+
+    strategy: str
+    params: dict[str, Any]
+    asset: str
+    freq: str
+    horizon: int
+    split: DateSplit
+    windows: OrderWindows
+    result: ReplayResult
+    baseline: ReplayResult
+    data: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    impact: ImpactModel | None = None
+    audit: AuditReport | None = None
+
+    def __repr__(self) -> str:
+        return (f"Evaluation({self.strategy!r} on {self.asset} {self.freq}, T={self.horizon}: "
+                f"{self.result.n_orders:,} orders × {len(self.result.grid)} scenarios, audit {self.audit_label()})")
+
+    def audit_label(self) -> str:
+        """``passed``, ``FAILED step s`` or ``skipped``."""
+        return "skipped" if self.audit is None else self.audit.label()
+
+    def summary(self, benchmark: str = "vwap", target: str = "quantity") -> str:
+        """A few lines: what was evaluated, the audit, and mean bps (paper sign) at m = 1 and the match case."""
+        result, orders = self.result, self.result.orders
+        params = f"({', '.join(f'{k}={v!r}' for k, v in self.params.items())})" if self.params else ""
+        lines = [f"{self.strategy}{params} on {self.asset} {self.freq}, T={self.horizon}, "
+                 f"{result.n_orders:,} orders from {orders['origin'].min():%Y-%m-%d} to "
+                 f"{orders['origin'].max():%Y-%m-%d} ({self.split})",
+                 "look-ahead audit skipped (audit=False)" if self.audit is None else self.audit.summary()]
+        for side in ("buy", "sell"):
+            cells = []
+            for period in (1, "match"):
+                label = scenario_label(side, benchmark, target, period)
+                if label in result.grid.labels:
+                    cells.append(f"{'m=1' if period == 1 else 'match'} {np.nanmean(result.column('bps', label)):+.2f}")
+            lines.append(f"{side.upper()} mean bps vs {benchmark.upper()} ({target}; paper sign): " + ", ".join(cells))
+        twap = np.nanmean(self.baseline.column("bps", scenario_label("buy", "vwap", target, "match")))
+        lines.append(f"TWAP on the same orders vs the full-horizon VWAP: {twap:+.2f} bps")
+        return "\n".join(lines)
+
+    def run_data(self) -> RunData:
+        """The on-disk form of the results (what ``results_<strategy>.npz`` holds)."""
+        return RunData.from_result(self.strategy, self.result, self.baseline)
+
+    def table(self, kind: str = "paper", **options: Any) -> pd.DataFrame:
+        """One of the run's tables as a DataFrame.
+
+        Parameters
+        ----------
+        kind
+            ``"paper"`` (the paper's format; ``benchmark``, ``target``), ``"min_period"`` (``stat``:
+            Mean or Std), ``"scenarios"`` (every scenario), ``"shortfall"`` (IS and its parts;
+            ``periods``, ``benchmark``, ``target``), ``"breakdown"`` (``by``: regime, asset or year) or
+            ``"ci"`` (block-bootstrap CIs; ``periods``, ``reps``, ``seed``).
+        """
+        periods = options.pop("periods", None)
+        if kind == "paper":
+            return tables.paper_table(self.result, self.baseline, strategy=self.strategy.upper(), **options)
+        if kind == "min_period":
+            return tables.min_period_table(self.result, **options)
+        if kind == "scenarios":
+            return tables.scenario_table(self.result, **options)
+        if kind == "shortfall":
+            return shortfall_table(self.result, periods=periods or run_periods(self.horizon), **options)
+        if kind == "breakdown":
+            by = options.pop("by", "regime")
+            return tables.breakdown_table(self.result, by, periods=periods or run_periods(self.horizon), **options)
+        if kind == "ci":
+            return ci_table(self.run_data(), periods=periods, **options)
+        raise ValueError(f"Evaluation.table: kind {kind!r}; expected one of {', '.join(TABLE_KINDS)}")
+
+
+def run_periods(horizon: int) -> list[Period]:
+    """The minimum periods a single run's shortfall and breakdown tables show: 1, T/2 and match."""
+    return [1, max(1, horizon // 2), "match"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Comparison(Mapping[str, Evaluation]):
+    """Several strategies evaluated on exactly the same orders: a mapping of name → ``Evaluation``."""
+
+    evaluations: dict[str, Evaluation]
+
+    def __getitem__(self, name: str) -> Evaluation:
+        return self.evaluations[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.evaluations)
+
+    def __len__(self) -> int:
+        return len(self.evaluations)
+
+    def __repr__(self) -> str:
+        first = next(iter(self.evaluations.values()))
+        audits = ", ".join(f"{k} {e.audit_label()}" for k, e in self.evaluations.items())
+        return (f"Comparison({', '.join(self.evaluations)} on {first.asset} {first.freq}, T={first.horizon}: "
+                f"{first.result.n_orders:,} orders each; audits: {audits})")
+
+    def table(self, periods: list[Period] | None = None, benchmark: str = "vwap",
+              target: str = "quantity") -> pd.DataFrame:
+        """The comparison table (mean bps per strategy × side at ``periods``, default 1, T/2, T, match)."""
+        return tables.comparison_table({k: e.result for k, e in self.items()}, periods=periods,
+                                       benchmark=benchmark, target=target)
+
+    def summary(self) -> str:
+        """What was compared, each audit, and the comparison table."""
+        lines = [repr(self)]
+        lines += [f"  {name}: {e.audit.summary() if e.audit else 'look-ahead audit skipped'}" for name, e in self.items()]
+        return "\n".join(lines) + "\n" + self.table().to_string(index=False)
+
+
+def _orders_frame(windows: OrderWindows, regimes: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({
+        "asset": windows.assets(),
+        "origin": pd.DatetimeIndex(windows.origin_times()).tz_localize("UTC"),
+        "regime": regimes,
+    })
+
+
+def curve_scenarios(grid: ScenarioGrid) -> tuple[str, ...]:
+    """Scenarios whose allocations an evaluation keeps for execution curves: every VWAP-benchmark
+    scenario of the grid (both sides, both targets, every minimum period)."""
+    return tuple(spec.label for spec in grid.specs if spec.benchmark == "vwap")
+
+
+def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, *,
+                    chunk_size: int = DEFAULT_CHUNK, progress: Callable[[int], None] | None = None,
+                    keep: tuple[str, ...] = (), impact: ImpactModel | None = None) -> ReplayResult:
+    """Run ``strategy`` on ``windows`` in chunks of orders and replay its allocations (keeping, as
+    float32, those of the scenarios in ``keep``), with market impact if given; the result carries
+    each order's reference prices (arrival, first/last bar, full-window VWAP/TWAP)."""
+    check_supported(strategy, grid)
+    kept_index = [grid.index(label) for label in keep]
+    regimes = windows.regimes()
+    parts = []
+    for start in range(0, len(windows), chunk_size):
+        rows = slice(start, start + chunk_size)
+        chunk = windows.subset(rows)
+        alloc = run_strategy(strategy, chunk, grid)
+        qty, notional = chunk.sizes()
+        prices, volumes = chunk.window("prices"), chunk.window("volumes")
+        part = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional,
+                      orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name, impact=impact,
+                      window_volume=chunk.expected_volume())
+        part = replace(part, reference=chunk.reference_prices(prices, volumes))
+        if kept_index:
+            part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))
+        parts.append(part)
+        if progress is not None:
+            progress(len(chunk))
+    return ReplayResult.concat(parts)
+
+
+def evaluate(
+    strategy: Strategy | str,
+    bars: pd.DataFrame,
+    *,
+    horizon: int = 12,
+    split: DateSplit | None = None,
+    grid: ScenarioGrid | None = None,
+    order_size: float = DEFAULT_ORDER_SIZE,
+    chunk_size: int = DEFAULT_CHUNK,
+    fit: bool = True,
+    windows: OrderWindows | None = None,
+    keep_allocations: bool = True,
+    impact: ImpactModel | None = None,
+    audit: bool = True,
+    audit_orders: int = AUDIT_ORDERS,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+    on_windows: Callable[[OrderWindows], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Fit, audit and evaluate a strategy on the test period of ``bars``.
+
+    Parameters
+    ----------
+    strategy
+        A ``Strategy`` instance or a registered name / ``FILE.py:Class``.
+    bars
+        From ``load_bars`` (one asset or a universe).
+    horizon
+        T, bars per order.
+    split
+        Train / validation / test dates; default ``default_split(bars)``.
+    grid
+        Scenarios to evaluate; default the full grid ``scenario_grid(horizon)``.
+    order_size
+        Order size as a fraction of the expected window volume (participation only).
+    chunk_size
+        Orders per strategy call and replay.
+    fit
+        Fit the strategy on the bars before ``split.train_end`` first (``False`` for a strategy that
+        is already fitted or loaded from a saved state).
+    windows
+        Evaluate on these order windows (e.g. shared by several strategies) instead of building them.
+    impact
+        Replay with market impact (default none, the paper's setting); the TWAP baseline gets the same.
+    keep_allocations
+        Keep the allocations of the VWAP-benchmark scenarios (``curve_scenarios``) for execution
+        curves.
+    audit
+        Run the look-ahead audit (``audit_strategy``) on ``audit_orders`` orders sampled from the test
+        period with ``seed``, after fitting; its report is ``Evaluation.audit``.  A failed audit does
+        not stop the evaluation: it is recorded and shown.
+    progress
+        Called with the number of orders done after each chunk.
+    on_windows
+        Called once the order windows are known (e.g. to size a progress bar).
+    on_stage
+        Called with a short description as each stage starts (fitting, audit, replay).
+
+    Returns
+    -------
+    Evaluation
+    """
+    timings: dict[str, float] = {}
+    stage = on_stage or (lambda text: None)
+    strategy = load_strategy(strategy) if isinstance(strategy, str) else strategy
+    split = split or default_split(bars)
+    grid = grid or scenario_grid(horizon)
+    check_supported(strategy, grid)
+    tick = time.perf_counter()
+    if fit:
+        stage(f"fitting {strategy.name} on bars before {split.train_end.date()}")
+        strategy.fit(training_bars(bars, split.train_end))
+    timings["fit_s"] = time.perf_counter() - tick
+    report = None
+    if audit:
+        tick = time.perf_counter()
+        stage(f"look-ahead audit of {strategy.name}")
+        report = audit_strategy(strategy, bars, horizon=horizon, split=split, grid=grid, n_orders=audit_orders,
+                                seed=seed, fit=False)
+        timings["audit_s"] = time.perf_counter() - tick
+    if windows is None:
+        windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                      min_history=max(1, strategy.lookback), order_size=order_size)
+    if len(windows) == 0:
+        raise DataError(
+            f"no complete order windows of {horizon} bars in the test period from {split.test_start.date()} "
+            f"({bars.attrs.get('asset')} {bars.attrs.get('freq')}; skipped: {windows.skipped})"
+        )
+    if on_windows is not None:
+        on_windows(windows)
+    tick = time.perf_counter()
+    stage(f"replaying {strategy.name}")
+    result = replay_strategy(strategy, windows, grid, chunk_size=chunk_size, progress=progress,
+                             keep=curve_scenarios(grid) if keep_allocations else (), impact=impact)
+    timings["strategy_and_replay_s"] = time.perf_counter() - tick
+    baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
+    baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)
+    return Evaluation(
+        strategy=strategy.name, params=strategy.params(), asset=str(bars.attrs.get("asset")),
+        freq=str(bars.attrs.get("freq")), horizon=horizon, split=split, windows=windows, result=result,
+        baseline=baseline, timings=timings, impact=impact, audit=report,
+        data={k: bars.attrs.get(k) for k in ("sources", "sha256", "calendar", "resampled_from") if k in bars.attrs},
+    )
+
+
+def compare(
+    strategies: list[Strategy | str],
+    bars: pd.DataFrame,
+    *,
+    horizon: int = 12,
+    split: DateSplit | None = None,
+    grid: ScenarioGrid | None = None,
+    order_size: float = DEFAULT_ORDER_SIZE,
+    fit: bool = True,
+    impact: ImpactModel | None = None,
+    audit: bool = True,
+    audit_orders: int = AUDIT_ORDERS,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+    on_windows: Callable[[OrderWindows], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Fit, audit and evaluate several strategies on exactly the same orders.
+
+    The order windows are built once, with the longest history any of the strategies needs, so every
+    strategy is scored on the same origins.  Every strategy is audited as in ``evaluate`` (unless
+    ``audit=False``).  Returns a ``Comparison``: evaluations keyed by strategy name.
+    """
+    loaded = [load_strategy(s) if isinstance(s, str) else s for s in strategies]
+    names = [s.name for s in loaded]
+    if len(set(names)) != len(names):
+        raise StrategyError(f"compare: strategy names must be distinct, got {names}")
+    split = split or default_split(bars)
+    if fit:
+        (on_stage or (lambda text: None))(f"fitting {', '.join(names)} on bars before {split.train_end.date()}")
+        train = training_bars(bars, split.train_end)
+        for strategy in loaded:
+            strategy.fit(train)
+    windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                  min_history=max([1, *(s.lookback for s in loaded)]), order_size=order_size)
+    if on_windows is not None:
+        on_windows(windows)
+    return Comparison({s.name: evaluate(s, bars, horizon=horizon, split=split, grid=grid, fit=False, windows=windows,
+                                        impact=impact, audit=audit, audit_orders=audit_orders, seed=seed,
+                                        progress=progress, on_stage=on_stage)
+                       for s in loaded})

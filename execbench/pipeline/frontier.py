@@ -1,0 +1,81 @@
+"""Experiments under the replay's impact model: Almgren–Chriss's efficient frontier against theory, and
+a strategy's cost curve against order size.
+
+Almgren–Chriss under the replay's impact model: the measured cost/risk trade-off against theory.
+
+With linear temporary impact (β = 1, γ = 0) and a constant bar volume V̄, trading a_t of an order of
+Q = s·V̄·T units (s = ``order_size``) costs ε·ν_t = ε·a_t·s·T per unit in bar t, so the expected
+impact cost is η·Σ a_t² with η = ε·s·T — Almgren–Chriss's temporary impact in units where the order
+and the price are 1.  The strategy is given that η.  With fills at bar prices and the arrival price
+the last price before the origin, Var(IS) = σ²·Σ_{k=0}^{T−1} x_k², x_k the fraction still to trade
+before bar k+1 and σ the per-bar return volatility.  The table puts the measured mean and std of IS
+(non-overlapping orders, so independent) next to these two numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from execbench.analysis.inference import non_overlapping
+from execbench.analysis.shortfall import shortfall
+from execbench.contracts import scenario_grid
+from execbench.engine import ImpactModel
+from execbench.orders import DateSplit, build_order_windows, training_bars
+from execbench.pipeline.evaluation import replay_strategy
+from execbench.strategy import ac_trajectory, load_strategy
+
+
+# constant volatility and volume, bar price = the path's price: where Almgren-Chriss's closed form holds
+FRONTIER_MARKET = {"xi": 0.0, "vol_sigma": 0.0, "vol_beta": 0.0, "u_amp": 0.0, "substeps": 1, "bars": 150_000}
+FRONTIER_IMPACT = ImpactModel(eps=0.01, beta=1.0)  # linear temporary impact: the closed form's setting
+
+
+def theory(trades: np.ndarray, eta: float, sigma: float) -> tuple[float, float]:
+    """Expected IS and its std (bps) of a schedule under linear temporary impact."""
+    remaining = 1.0 - np.concatenate([[0.0], np.cumsum(trades)[:-1]])
+    return float(eta * (trades**2).sum() * 1e4), float(sigma * np.sqrt((remaining**2).sum()) * 1e4)
+
+
+def efficient_frontier(bars: pd.DataFrame, *, split: DateSplit, horizon: int, order_size: float,
+                       impact: ImpactModel, risk_aversions: list[float]) -> pd.DataFrame:
+    """Mean and std of IS (bps vs arrival, buy, quantity target, fixed horizon) of Almgren–Chriss for
+    each risk aversion and of TWAP, measured by the replay with ``impact`` and from theory."""
+    grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), targets=("quantity",), min_periods=(),
+                         min_rate=0.0)
+    windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end, order_size=order_size)
+    windows = windows.subset(non_overlapping(windows.asset_id, horizon))
+    eta = max(impact.eps * order_size * horizon, 1e-12)
+    linear = impact.beta == 1.0 and impact.gamma == 0.0
+    train = training_bars(bars, split.train_end)
+    rows = []
+    strategies = [(f"AC λ={lam:g}", lam, load_strategy("ac", risk_aversion=lam, eta=eta).fit(train))
+                  for lam in risk_aversions]
+    strategies.append(("TWAP", np.nan, load_strategy("twap")))
+    sigma = strategies[0][2].sigma
+    for name, lam, strategy in strategies:
+        result = replay_strategy(strategy, windows, grid, impact=impact, keep=())
+        cost = shortfall(result)["is_bps"][:, 0]
+        trades = np.full(horizon, 1.0 / horizon) if np.isnan(lam) else ac_trajectory(horizon, lam, eta, sigma)
+        expected, risk = theory(trades, eta, sigma) if linear else (np.nan, np.nan)
+        rows.append({"strategy": name, "risk_aversion": lam, "orders": int(np.isfinite(cost).sum()),
+                     "mean IS": float(np.nanmean(cost)), "se mean": float(np.nanstd(cost, ddof=1) / np.sqrt(cost.size)),
+                     "std IS": float(np.nanstd(cost, ddof=1)), "theory mean": expected, "theory std": risk})
+    return pd.DataFrame(rows)
+
+
+def cost_curve(strategy, bars: pd.DataFrame, *, split: DateSplit, horizon: int, impact: ImpactModel,
+               sizes: list[float]) -> pd.DataFrame:
+    """Mean implementation shortfall and its impact part (bps, positive = cost) of ``strategy`` against
+    order size (fraction of the expected window volume), fixed-horizon buys and sells, quantity target."""
+    grid = scenario_grid(horizon, benchmarks=("vwap",), targets=("quantity",), min_periods=())
+    strategy.fit(training_bars(bars, split.train_end))
+    rows = []
+    for size in sizes:
+        windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                      min_history=max(1, strategy.lookback), order_size=size)
+        parts = shortfall(replay_strategy(strategy, windows, grid, impact=impact))
+        rows.append({"order size": size, "orders": len(windows), "mean IS": float(np.nanmean(parts["is_bps"])),
+                     "impact": float(np.nanmean(parts["impact_bps"])),
+                     "impact p95": float(np.nanpercentile(parts["impact_bps"], 95))})
+    return pd.DataFrame(rows)

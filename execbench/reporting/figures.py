@@ -1,0 +1,215 @@
+"""Figures from a run's results (matplotlib + seaborn; saved as PNG and vector PDF)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+if "ipykernel" not in sys.modules:  # headless everywhere but in a notebook, which shows figures inline
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from execbench.contracts import SIDES, scenario_label  # noqa: E402
+from execbench.results import RunData  # noqa: E402
+
+BPS_AXIS = "slippage, bps: (achieved / benchmark − 1)·1e4"
+PALETTE = sns.color_palette("colorblind")
+sns.set_theme(style="whitegrid", context="paper")
+
+
+def _clip_range(arrays: list[np.ndarray]) -> tuple[float, float]:
+    pooled = np.concatenate([a[np.isfinite(a)] for a in arrays])
+    low, high = np.percentile(pooled, [0.5, 99.5])
+    pad = 0.05 * (high - low)
+    return float(low - pad), float(high + pad)
+
+
+def slippage_density(run: RunData, period: int | str, *, benchmark: str = "vwap", target: str = "quantity"):
+    """Density of the strategy's slippage at one minimum period against the TWAP baselines (TWAP
+    volume and notional against the full-horizon VWAP), buy and sell side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    shown = "match" if period == "match" else f"m = {period}"
+    for ax, side in zip(axes, SIDES, strict=True):
+        values = run.column("bps", scenario_label(side, benchmark, target, period))
+        series = [(f"{run.strategy.upper()} {side} ({shown})", values, PALETTE[0], "-"),
+                  ("TWAP volume (full horizon)", run.baseline_bps[:, 0], PALETTE[1], "--"),
+                  ("TWAP notional (full horizon)", run.baseline_bps[:, 1], PALETTE[2], ":")]
+        low, high = _clip_range([s[1] for s in series])
+        for name, data, color, style in series:
+            data = data[np.isfinite(data) & (data >= low) & (data <= high)]
+            sns.kdeplot(x=data, ax=ax, label=name, color=color, linestyle=style, bw_adjust=0.8, cut=0)
+        ax.axvline(0, color="grey", linewidth=0.8)
+        ax.set_xlim(low, high)
+        ax.set_xlabel(BPS_AXIS)
+        ax.set_title(f"{side.upper()}: {benchmark.upper()} benchmark, {target} target, minimum period {shown}")
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("density")
+    fig.suptitle(f"{run.strategy.upper()}: slippage distribution vs TWAP baselines "
+                 f"(buy: left of 0 is better; sell: right of 0 is better)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def execution_curves(run: RunData, periods: list[int | str], *, target: str = "quantity"):
+    """Cumulative fraction of the order executed by bar: median with 10–90 % and 25–75 % bands,
+    per side (rows) and minimum period (columns), VWAP-benchmark scenarios."""
+    if run.allocations is None:
+        raise ValueError(f"{run.strategy}: no allocations were kept, so no execution curves")
+    fig, axes = plt.subplots(2, len(periods), figsize=(2.6 * len(periods) + 1, 5.2), sharex=True, sharey=True,
+                             squeeze=False)
+    bars = np.arange(0, run.horizon + 1)
+    twap = bars / run.horizon
+    for r, side in enumerate(SIDES):
+        for c, period in enumerate(periods):
+            ax = axes[r, c]
+            label = scenario_label(side, "vwap", target, period)
+            k = run.kept.index(label)
+            cumulative = np.concatenate([np.zeros((run.allocations.shape[0], 1)),
+                                         np.cumsum(run.allocations[:, :, k], axis=1)], axis=1)
+            q10, q25, q50, q75, q90 = np.percentile(cumulative, [10, 25, 50, 75, 90], axis=0)
+            ax.fill_between(bars, q10, q90, color=PALETTE[0], alpha=0.15, label="10–90 %")
+            ax.fill_between(bars, q25, q75, color=PALETTE[0], alpha=0.3, label="25–75 %")
+            ax.plot(bars, q50, color=PALETTE[0], label="median")
+            ax.plot(bars, twap, color="grey", linestyle="--", linewidth=0.8, label="TWAP")
+            if period != "match":
+                ax.axvline(period, color=PALETTE[3], linestyle=":", linewidth=0.8, label="minimum period")
+            ax.set_title(f"{side.upper()}, " + ("match" if period == "match" else f"m = {period}"), fontsize=9)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if r == 1:
+                ax.set_xlabel("bar")
+            if c == 0:
+                ax.set_ylabel("fraction executed")
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{run.strategy.upper()}: cumulative execution ({target} target, VWAP benchmark)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def mean_by_period(ci: pd.DataFrame, strategy: str, *, benchmark: str = "vwap", target: str = "quantity"):
+    """Mean bps with 95 % block-bootstrap CIs against the minimum period, per side (from ``ci_table``)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    rows = ci[ci["Order"].str.startswith(strategy.upper())]
+    for offset, (side, color) in zip((-0.1, 0.1), ((" BUY", PALETTE[0]), (" SELL", PALETTE[1])), strict=True):
+        part = rows[rows["Order"].str.endswith(side)]
+        x = np.arange(len(part)) + offset
+        ax.errorbar(x, part["Mean"], yerr=[part["Mean"] - part["Mean lo"], part["Mean hi"] - part["Mean"]],
+                    fmt="o", color=color, capsize=3, label=side.strip())
+        ax.set_xticks(np.arange(len(part)), part["Min period"].str.replace(f"Match {benchmark.upper()}", "match"))
+    base = ci[ci["Order"] == "TWAP Volume"]
+    if len(base):
+        ax.axhline(float(base["Mean"].iloc[0]), color="grey", linestyle="--", linewidth=0.8,
+                   label="TWAP volume, full horizon")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_xlabel("minimum period (bars)")
+    ax.set_ylabel("mean slippage, bps (paper sign)")
+    ax.set_title(f"{strategy.upper()}: effect of time flexibility ({benchmark.upper()} benchmark, {target} target; "
+                 f"95 % block-bootstrap CIs)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def breakdown(run: RunData, by: str, periods: list[int | str], *, benchmark: str = "vwap", target: str = "quantity"):
+    """Mean perf_bps (positive = better) by asset or by year, per side, at the chosen minimum periods."""
+    keys = run.orders["asset"].to_numpy() if by == "asset" else run.orders["origin"].dt.year.to_numpy()
+    records = []
+    for side in SIDES:
+        for period in periods:
+            values = run.column("perf_bps", scenario_label(side, benchmark, target, period))
+            frame = pd.DataFrame({"key": keys, "perf": values}).groupby("key")["perf"].mean()
+            for key, mean in frame.items():
+                records.append({by: str(key), "scenario": f"{side} " + ("match" if period == "match" else f"m={period}"),
+                                "mean perf_bps": mean})
+    data = pd.DataFrame(records)
+    groups = data[by].nunique()
+    horizontal = groups > 12  # many assets: one row per asset keeps the labels readable
+    if horizontal:
+        fig, ax = plt.subplots(figsize=(9, 1.5 + 0.4 * groups))
+        sns.barplot(data=data, y=by, x="mean perf_bps", hue="scenario", ax=ax, palette="colorblind", orient="h")
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_xlabel("mean perf_bps (positive = better than benchmark)")
+    else:
+        fig, ax = plt.subplots(figsize=(max(6, 0.45 * groups * len(periods) + 3), 4))
+        sns.barplot(data=data, x=by, y="mean perf_bps", hue="scenario", ax=ax, palette="colorblind")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_ylabel("mean perf_bps (positive = better than benchmark)")
+    ax.set_title(f"{run.strategy.upper()}: by {by} ({benchmark.upper()} benchmark, {target} target)", fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def strategies_density(runs: dict[str, RunData], period: int | str, side: str, *, benchmark: str = "vwap",
+                       target: str = "quantity"):
+    """Slippage densities of several strategies on the same orders, one side, one minimum period."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    label = scenario_label(side, benchmark, target, period)
+    arrays = {name: run.column("bps", label) for name, run in runs.items()}
+    low, high = _clip_range(list(arrays.values()))
+    for (name, values), color in zip(arrays.items(), PALETTE, strict=False):
+        values = values[np.isfinite(values) & (values >= low) & (values <= high)]
+        sns.kdeplot(x=values, ax=ax, label=name, color=color, bw_adjust=0.8, cut=0)
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_xlim(low, high)
+    ax.set_xlabel(BPS_AXIS)
+    ax.set_ylabel("density")
+    shown = "match" if period == "match" else f"minimum period {period}"
+    ax.set_title(f"{side.upper()}, {benchmark.upper()} benchmark, {target} target, {shown}", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf`` (vector) in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    return paths
+
+
+def frontier_figure(table: pd.DataFrame):
+    """Expected cost against risk: measured AC points with their λ, the theoretical curve, TWAP."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ac = table[table["strategy"] != "TWAP"]
+    twap = table[table["strategy"] == "TWAP"]
+    if ac["theory mean"].notna().any():
+        ax.plot(ac["theory std"], ac["theory mean"], color="grey", linestyle="--", label="AC theory")
+    ax.errorbar(ac["std IS"], ac["mean IS"], yerr=1.96 * ac["se mean"], fmt="o", color=PALETTE[0], capsize=3,
+                label="AC measured (95 % CI)")
+    span = max(float(table["std IS"].max() - table["std IS"].min()), 1e-9)
+    placed: list[float] = []
+    for _, row in ac.iterrows():  # label the points that do not sit on top of each other
+        if all(abs(row["std IS"] - x) > 0.04 * span for x in placed):
+            ax.annotate(f"λ={row['risk_aversion']:g}", (row["std IS"], row["mean IS"]), textcoords="offset points",
+                        xytext=(5, 4), fontsize=7)
+            placed.append(row["std IS"])
+    ax.errorbar(twap["std IS"], twap["mean IS"], yerr=1.96 * twap["se mean"], fmt="s", color=PALETTE[1], capsize=3,
+                label="TWAP measured")
+    ax.set_xlabel("risk: std of implementation shortfall (bps)")
+    ax.set_ylabel("expected cost: mean implementation shortfall (bps)")
+    ax.set_title("Almgren–Chriss efficient frontier under the replay's impact model", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def cost_curve_figure(table: pd.DataFrame, title: str):
+    """Impact cost against order size (log x)."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(table["order size"], table["impact"], "o-", color=PALETTE[0], label="mean impact cost")
+    ax.plot(table["order size"], table["impact p95"], "s--", color=PALETTE[1], label="95th percentile")
+    ax.set_xscale("log")
+    ax.set_xlabel("order size (fraction of the expected window volume)")
+    ax.set_ylabel("impact cost (bps of arrival price)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

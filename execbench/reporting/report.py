@@ -1,0 +1,189 @@
+"""The PDF report of a run or a comparison folder (``execbench report RUN_DIR``).
+
+Everything in it is read or computed from the folder itself: ``run.json``/``compare.json``, the
+tables the run wrote, and ``results_<strategy>.npz``.  Figures are also written to ``figures/`` as
+PNG and vector PDF.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from execbench.reporting import figures  # first: it picks the matplotlib backend
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+
+from execbench.analysis.inference import BLOCK_FACTOR, DEFAULT_REPS  # noqa: E402
+from execbench.analysis.significance import ci_table, paired_table  # noqa: E402
+from execbench.contracts import MATCH  # noqa: E402
+from execbench.results import RunData, load_run  # noqa: E402
+
+A4 = (8.27, 11.69)
+ROW_HEIGHT = 0.019  # of a portrait A4 page
+
+
+def _fmt(value: Any, p_value: bool = False) -> str:
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        if p_value:
+            return "<1e-4" if value < 1e-4 else f"{value:.2g}"
+        return "0.00" if abs(value) < 0.005 else f"{value:.2f}"
+    return str(value)
+
+
+def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
+    fig = plt.figure(figsize=A4)
+    fig.text(0.07, 0.95, "\n".join(textwrap.wrap(title, 48)), fontsize=16, weight="bold", va="top")
+    wrapped = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, 100, subsequent_indent="    ") or [""]
+    fig.text(0.07, 0.95 - 0.03 * len(textwrap.wrap(title, 48)) - 0.01, "\n".join(wrapped), fontsize=8, va="top",
+             family="monospace")
+    pdf.savefig(fig)
+    plt.close(fig)
+
+
+def _table_pages(pdf: PdfPages, frame: pd.DataFrame, title: str, note: str = "") -> None:
+    """Render a table across as many pages as it needs: no clipped rows or columns.  Wide tables go
+    landscape, long headers wrap, and the font shrinks until every column fits the page."""
+    cells = pd.DataFrame({c: [_fmt(v, p_value=str(c).endswith(" p")) for v in frame[c]] for c in frame.columns})
+    headers = ["\n".join(textwrap.wrap(str(c), 10)) or " " for c in frame.columns]
+    chars = [max([len(line) for line in h.split("\n")] + [len(v) for v in cells[c]]) + 2
+             for h, c in zip(headers, frame.columns, strict=True)]
+    portrait_fits = 0.62 * 7.0 * sum(chars) <= 0.94 * A4[0] * 72
+    size = A4 if portrait_fits else (A4[1], A4[0])
+    usable = 0.94 * size[0] * 72  # points
+    fontsize = min(7.5, usable / (0.62 * sum(chars)))
+    widths = [c / sum(chars) * min(1.0, 0.62 * fontsize * sum(chars) / usable) for c in chars]
+    scale = A4[1] / size[1]  # row heights are in figure fractions
+    header_h, row_h = 0.035 * scale, ROW_HEIGHT * scale
+    rows = int((0.86 - header_h) / row_h)
+    chunks = [cells.iloc[i:i + rows] for i in range(0, max(len(cells), 1), rows)]
+    for k, chunk in enumerate(chunks):
+        fig = plt.figure(figsize=size)
+        suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        fig.text(0.03, 0.97, title + suffix, fontsize=11, weight="bold", va="top")
+        if note:
+            fig.text(0.03, 0.94, "\n".join(textwrap.wrap(note, int(size[0] * 16))), fontsize=7, va="top")
+        ax = fig.add_axes((0.03, 0.03, 0.94, 0.86))
+        ax.axis("off")
+        table = ax.table(cellText=chunk.to_numpy(), colLabels=headers, colWidths=widths, loc="upper left",
+                         cellLoc="right", colLoc="center")
+        table.auto_set_font_size(False)
+        table.set_fontsize(fontsize)
+        for (row, _), cell in table.get_celld().items():
+            cell.set_height(header_h if row == 0 else row_h)
+            if row == 0:
+                cell.set_text_props(weight="bold")
+                cell.set_facecolor("#e8e8e8")
+        pdf.savefig(fig)
+        plt.close(fig)
+
+
+def _figure_page(pdf: PdfPages, fig, out_dir: Path, stem: str) -> None:
+    figures.save_figure(fig, out_dir / "figures", stem)
+    pdf.savefig(fig)
+    plt.close(fig)
+
+
+def _title_lines(record: dict, runs: dict[str, RunData]) -> list[str]:
+    orders = record["orders"]
+    data = record.get("data", {})
+    audit = record.get("audit")
+    audits = audit if isinstance(audit, dict) and "passed" not in audit else {record["strategy"]: audit}
+    lines = [
+        f"strategies:      {', '.join(runs)}",
+        f"parameters:      {record.get('strategy_params')}",
+        f"asset:           {record['asset']} {record['freq']} bars, horizon T = {record['horizon']}, "
+        f"{record['scenarios']} scenarios",
+        f"split:           train before {record['split']['train_end'][:10]}, test from "
+        f"{record['split']['test_start'][:10]}" + (f" to {record['split']['test_end'][:10]}" if record['split'].get('test_end') else ""),
+        f"orders:          {orders['evaluated']:,} (origins {orders['first_origin'][:16]} to {orders['last_origin'][:16]}), "
+        f"skipped {orders['skipped']}",
+        f"assets:          {', '.join(orders['assets'])}",
+        "",
+        "look-ahead audit:",
+    ]
+    for name, result in audits.items():
+        if result is None:
+            lines.append(f"  {name}: not run (--no-audit)")
+        elif result["passed"]:
+            lines.append(f"  {name}: passed ({result['steps']} steps x {len(result['inputs'])} inputs, "
+                         f"{result['orders']} orders)")
+        else:
+            leak = result["first_leak"]
+            lines.append(f"  {name}: FAILED at step {leak['step']} ({leak['input']}, bar {leak['bar']})")
+    lines += ["", "data provenance:"]
+    for source in data.get("sources", [])[:6]:
+        lines.append(f"  {source}")
+    if len(data.get("sources", [])) > 6:
+        lines.append(f"  ... and {len(data['sources']) - 6} more files")
+    lines.append(f"  sha256 {data.get('sha256')}")
+    lines += ["", "conventions:"]
+    for key, value in record.get("conventions", {}).items():
+        lines.append(f"  {key}: {value}")
+    lines += ["", f"statistics: 95 % percentile CIs from a stationary block bootstrap ({DEFAULT_REPS} resamples, "
+                  f"expected block {BLOCK_FACTOR} x T origins x assets) over orders sorted by origin; paired "
+                  f"Wilcoxon signed-rank tests on non-overlapping orders (every T-th origin per asset); "
+                  f"Holm adjustment across the comparisons with TWAP."]
+    lines += ["", f"execbench {record.get('execbench_version')}, created {record.get('created_utc')}, "
+                  f"command: {record.get('command')}"]
+    return lines
+
+
+def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None, seed: int = 0) -> Path:
+    """Write ``report.pdf`` (and ``figures/``) into a run or comparison folder; return its path."""
+    run_dir = Path(run_dir)
+    record, runs = load_run(run_dir)
+    horizon = int(record["horizon"])
+    periods = periods or sorted({1, max(1, horizon // 4), max(1, horizon // 2), horizon}) + ["match"]
+    flexible = [p for p in periods if p != "match"]
+    path = run_dir / "report.pdf"
+    is_compare = len(runs) > 1 or (run_dir / "compare.json").is_file()
+    with PdfPages(path) as pdf:
+        _text_page(pdf, f"execbench {'comparison' if is_compare else 'run'}: {', '.join(runs)} on {record['asset']} "
+                        f"{record['freq']}",
+                   _title_lines(record, runs))
+        table_files = [("comparison.csv", "Comparison: mean bps on the same orders")] if is_compare else [
+            ("paper_table.csv", "Paper-format table (bps, paper sign)"),
+            ("min_period_mean.csv", "Mean bps by minimum period and scenario"),
+            ("min_period_std.csv", "Std of bps by minimum period and scenario"),
+        ]
+        sign = record.get("conventions", {}).get("sign", "")
+        for name, title in table_files:
+            if (run_dir / name).is_file():
+                _table_pages(pdf, pd.read_csv(run_dir / name), title, sign)
+        for name, run in runs.items():
+            ci = ci_table(run, seed=seed, periods=None if not is_compare else periods)
+            _table_pages(pdf, ci, f"{name}: statistics with 95 % block-bootstrap CIs (VWAP benchmark, quantity target)",
+                         "Mean and median with CIs; hit rate = share of orders better than the benchmark (side-adjusted); "
+                         + sign)
+            _figure_page(pdf, figures.slippage_density(run, flexible[0]), run_dir, f"{name}_density_m{flexible[0]}")
+            if len(flexible) > 1:
+                _figure_page(pdf, figures.slippage_density(run, flexible[len(flexible) // 2]), run_dir,
+                             f"{name}_density_m{flexible[len(flexible) // 2]}")
+            if run.allocations is not None:
+                _figure_page(pdf, figures.execution_curves(run, periods), run_dir, f"{name}_execution_curves")
+            if not is_compare:
+                _figure_page(pdf, figures.mean_by_period(ci, name), run_dir, f"{name}_mean_by_period")
+            if run.orders["asset"].nunique() > 1:
+                _figure_page(pdf, figures.breakdown(run, "asset", [flexible[0], "match"]), run_dir, f"{name}_by_asset")
+            _figure_page(pdf, figures.breakdown(run, "year", [flexible[0], "match"]), run_dir, f"{name}_by_year")
+        if is_compare and "twap" in runs:
+            paired = paired_table(runs, periods=periods, seed=seed)
+            _table_pages(pdf, paired, "Paired comparison with TWAP on the same orders (perf_bps, positive = better)",
+                         "Mean difference with a 95 % stationary-block-bootstrap CI; Wilcoxon signed-rank p-value on "
+                         "non-overlapping orders; Holm-adjusted p-values control the family-wise error over all rows.")
+            for side in ("buy", "sell"):
+                _figure_page(pdf, figures.strategies_density(runs, flexible[0], side), run_dir,
+                             f"strategies_density_{side}_m{flexible[0]}")
+        elif is_compare:
+            _text_page(pdf, "Paired comparison", ["No paired tests: 'twap', the reference, was not among the "
+                                                  "compared strategies."])
+    return path

@@ -1,0 +1,136 @@
+"""Saving an evaluation or a comparison as a run folder: tables (CSV, Markdown, LaTeX), per-order
+results (``results_<strategy>.npz``) and a JSON record of the run (``run.json`` / ``compare.json``)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from execbench.analysis.tables import comparison_table
+from execbench.contracts import ALLOC_EPS, Period
+from execbench.data.prices import PRICE_CONVENTION
+from execbench.orders import SIZE_LOOKBACK
+from execbench.pipeline.evaluation import Comparison, Evaluation, run_periods
+from execbench.reporting.writers import write_table
+from execbench.results import SIGN_CONVENTION
+
+
+def default_out_dir(asset: str, label: str, root: Path = Path("reports")) -> Path:
+    """``reports/<asset>-<label>-<UTC timestamp>/`` (label: the strategy, or ``compare``)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in f"{asset}-{label}")
+    return root / f"{safe}-{stamp}"
+
+
+def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything needed to reproduce and audit a run, as JSON-able values."""
+    split = evaluation.split
+    result = evaluation.result
+    return {
+        "execbench_version": version("execbench"),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "strategy": evaluation.strategy,
+        "strategy_params": evaluation.params,
+        "asset": evaluation.asset,
+        "freq": evaluation.freq,
+        "horizon": evaluation.horizon,
+        "split": {
+            "val_start": None if split.val_start is None else str(split.val_start),
+            "test_start": str(split.test_start),
+            "test_end": None if split.test_end is None else str(split.test_end),
+            "train_end": str(split.train_end),
+        },
+        "orders": {
+            "evaluated": int(result.n_orders),
+            "skipped": dict(evaluation.windows.skipped),
+            "first_origin": str(result.orders["origin"].min()),
+            "last_origin": str(result.orders["origin"].max()),
+            "assets": sorted(set(result.orders["asset"])),
+        },
+        "scenarios": len(result.grid),
+        "data": evaluation.data,
+        "conventions": {
+            "price": PRICE_CONVENTION,
+            "sign": SIGN_CONVENTION,
+            "timing": "the allocation for bar t uses information up to the close of bar t-1 only",
+            "realised_window": f"ends at max(min_period, last bar with allocation > {ALLOC_EPS:g})",
+            "order_size": (f"{evaluation.windows.order_size:g} of the expected window volume (mean volume of the "
+                           f"{SIZE_LOOKBACK} bars before the origin x T); affects participation figures only"),
+            "impact": ("none: fills at the bar price (the paper's setting)" if evaluation.impact is None
+                       or not evaluation.impact.active else evaluation.impact.describe()),
+        },
+        "timings_s": {k: round(v, 3) for k, v in evaluation.timings.items()},
+        "environment": {"python": sys.version.split()[0], "platform": platform.platform(),
+                        "numpy": version("numpy"), "numba": version("numba"), "pandas": version("pandas")},
+        **(extra or {}),
+    }
+
+
+def _audit_record(evaluation: Evaluation) -> dict | None:
+    return None if evaluation.audit is None else evaluation.audit.to_dict()
+
+
+def save_comparison(comparison: Comparison | dict[str, Evaluation], out_dir: Path, *,
+                    periods: list[Period] | None = None, benchmark: str = "vwap", target: str = "quantity",
+                    extra: dict[str, Any] | None = None) -> list[Path]:
+    """Write the comparison table, every strategy's per-scenario statistics and per-order results, and
+    ``compare.json`` (with every strategy's audit) into ``out_dir``; return the written paths."""
+    out_dir = Path(out_dir)
+    first = next(iter(comparison.values()))
+    where = f"{first.asset} {first.freq}, T={first.horizon}, test from {first.split.test_start.date()}"
+    table = comparison_table({k: e.result for k, e in comparison.items()}, periods=periods, benchmark=benchmark,
+                             target=target)
+    paths = write_table(table, out_dir, "comparison",
+                        caption=f"Mean bps vs {benchmark.upper()} ({target} target) on the same orders, {where}. "
+                                f"{SIGN_CONVENTION}.")
+    for name, evaluation in comparison.items():
+        paths += write_table(evaluation.table("scenarios"), out_dir, f"scenario_stats_{name}",
+                             caption=f"{name}: every scenario, {where}.")
+        paths.append(evaluation.run_data().save(out_dir))
+    record = run_record(first)
+    record["strategy"] = list(comparison)
+    record["strategy_params"] = {k: e.params for k, e in comparison.items()}
+    record["timings_s"] = {k: {t: round(v, 3) for t, v in e.timings.items()} for k, e in comparison.items()}
+    record["audit"] = {k: _audit_record(e) for k, e in comparison.items()}
+    record.update(extra or {})
+    path = out_dir / "compare.json"
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return paths + [path]
+
+
+def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "vwap", target: str = "quantity",
+                    extra: dict[str, Any] | None = None, by: list[str] | None = None,
+                    periods: list[Period] | None = None) -> list[Path]:
+    """Write the paper table, the per-minimum-period table (mean and std), the per-scenario
+    statistics, the shortfall table, the ``by`` breakdowns, the per-order results
+    (``results_<strategy>.npz``, for reports) and ``run.json`` (with the audit) into ``out_dir``;
+    return the written paths."""
+    out_dir = Path(out_dir)
+    name = evaluation.strategy.upper()
+    where = f"{evaluation.asset} {evaluation.freq}, T={evaluation.horizon}, test from {evaluation.split.test_start.date()}"
+    choice = {"benchmark": benchmark, "target": target}
+    periods = periods or run_periods(evaluation.horizon)
+    paths: list[Path] = []
+    paths += write_table(evaluation.table("paper", **choice), out_dir, "paper_table",
+                         caption=f"{name} vs {benchmark.upper()} ({target} target), bps, {where}. {SIGN_CONVENTION}.")
+    for stat in ("Mean", "Std"):
+        paths += write_table(evaluation.table("min_period", stat=stat), out_dir, f"min_period_{stat.lower()}",
+                             index=True, caption=f"{name}: {stat.lower()} bps by minimum period and scenario, {where}.")
+    paths += write_table(evaluation.table("scenarios"), out_dir, "scenario_stats",
+                         caption=f"{name}: every scenario, {where}.")
+    paths += write_table(evaluation.table("shortfall", periods=periods, **choice), out_dir, "shortfall",
+                         caption=f"{name}: implementation shortfall vs the arrival price (bps, positive = cost) and its "
+                                 f"parts; bps vs the realised- and the full-window benchmark (paper sign), {where}.")
+    for key in by or []:
+        paths += write_table(evaluation.table("breakdown", by=key, periods=periods, **choice), out_dir, f"by_{key}",
+                             caption=f"{name}: bps by {key} ({SIGN_CONVENTION}), {where}.")
+    paths.append(evaluation.run_data().save(out_dir))
+    record = run_record(evaluation, {"audit": _audit_record(evaluation), **(extra or {})})
+    path = out_dir / "run.json"
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return paths + [path]

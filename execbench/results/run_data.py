@@ -1,0 +1,114 @@
+"""What a report needs from an evaluation, saved next to its tables and loaded back.
+
+``results_<strategy>.npz`` holds, per (order, scenario): bps (float32, paper sign), the realised end
+bar and violation counts; the kept allocations (float32); the TWAP baseline's bps against the
+full-horizon VWAP; the orders (asset, origin) and the scenario grid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from execbench.contracts import ContractSpec, PerScenario, ScenarioGrid
+from execbench.errors import DataError
+from execbench.engine import ReplayResult
+
+BASELINE_LABELS = ("buy-vwap-quantity-match", "buy-vwap-notional-match")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RunData(PerScenario):
+    """One strategy's per-order results on a run's orders: what a run folder keeps of a ``ReplayResult``
+    (``from_result``, ``from_evaluation``) and what reports and statistics read back (``load``)."""
+
+    strategy: str
+    grid: ScenarioGrid
+    bps: np.ndarray  # (n, S), paper sign
+    end_bar: np.ndarray  # (n, S)
+    violations: np.ndarray  # (n, S)
+    baseline_bps: np.ndarray  # (n, 2): TWAP quantity / notional vs the full-horizon VWAP
+    orders: pd.DataFrame  # asset, origin (UTC)
+    allocations: np.ndarray | None = None  # (n, T, K)
+    kept: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return (f"RunData({self.strategy!r}: {self.n_orders:,} orders × {len(self.grid)} scenarios, T={self.horizon}"
+                + (f", allocations for {len(self.kept)} scenarios)" if self.kept else ")"))
+
+    def time_order(self) -> np.ndarray:
+        """Positions of the orders sorted by origin time (stable), for block bootstraps."""
+        return np.argsort(self.orders["origin"].to_numpy(), kind="stable")
+
+    @classmethod
+    def from_result(cls, strategy: str, result: ReplayResult, baseline: ReplayResult) -> "RunData":
+        """From a strategy's ``ReplayResult`` and the TWAP baseline's on the same orders."""
+        baseline_bps = np.column_stack([baseline.column("bps", label) for label in BASELINE_LABELS])
+        return cls(strategy=strategy, grid=result.grid, bps=result.bps, end_bar=result.end_bar,
+                   violations=result.violations, baseline_bps=baseline_bps, orders=result.orders,
+                   allocations=result.allocations, kept=result.kept)
+
+    @classmethod
+    def from_evaluation(cls, evaluation) -> "RunData":
+        """From an ``Evaluation`` (anything with ``strategy``, ``result`` and ``baseline``)."""
+        return cls.from_result(evaluation.strategy, evaluation.result, evaluation.baseline)
+
+    def save(self, out_dir: Path) -> Path:
+        path = Path(out_dir) / f"results_{self.strategy}.npz"
+        np.savez_compressed(
+            path,
+            strategy=np.array(self.strategy),
+            grid=np.array(json.dumps([asdict(s) | {"effective_min_rate": None} for s in self.grid.specs])),
+            bps=self.bps.astype(np.float32),
+            end_bar=self.end_bar.astype(np.int16),
+            violations=self.violations.astype(np.int16),
+            baseline_bps=self.baseline_bps.astype(np.float32),
+            asset=self.orders["asset"].to_numpy().astype(str),
+            origin=self.orders["origin"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64),
+            allocations=np.zeros((0,), np.float32) if self.allocations is None else self.allocations,
+            kept=np.array(self.kept, dtype=str),
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> "RunData":
+        try:
+            data = np.load(path, allow_pickle=False)
+            specs = []
+            for fields in json.loads(str(data["grid"])):
+                fields.pop("effective_min_rate", None)
+                specs.append(ContractSpec(**fields))
+            allocations = data["allocations"]
+            orders = pd.DataFrame({
+                "asset": data["asset"].astype(object),
+                "origin": pd.DatetimeIndex(data["origin"].astype("datetime64[ns]")).tz_localize("UTC"),
+            })
+            return cls(strategy=str(data["strategy"]), grid=ScenarioGrid(tuple(specs)),
+                       bps=data["bps"].astype(np.float64), end_bar=data["end_bar"].astype(np.int64),
+                       violations=data["violations"].astype(np.int64),
+                       baseline_bps=data["baseline_bps"].astype(np.float64), orders=orders,
+                       allocations=None if allocations.size == 0 else allocations, kept=tuple(data["kept"].tolist()))
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataError(f"{path}: not an execbench results file ({exc})") from None
+
+
+def load_run(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, RunData]]:
+    """The run record (``run.json`` or ``compare.json``) and every strategy's results in a run folder."""
+    run_dir = Path(run_dir)
+    record_path = next((run_dir / n for n in ("run.json", "compare.json") if (run_dir / n).is_file()), None)
+    if record_path is None:
+        raise DataError(f"{run_dir}: not an execbench run folder (no run.json or compare.json)")
+    record = json.loads(record_path.read_text())
+    runs = {}
+    for path in sorted(run_dir.glob("results_*.npz")):
+        data = RunData.load(path)
+        runs[data.strategy] = data
+    if not runs:
+        raise DataError(f"{run_dir}: no results_*.npz (the run was made before results were saved; re-run it)")
+    names = record["strategy"] if isinstance(record["strategy"], list) else [record["strategy"]]
+    return record, {name: runs[name] for name in names if name in runs}
