@@ -107,7 +107,7 @@ def test_cli_parser_constants_match_the_library():
 
 
 @pytest.mark.parametrize("argv, heavy", [
-    (["--help"], ("pandas", "numba", "numpy", "keras", "matplotlib")),
+    (["--help"], ("pandas", "numba", "numpy", "keras", "matplotlib", "rich")),
     (["strategies"], ("pandas", "numba", "keras", "matplotlib", "scipy")),
 ])
 def test_light_commands_do_not_import_the_heavy_stacks(argv, heavy):

@@ -15,7 +15,7 @@ from execbench.analysis.inference import (
     paired_comparison,
 )
 from execbench.analysis.stats import summarize
-from execbench.contracts import SIDES, all_periods, period_name, scenario_label
+from execbench.contracts import SIDES, all_periods, period_name, period_row, perf_bps, scenario_label
 from execbench.results import RunData
 
 
@@ -47,11 +47,11 @@ def ci_table(run: RunData, *, benchmark: str = "vwap", target: str = "quantity",
 
     for k, name in enumerate(("TWAP Volume", "TWAP Notional")):
         values = run.baseline_bps[:, k]
-        rows.append(row(name, "All", values, -values))  # buy view: below the VWAP is a hit
+        rows.append(row(name, "All", values, perf_bps(values[:, None], np.ones(1))[:, 0]))  # buy view
     for side in SIDES:
         for period in periods or all_periods(run.horizon):
             label = scenario_label(side, benchmark, target, period)
-            shown = f"Match {benchmark.upper()}" if period == "match" else str(period)
+            shown = period_row(period, benchmark)
             rows.append(row(f"{run.strategy.upper()} {side.upper()}", shown, run.column("bps", label),
                             run.column("perf_bps", label)))
     return pd.DataFrame(rows)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from execbench.analysis.stats import PAPER_COLUMNS, summarize
+from execbench.errors import ParameterError
 from execbench.contracts import (
     BENCHMARKS,
     SIDES,
@@ -15,11 +16,13 @@ from execbench.contracts import (
     all_periods,
     default_periods,
     period_name,
+    period_row,
     scenario_label,
 )
 from execbench.results import ReplayResult
 
 TARGET_NAMES = {"quantity": "Volume", "notional": "Notional"}
+BREAKDOWNS = ("regime", "asset", "year")
 
 
 def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, benchmark: str = "vwap",
@@ -40,7 +43,7 @@ def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, 
             label = scenario_label(side, benchmark, target, period)
             if label not in result.grid.labels:
                 continue
-            shown = f"Match {benchmark.upper()}" if period == "match" else str(period)
+            shown = period_row(period, benchmark)
             rows.append({"Order": f"{strategy} {side.upper()}", "Min period": shown,
                          **summarize(result.column("bps", label))})
     return pd.DataFrame(rows, columns=["Order", "Min period", *PAPER_COLUMNS])
@@ -62,7 +65,7 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean") -> pd.DataFram
                     values.append(summarize(result.column("bps", label))[stat] if label in result.grid.labels
                                   else np.nan)
                 data[column] = values
-    index = pd.Index([str(p) if p != "match" else "Match" for p in periods], name="Min period")
+    index = pd.Index([period_name(p).removeprefix("m=") for p in periods], name="Min period")
     return pd.DataFrame(data, index=index).dropna(how="all")
 
 
@@ -121,7 +124,7 @@ def breakdown_table(result: ReplayResult, by: str, *, periods: list[int | str], 
     elif by in orders.columns:
         keys = orders[by].to_numpy()
     else:
-        raise ValueError(f"--by {by!r}: expected regime, asset or year")
+        raise ParameterError(f"breakdown {by!r}: expected one of {', '.join(BREAKDOWNS)}")
     rows = []
     for key in sorted(pd.unique(keys), key=str):
         mask = keys == key

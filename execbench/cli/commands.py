@@ -17,9 +17,6 @@ from typing import Any
 from execbench.cli import console
 from execbench.errors import ParameterError
 
-BREAKDOWNS = ("regime", "asset", "year")
-
-
 # -- shared parsing ---------------------------------------------------------------------------------------
 def _command_line() -> str | None:
     return "execbench " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("execbench") else None
@@ -68,6 +65,8 @@ def _periods(text: str | None, horizon: int) -> list[int | str] | None:
 
 
 def _breakdowns(text: str | None) -> list[str]:
+    from execbench.analysis.tables import BREAKDOWNS
+
     keys = [b.strip() for b in text.split(",") if b.strip()] if text else []
     bad = [k for k in keys if k not in BREAKDOWNS]
     if bad:
@@ -82,6 +81,11 @@ def _numbers(text: str, option: str) -> list[float]:
         raise ParameterError(f"{option} {text!r}: expected comma-separated numbers") from None
 
 
+def _no_params_with_state(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    if args.state and params:
+        raise ParameterError(f"--param {next(iter(params))}: not with --state (the saved strategy carries its parameters)")
+
+
 def _report(out_dir: Path, seed: int) -> None:
     from execbench.reporting.report import build_report
 
@@ -93,8 +97,8 @@ def _report(out_dir: Path, seed: int) -> None:
 # -- commands -----------------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     """``execbench run``: fit, audit and evaluate one strategy; print and save its tables."""
-    from execbench.analysis.shortfall import shortfall_table
-    from execbench.pipeline.evaluation import evaluate, run_periods
+    from execbench.contracts import run_periods
+    from execbench.pipeline.evaluation import evaluate
     from execbench.reporting.run_folder import save_evaluation
     from execbench.results import SIGN_CONVENTION
     from execbench.strategy import load_fitted, load_strategy
@@ -102,8 +106,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     by = _breakdowns(args.by)
     params, market, impact = _namespaces(args)
-    if args.state and params:
-        raise ParameterError(f"--param {next(iter(params))}: not with --state (the saved strategy carries its parameters)")
+    _no_params_with_state(args, params)
     bars, split = _load(args, market)
     strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **params)
     with console.replay_progress(f"evaluating {strategy.name}") as callbacks:
@@ -124,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                         f"{strategy.name.upper()} on {evaluation.asset} {evaluation.freq}, T={args.horizon}, "
                         f"{args.target} target vs {args.benchmark.upper()}")
     impact_note = "no market impact" if impact is None or not impact.active else impact.describe()
-    console.print_frame(shortfall_table(evaluation.result, periods=periods, **choice),
+    console.print_frame(evaluation.table("shortfall", periods=periods, **choice),
                         f"implementation shortfall vs arrival price (bps, positive = cost) = delay + timing + impact + "
                         f"opportunity; {impact_note}")
     for key in by:
@@ -183,6 +186,7 @@ def audit(args: argparse.Namespace) -> int:
     from execbench.strategy import load_fitted, load_strategy
 
     params, market, _ = _namespaces(args)
+    _no_params_with_state(args, params)
     bars, split = _load(args, market)
     strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **params)
     with console.out.status(f"look-ahead audit of {strategy.name}"):
@@ -286,7 +290,7 @@ def train(args: argparse.Namespace) -> int:
         with console.out.status(f"loading {args.asset} {freq or ''}"):
             datasets.append(load_bars(args.asset, freq, synthetic=market))
     split = make_split(datasets[0], args.test_start, args.val_start, args.test_end)
-    validation = (split.val_start, split.test_start) if split.val_start is not None else None
+    validation = split.validation
     names = " + ".join(f"{d.attrs.get('asset')} {d.attrs.get('freq')}" for d in datasets)
     console.out.print(f"training lem ({args.config}) on {names}, bars before {split.train_end.date()}; validation "
                       f"{'none' if validation is None else f'{validation[0].date()} to {validation[1].date()}'}")
@@ -322,7 +326,8 @@ def lem_alignment(args: argparse.Namespace) -> int:
             bars, split, config=args.config, epochs=args.epochs, params=params, horizon=args.horizon,
             order_size=args.order_size, impact=impact, periods=periods, benchmark=args.benchmark, target=args.target,
             audit=not args.no_audit, audit_orders=args.audit_orders, seed=args.seed,
-            on_stage=lambda text: bar.update(task, description=text), on_epoch=_epoch_printer(bar, task))
+            on_stage=lambda text: bar.update(task, description=text), on_epoch=_epoch_printer(bar, task),
+            on_windows=lambda w: bar.update(task, completed=0, total=len(w) * 3), progress=lambda k: bar.advance(task, k))
     for evaluation in result.comparison.values():
         console.print_audit(evaluation.audit)
     first = next(iter(result.comparison.values()))

@@ -12,14 +12,15 @@ from execbench.errors import ExecbenchError
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the command, and print an ``ExecbenchError`` as one ``error:`` line (exit 2)."""
     args = build_parser().parse_args(argv)
-    from execbench.cli import console  # rich: after --help, which argparse answers by itself
+    from execbench.cli import commands, console  # rich and the commands: after --help, which argparse answers
+
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         console.err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
     warnings.showwarning = show_warning
     try:
-        return args.run(args)
+        return getattr(commands, args.run)(args)
     except ExecbenchError as exc:
         console.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2

@@ -1,10 +1,9 @@
-"""The commands and their options (argparse only: building the parser imports no library stage)."""
+"""The commands and their options (argparse only: building the parser imports neither the library nor
+rich; each sub-command names its function in ``commands.py``, which ``main`` imports when a command runs)."""
 
 from __future__ import annotations
 
 import argparse
-
-from execbench.cli import commands
 
 # duplicated from the library on purpose (a test holds them equal): importing the library's
 # modules would cost the --help answer its speed
@@ -70,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--by", default=None, help="breakdown tables: comma-separated regime, asset, year")
     _data_args(run)
     _eval_args(run)
-    run.set_defaults(run=commands.run)
+    run.set_defaults(run="run")
 
     comp = sub.add_parser("compare", help="fit, audit and evaluate several strategies on the same orders")
     comp.add_argument("--strategies", default="twap,vwap,dvwap,pov,ac,flex", help="comma-separated names")
@@ -78,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _params(comp, impact=True)
     _data_args(comp)
     _eval_args(comp)
-    comp.set_defaults(run=commands.compare)
+    comp.set_defaults(run="compare")
 
     aud = sub.add_parser("audit", help="look-ahead audit of a strategy (exit status 1 if it leaks)")
     aud.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class]")
@@ -87,13 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--orders", type=int, default=AUDIT_ORDERS,
                      help=f"orders sampled from the test period (default {AUDIT_ORDERS})")
     _data_args(aud)
-    aud.set_defaults(run=commands.audit)
+    aud.set_defaults(run="audit")
 
     sim = sub.add_parser("simulate", help="write synthetic Heston bars (the format of the bundled data)")
     sim.add_argument("--out", required=True, help="output .parquet or .csv")
     sim.add_argument("--freq", default="15m", help="bar frequency (default 15m)")
     _params(sim)
-    sim.set_defaults(run=commands.simulate)
+    sim.set_defaults(run="simulate")
 
     fr = sub.add_parser("frontier", help="Almgren-Chriss efficient frontier under market impact, vs TWAP "
                                          "(default: a simulated market where the closed form holds, eps=0.01, "
@@ -103,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--order-size", type=float, default=0.1, help="order size, fraction of window volume (default 0.1)")
     fr.add_argument("--out", default=None, help="output folder (default under reports/)")
     _data_args(fr)
-    fr.set_defaults(run=commands.frontier, asset="synthetic:heston")
+    fr.set_defaults(run="frontier", asset="synthetic:heston")
 
     cc = sub.add_parser("cost-curve", help="implementation shortfall of a strategy against order size, with impact")
     cc.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class]")
@@ -111,14 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     _params(cc, strategy="strategy parameter", impact=True)
     cc.add_argument("--out", default=None, help="output folder (default under reports/)")
     _data_args(cc)
-    cc.set_defaults(run=commands.cost_curve)
+    cc.set_defaults(run="cost_curve")
 
     tr = sub.add_parser("train", help="train a model (lem) and write a weights-only checkpoint with its config")
     tr.add_argument("model", help="lem")
     _model_args(tr, None, "maximum epochs (default 6, paper 30; early stopping on the validation period)")
     tr.add_argument("--out", default=None, help="checkpoint folder (default under reports/)")
     _data_args(tr)
-    tr.set_defaults(run=commands.train)
+    tr.set_defaults(run="train")
 
     al = sub.add_parser("lem-alignment", help="train the LEM with the causal and with the upstream lems alignment "
                                               "(same seed), audit both and compare them with TWAP on the test orders")
@@ -127,15 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--impact-param", action="append", metavar="NAME=VALUE", help="market impact (repeatable)")
     _data_args(al)
     _eval_args(al)
-    al.set_defaults(run=commands.lem_alignment)
+    al.set_defaults(run="lem_alignment")
 
     rep = sub.add_parser("report", help="write report.pdf (and figures/) for a run or comparison folder")
     rep.add_argument("run_dir", help="folder written by execbench run or execbench compare")
     rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
-    rep.set_defaults(run=commands.report)
+    rep.set_defaults(run="report")
 
     assets = sub.add_parser("assets", help="list the bundled data")
-    assets.set_defaults(run=commands.assets)
+    assets.set_defaults(run="assets")
     strategies = sub.add_parser("strategies", help="list registered strategies with their parameters")
-    strategies.set_defaults(run=commands.strategies)
+    strategies.set_defaults(run="strategies")
     return parser

@@ -29,6 +29,16 @@ def period_name(period: Period) -> str:
     return "Match" if period == MATCH else f"m={period}"
 
 
+def period_short(period: Period) -> str:
+    """How figures and summaries name a period: ``m=3`` or ``match``."""
+    return MATCH if period == MATCH else f"m={period}"
+
+
+def period_row(period: Period, benchmark: str) -> str:
+    """How paper-format tables name a row's minimum period: ``3`` or ``Match VWAP``."""
+    return f"Match {benchmark.upper()}" if period == MATCH else str(period)
+
+
 def default_periods(horizon: int) -> list[Period]:
     """The minimum periods a comparison shows by default: 1, T/2, T and the match case."""
     return [*sorted({1, max(1, horizon // 2), horizon}), MATCH]
@@ -37,3 +47,13 @@ def default_periods(horizon: int) -> list[Period]:
 def all_periods(horizon: int) -> list[Period]:
     """Every minimum period 1..T and the match case, in the paper tables' order."""
     return [*range(1, horizon + 1), MATCH]
+
+
+def run_periods(horizon: int) -> list[Period]:
+    """The minimum periods a single run's shortfall and breakdown tables show: 1, T/2 and match."""
+    return [1, max(1, horizon // 2), MATCH]
+
+
+def report_periods(horizon: int) -> list[Period]:
+    """The minimum periods a PDF report shows: 1, T/4, T/2, T and match."""
+    return [*sorted({1, max(1, horizon // 4), max(1, horizon // 2), horizon}), MATCH]

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from execbench.data.bundled import UNIVERSES, bundled_assets, bundled_datasets, data_dir, universe_members
+from execbench.data.bundled import (
+    UNIVERSES,
+    BundledDataset,
+    bundled_assets,
+    bundled_datasets,
+    data_dir,
+    universe_members,
+)
 from execbench.data.frequency import format_freq, parse_freq
 from execbench.data.readers import read_bars_path
 from execbench.data.resample import resample_bars

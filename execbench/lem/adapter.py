@@ -40,7 +40,7 @@ def grid_allocations(out: np.ndarray, grid: ScenarioGrid) -> np.ndarray:
     """LEM output (n, T, T+1, 4, 2) → engine allocations (n, T, scenarios) for ``grid``; the last bar is
     recomputed in float64 as the remainder (the model's own rule), so each path sums to 1 exactly."""
     n, horizon = out.shape[:2]
-    full = out.reshape(n, horizon, (horizon + 1) * 8).astype(np.float64)
+    full = out.reshape(n, horizon, -1).astype(np.float64)  # the full grid's order (grid_position)
     alloc = np.clip(full[:, :, [grid_position(spec) for spec in grid.specs]], 0.0, None)
     alloc[:, -1, :] = 1.0 - alloc[:, :-1, :].sum(axis=1)
     return alloc

@@ -57,7 +57,6 @@ def alignment_experiment(bars: pd.DataFrame, split: DateSplit, *, config: str = 
     if "alignment" in (params or {}):
         raise ParameterError("lem-alignment: --param alignment is set by the command (it trains both)")
     stage = on_stage or (lambda text: None)
-    validation = (split.val_start, split.test_start) if split.val_start is not None else None
     lem_class = strategy_class("lem")
     models, strategies = {}, []
     for alignment, name in NAMES.items():
@@ -66,7 +65,7 @@ def alignment_experiment(bars: pd.DataFrame, split: DateSplit, *, config: str = 
         stage(f"training {name} ({config}, {training['epochs']} epochs) on {bars.attrs.get('asset')} "
               f"{bars.attrs.get('freq')} before {split.train_end.date()}")
         report = None if on_epoch is None else (lambda epoch, logs, name=name: on_epoch(name, epoch, logs))
-        models[name] = train_lem([bars], architecture, training, end=split.train_end, validation=validation,
+        models[name] = train_lem([bars], architecture, training, end=split.train_end, validation=split.validation,
                                  on_epoch=report)
         strategies.append(lem_class.from_trained(models[name], name=name))
     strategies.append(load_strategy("twap").fit(training_bars(bars, split.train_end)))

@@ -32,6 +32,11 @@ class DateSplit:
     def train_end(self) -> pd.Timestamp:
         return self.val_start if self.val_start is not None else self.test_start
 
+    @property
+    def validation(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """(start, end) of the validation period, or ``None`` without one."""
+        return None if self.val_start is None else (self.val_start, self.test_start)
+
     def __repr__(self) -> str:
         val = "" if self.val_start is None else f", validation from {self.val_start.date()}"
         end = "" if self.test_end is None else f" to {self.test_end.date()}"

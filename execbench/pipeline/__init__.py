@@ -6,7 +6,6 @@ import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "audit": ["AUDIT_TOLERANCE", "INPUTS", "AuditReport", "StepCheck", "audit_strategy", "audit_windows"],
-    "evaluation": ["Comparison", "Evaluation", "compare", "curve_scenarios", "evaluate", "replay_strategy",
-                 "run_periods"],
+    "evaluation": ["Comparison", "Evaluation", "compare", "curve_scenarios", "evaluate", "replay_strategy"],
     "frontier": ["FRONTIER_IMPACT", "FRONTIER_MARKET", "cost_curve", "efficient_frontier", "theory"],
 })

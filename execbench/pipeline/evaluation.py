@@ -18,7 +18,7 @@ import pandas as pd
 from execbench.analysis import tables
 from execbench.analysis.shortfall import shortfall_table
 from execbench.analysis.significance import ci_table
-from execbench.contracts import Period, ScenarioGrid, default_periods, scenario_grid, scenario_label
+from execbench.contracts import Period, ScenarioGrid, period_short, run_periods, scenario_grid, scenario_label
 from execbench.engine import ImpactModel, replay
 from execbench.errors import DataError, StrategyError
 from execbench.orders import DEFAULT_ORDER_SIZE, DateSplit, OrderWindows, build_order_windows, default_split, training_bars
@@ -72,7 +72,7 @@ class Evaluation:
             for period in (1, "match"):
                 label = scenario_label(side, benchmark, target, period)
                 if label in result.grid.labels:
-                    cells.append(f"{'m=1' if period == 1 else 'match'} {np.nanmean(result.column('bps', label)):+.2f}")
+                    cells.append(f"{period_short(period)} {np.nanmean(result.column('bps', label)):+.2f}")
             lines.append(f"{side.upper()} mean bps vs {benchmark.upper()} ({target}; paper sign): " + ", ".join(cells))
         twap = np.nanmean(self.baseline.column("bps", scenario_label("buy", "vwap", target, "match")))
         lines.append(f"TWAP on the same orders vs the full-horizon VWAP: {twap:+.2f} bps")
@@ -108,11 +108,6 @@ class Evaluation:
         if kind == "ci":
             return ci_table(self.run_data(), periods=periods, **options)
         raise ValueError(f"Evaluation.table: kind {kind!r}; expected one of {', '.join(TABLE_KINDS)}")
-
-
-def run_periods(horizon: int) -> list[Period]:
-    """The minimum periods a single run's shortfall and breakdown tables show: 1, T/2 and match."""
-    return [1, max(1, horizon // 2), "match"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -325,6 +320,8 @@ def compare(
     if len(set(names)) != len(names):
         raise StrategyError(f"compare: strategy names must be distinct, got {names}")
     split = split or default_split(bars)
+    for strategy in loaded:  # before any fitting: a model that cannot run the grid is not trained first
+        check_supported(strategy, grid or scenario_grid(horizon))
     if fit:
         (on_stage or (lambda text: None))(f"fitting {', '.join(names)} on bars before {split.train_end.date()}")
         train = training_bars(bars, split.train_end)

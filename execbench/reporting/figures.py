@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from execbench.contracts import SIDES, scenario_label  # noqa: E402
+from execbench.contracts import MATCH, SIDES, period_row, period_short, scenario_label  # noqa: E402
 from execbench.results import RunData  # noqa: E402
 
 BPS_AXIS = "slippage, bps: (achieved / benchmark − 1)·1e4"
@@ -34,7 +34,7 @@ def slippage_density(run: RunData, period: int | str, *, benchmark: str = "vwap"
     """Density of the strategy's slippage at one minimum period against the TWAP baselines (TWAP
     volume and notional against the full-horizon VWAP), buy and sell side by side."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    shown = "match" if period == "match" else f"m = {period}"
+    shown = period_short(period)
     for ax, side in zip(axes, SIDES, strict=True):
         values = run.column("bps", scenario_label(side, benchmark, target, period))
         series = [(f"{run.strategy.upper()} {side} ({shown})", values, PALETTE[0], "-"),
@@ -79,7 +79,7 @@ def execution_curves(run: RunData, periods: list[int | str], *, target: str = "q
             ax.plot(bars, twap, color="grey", linestyle="--", linewidth=0.8, label="TWAP")
             if period != "match":
                 ax.axvline(period, color=PALETTE[3], linestyle=":", linewidth=0.8, label="minimum period")
-            ax.set_title(f"{side.upper()}, " + ("match" if period == "match" else f"m = {period}"), fontsize=9)
+            ax.set_title(f"{side.upper()}, {period_short(period)}", fontsize=9)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if r == 1:
                 ax.set_xlabel("bar")
@@ -100,7 +100,7 @@ def mean_by_period(ci: pd.DataFrame, strategy: str, *, benchmark: str = "vwap", 
         x = np.arange(len(part)) + offset
         ax.errorbar(x, part["Mean"], yerr=[part["Mean"] - part["Mean lo"], part["Mean hi"] - part["Mean"]],
                     fmt="o", color=color, capsize=3, label=side.strip())
-        ax.set_xticks(np.arange(len(part)), part["Min period"].str.replace(f"Match {benchmark.upper()}", "match"))
+        ax.set_xticks(np.arange(len(part)), part["Min period"].str.replace(period_row(MATCH, benchmark), MATCH))
     base = ci[ci["Order"] == "TWAP Volume"]
     if len(base):
         ax.axhline(float(base["Mean"].iloc[0]), color="grey", linestyle="--", linewidth=0.8,
@@ -124,7 +124,7 @@ def breakdown(run: RunData, by: str, periods: list[int | str], *, benchmark: str
             values = run.column("perf_bps", scenario_label(side, benchmark, target, period))
             frame = pd.DataFrame({"key": keys, "perf": values}).groupby("key")["perf"].mean()
             for key, mean in frame.items():
-                records.append({by: str(key), "scenario": f"{side} " + ("match" if period == "match" else f"m={period}"),
+                records.append({by: str(key), "scenario": f"{side} {period_short(period)}",
                                 "mean perf_bps": mean})
     data = pd.DataFrame(records)
     groups = data[by].nunique()
@@ -159,7 +159,7 @@ def strategies_density(runs: dict[str, RunData], period: int | str, side: str, *
     ax.set_xlim(low, high)
     ax.set_xlabel(BPS_AXIS)
     ax.set_ylabel("density")
-    shown = "match" if period == "match" else f"minimum period {period}"
+    shown = period_short(period)
     ax.set_title(f"{side.upper()}, {benchmark.upper()} benchmark, {target} target, {shown}", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()

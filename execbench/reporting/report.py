@@ -20,7 +20,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from execbench.analysis.inference import BLOCK_FACTOR, DEFAULT_REPS  # noqa: E402
 from execbench.analysis.significance import ci_table, paired_table  # noqa: E402
-from execbench.contracts import MATCH  # noqa: E402
+from execbench.contracts import MATCH, report_periods  # noqa: E402
 from execbench.results import RunData, load_run  # noqa: E402
 
 A4 = (8.27, 11.69)
@@ -142,8 +142,8 @@ def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None,
     run_dir = Path(run_dir)
     record, runs = load_run(run_dir)
     horizon = int(record["horizon"])
-    periods = periods or sorted({1, max(1, horizon // 4), max(1, horizon // 2), horizon}) + ["match"]
-    flexible = [p for p in periods if p != "match"]
+    periods = periods or report_periods(horizon)
+    flexible = [p for p in periods if p != MATCH]
     path = run_dir / "report.pdf"
     is_compare = len(runs) > 1 or (run_dir / "compare.json").is_file()
     with PdfPages(path) as pdf:
@@ -173,8 +173,8 @@ def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None,
             if not is_compare:
                 _figure_page(pdf, figures.mean_by_period(ci, name), run_dir, f"{name}_mean_by_period")
             if run.orders["asset"].nunique() > 1:
-                _figure_page(pdf, figures.breakdown(run, "asset", [flexible[0], "match"]), run_dir, f"{name}_by_asset")
-            _figure_page(pdf, figures.breakdown(run, "year", [flexible[0], "match"]), run_dir, f"{name}_by_year")
+                _figure_page(pdf, figures.breakdown(run, "asset", [flexible[0], MATCH]), run_dir, f"{name}_by_asset")
+            _figure_page(pdf, figures.breakdown(run, "year", [flexible[0], MATCH]), run_dir, f"{name}_by_year")
         if is_compare and "twap" in runs:
             paired = paired_table(runs, periods=periods, seed=seed)
             _table_pages(pdf, paired, "Paired comparison with TWAP on the same orders (perf_bps, positive = better)",

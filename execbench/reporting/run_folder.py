@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from execbench.analysis.tables import comparison_table
-from execbench.contracts import ALLOC_EPS, Period
+from execbench.contracts import ALLOC_EPS, Period, run_periods
 from execbench.data.prices import PRICE_CONVENTION
 from execbench.orders import SIZE_LOOKBACK
-from execbench.pipeline.evaluation import Comparison, Evaluation, run_periods
+from execbench.pipeline.evaluation import Comparison, Evaluation
 from execbench.reporting.writers import write_table
 from execbench.results import SIGN_CONVENTION
 

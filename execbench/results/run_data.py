@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from execbench.contracts import ContractSpec, PerScenario, ScenarioGrid
+from execbench.contracts import MATCH, TARGETS, ContractSpec, PerScenario, ScenarioGrid, scenario_label
 from execbench.errors import DataError
 from execbench.engine import ReplayResult
 
-BASELINE_LABELS = ("buy-vwap-quantity-match", "buy-vwap-notional-match")
+# the TWAP baselines: buys against the full-horizon VWAP, quantity and notional target
+BASELINE_LABELS = tuple(scenario_label("buy", "vwap", target, MATCH) for target in TARGETS)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -1,6 +1,6 @@
 """Heston stochastic-volatility prices with an intraday volume process, as real-format bars.
 
-Prices: full-truncation Euler on (log S, v) at ``substeps`` points per bar (``kernels.py``).  A bar's
+Prices: full-truncation Euler on (log S, v) at ``substeps`` points per bar (``kernel.py``, with its NumPy twin in ``twin.py``).  A bar's
 open is the price at its start, close at its end, high/low the extremes of its points, and its VWAP
 the mean of its points (the bar's volume is spread evenly over them); ``quote_volume = volume × VWAP``.
 

@@ -22,7 +22,7 @@ def _power(x, exponent):
 @nb.njit(nogil=True, cache=True)
 def impact_rows(prices, volumes, alloc, order_qty, order_notional, window_volume, side_sign, is_notional, is_twap,
                 min_period, eps, beta, gamma, delta, bench_impact, start, stop, achieved, benchmark):
-    """Fill rows ``start:stop`` of ``achieved`` and ``benchmark`` (see the module docstring)."""
+    """Fill rows ``start:stop`` of ``achieved`` and ``benchmark`` (see the docstring of ``model.py``)."""
     _, horizon, n_scen = alloc.shape
     for i in range(start, stop):
         expected_bar = window_volume[i] / horizon

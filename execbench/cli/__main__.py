@@ -1,0 +1,7 @@
+"""``python -m execbench.cli``: the same as the ``execbench`` command."""
+
+import sys
+
+from execbench.cli.main import main
+
+sys.exit(main())
