@@ -121,3 +121,13 @@ def test_light_commands_do_not_import_the_heavy_stacks(argv, heavy):
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "", f"execbench {' '.join(argv)} imported {loaded}"
+
+
+def test_nothing_installs_a_top_level_strategies_module(tmp_path):
+    """From an unrelated folder the built-ins are ``execbench.strategies`` and the data is ``execbench.bundled``."""
+    code = ("import importlib.util, execbench.strategies, execbench.bundled\n"
+            "from execbench.data.bundled import data_dir\n"
+            "print(importlib.util.find_spec('strategies') is None, importlib.util.find_spec('data') is None,\n"
+            "      (data_dir() / 'binance' / 'BTCUSDT_15m.parquet').is_file())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.split() == ["True", "True", "True"]

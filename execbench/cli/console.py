@@ -6,7 +6,6 @@ import sys
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 # rich wraps at 80 columns when not writing to a terminal; the paper table needs ~110
@@ -28,7 +27,10 @@ def print_frame(frame, title: str) -> None:
     out.print(table)
 
 
-def progress() -> Progress:
+def progress():
+    """A transient progress bar (rich.progress is imported here: listings never need it)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=out, transient=True)
 
