@@ -43,6 +43,14 @@ def _load(args: argparse.Namespace, market: dict[str, Any]):
     return bars, make_split(bars, args.test_start, args.val_start, args.test_end)
 
 
+def _check_out(args: argparse.Namespace) -> None:
+    """Before any work: a given --out must be able to receive the output (see ``prepare_out_dir``)."""
+    from execbench.reporting.run_folder import prepare_out_dir
+
+    if getattr(args, "out", None):
+        prepare_out_dir(args.out, overwrite=args.overwrite)
+
+
 def _out_dir(args: argparse.Namespace, asset: str, label: str) -> Path:
     from execbench.reporting.run_folder import default_out_dir
 
@@ -107,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     by = _breakdowns(args.by)
     params, market, impact = _namespaces(args)
     _no_params_with_state(args, params)
+    _check_out(args)
     bars, split = _load(args, market)
     strategy = load_fitted(args.state) if args.state else load_strategy(args.strategy, **params)
     with console.replay_progress(f"evaluating {strategy.name}") as callbacks:
@@ -122,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
              "trained_on": getattr(strategy, "trained_on", None)}
     choice = {"benchmark": args.benchmark, "target": args.target}
     periods = run_periods(args.horizon)
-    paths = save_evaluation(evaluation, out_dir, extra=extra, by=by, periods=periods, **choice)
+    paths = save_evaluation(evaluation, out_dir, extra=extra, by=by, periods=periods, overwrite=args.overwrite, **choice)
     console.print_frame(evaluation.table("paper", **choice),
                         f"{strategy.name.upper()} on {evaluation.asset} {evaluation.freq}, T={args.horizon}, "
                         f"{args.target} target vs {args.benchmark.upper()}")
@@ -155,6 +164,7 @@ def compare(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.strategies.split(",") if n.strip()]
     periods = _periods(args.periods, args.horizon)
     _, market, impact = _namespaces(args)
+    _check_out(args)
     bars, split = _load(args, market)
     strategies = [load_strategy(n) for n in names]
     with console.replay_progress(f"comparing {len(names)} strategies", per_order=len(names)) as callbacks:
@@ -172,7 +182,7 @@ def compare(args: argparse.Namespace) -> int:
     console.out.print(f"{SIGN_CONVENTION}.")
     out_dir = _out_dir(args, first.asset, "compare")
     paths = save_comparison(comparison, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
-                            extra={"command": _command_line(), "seed": args.seed})
+                            extra={"command": _command_line(), "seed": args.seed}, overwrite=args.overwrite)
     console.out.print(f"{first.result.n_orders:,} orders per strategy; {elapsed:.1f} s; saved {len(paths)} files to "
                       f"{out_dir}/")
     if args.report:
@@ -220,9 +230,11 @@ def frontier(args: argparse.Namespace) -> int:
     """``execbench frontier``: Almgren–Chriss's measured cost/risk trade-off against theory."""
     from execbench.pipeline.frontier import FRONTIER_IMPACT, FRONTIER_MARKET, efficient_frontier
     from execbench.reporting.figures import frontier_figure, save_figure
+    from execbench.reporting.run_folder import staged_folder
     from execbench.reporting.writers import write_table
 
     _, market, impact = _namespaces(args)
+    _check_out(args)
     if str(args.asset).lower().startswith("synthetic:"):
         market = {**FRONTIER_MARKET, **market}  # the closed form's setting unless overridden
     bars, split = _load(args, market)
@@ -231,8 +243,9 @@ def frontier(args: argparse.Namespace) -> int:
         table = efficient_frontier(bars, split=split, horizon=args.horizon, order_size=args.order_size,
                                    impact=impact or FRONTIER_IMPACT, risk_aversions=aversions)
     out_dir = _out_dir(args, str(bars.attrs.get("asset")), "frontier")
-    paths = write_table(table, out_dir, "frontier", caption="Almgren-Chriss efficient frontier vs TWAP (IS, bps)")
-    paths += save_figure(frontier_figure(table), out_dir, "frontier")
+    with staged_folder(out_dir, overwrite=args.overwrite) as stage:
+        paths = write_table(table, stage, "frontier", caption="Almgren-Chriss efficient frontier vs TWAP (IS, bps)")
+        paths += save_figure(frontier_figure(table), stage, "frontier")
     console.print_frame(table, "Almgren-Chriss under the replay's impact model: measured vs theory "
                                "(IS vs arrival, bps; non-overlapping orders)")
     console.out.print(f"saved {len(paths)} files to {out_dir}/")
@@ -243,10 +256,12 @@ def cost_curve(args: argparse.Namespace) -> int:
     """``execbench cost-curve``: a strategy's implementation shortfall against order size, with impact."""
     from execbench.pipeline.frontier import cost_curve as measure_cost_curve
     from execbench.reporting.figures import cost_curve_figure, save_figure
+    from execbench.reporting.run_folder import staged_folder
     from execbench.reporting.writers import write_table
     from execbench.strategy import load_strategy
 
     params, market, impact = _namespaces(args)
+    _check_out(args)
     if impact is None or not impact.active:
         raise ParameterError("cost-curve: give an impact model, e.g. --impact-param eps=0.01 (--impact-param beta=0.5)")
     bars, split = _load(args, market)
@@ -256,8 +271,9 @@ def cost_curve(args: argparse.Namespace) -> int:
         table = measure_cost_curve(strategy, bars, split=split, horizon=args.horizon, impact=impact, sizes=sizes)
     out_dir = _out_dir(args, str(bars.attrs.get("asset")), f"{strategy.name}-cost-curve")
     title = f"{strategy.name.upper()} on {bars.attrs.get('asset')} {bars.attrs.get('freq')}: {impact.describe()}"
-    paths = write_table(table, out_dir, "cost_curve", caption=title)
-    paths += save_figure(cost_curve_figure(table, "\n".join(textwrap.wrap(title, 90))), out_dir, "cost_curve")
+    with staged_folder(out_dir, overwrite=args.overwrite) as stage:
+        paths = write_table(table, stage, "cost_curve", caption=title)
+        paths += save_figure(cost_curve_figure(table, "\n".join(textwrap.wrap(title, 90))), stage, "cost_curve")
     console.print_frame(table, f"{strategy.name.upper()}: implementation shortfall vs order size (bps)")
     console.out.print(f"saved {len(paths)} files to {out_dir}/")
     return 0
@@ -278,11 +294,13 @@ def train(args: argparse.Namespace) -> int:
     from execbench.data import load_bars
     from execbench.lem import keras_backend, save_checkpoint, train_lem, training_params
     from execbench.orders import make_split
+    from execbench.reporting.run_folder import staged_folder
 
     keras_backend()
     if str(args.asset).lower().startswith("synthetic:") and args.freq and "," in args.freq:
         raise ParameterError("--freq: a synthetic market has one frequency")
     params, market, _ = _namespaces(args)
+    _check_out(args)
     architecture, training = training_params(args.config, horizon=args.horizon, epochs=args.epochs, params=params)
     freqs = [f.strip() for f in args.freq.split(",") if f.strip()] if args.freq else [None]
     datasets = []
@@ -301,7 +319,8 @@ def train(args: argparse.Namespace) -> int:
                             on_epoch=lambda epoch, logs: report("lem", epoch, logs))
     label = "-".join(str(trained.trained_on["asset"]).split(",")) + "-" + "-".join(str(trained.trained_on["freq"]).split(","))
     out_dir = _out_dir(args, label, "lem-checkpoint")
-    paths = save_checkpoint(trained, out_dir, extra={"command": _command_line()})
+    with staged_folder(out_dir, overwrite=args.overwrite) as stage:
+        paths = save_checkpoint(trained, stage, extra={"command": _command_line()})
     console.out.print(f"trained {len(trained.history.get('loss', []))} epochs on {trained.trained_on['samples']:,} "
                       f"windows in {trained.training_seconds:.0f} s", highlight=False)
     console.out.print(f"saved {len(paths)} files to {out_dir}/ — use it with --param checkpoint={out_dir}")
@@ -312,12 +331,12 @@ def lem_alignment(args: argparse.Namespace) -> int:
     """``execbench lem-alignment``: the causal-vs-upstream alignment experiment (``execbench.lem.alignment``)."""
     from execbench.lem import alignment_experiment, keras_backend
     from execbench.reporting.run_folder import save_comparison
-    from execbench.reporting.writers import write_table
     from execbench.results import SIGN_CONVENTION
 
     keras_backend()
     started = time.perf_counter()
     params, market, impact = _namespaces(args)
+    _check_out(args)
     bars, split = _load(args, market)
     periods = _periods(args.periods, args.horizon)
     with console.progress() as bar:
@@ -341,8 +360,8 @@ def lem_alignment(args: argparse.Namespace) -> int:
              "training": {k: {"history": m.history, "trained_on": m.trained_on,
                               "params": {**m.architecture, **m.training}} for k, m in result.models.items()}}
     paths = save_comparison(result.comparison, out_dir, periods=periods, benchmark=args.benchmark,
-                            target=args.target, extra=extra)
-    paths += write_table(result.table, out_dir, "alignment", caption="LEM, causal vs upstream alignment (same seed)")
+                            target=args.target, extra=extra, overwrite=args.overwrite,
+                            tables={"alignment": (result.table, "LEM, causal vs upstream alignment (same seed)")})
     console.out.print(f"{first.result.n_orders:,} orders; {time.perf_counter() - started:.0f} s; saved "
                       f"{len(paths)} files to {out_dir}/")
     return 0

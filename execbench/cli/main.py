@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     except ExecbenchError as exc:
         console.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
+    except KeyboardInterrupt:
+        console.err.print("[yellow]interrupted:[/] stopped by Ctrl-C; no output folder was left half-written",
+                          highlight=False, soft_wrap=True)
+        return 130
 
 
 if __name__ == "__main__":

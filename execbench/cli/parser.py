@@ -46,8 +46,13 @@ def _eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit")
     parser.add_argument("--audit-orders", type=int, default=AUDIT_ORDERS,
                         help=f"orders the look-ahead audit samples from the test period (default {AUDIT_ORDERS})")
-    parser.add_argument("--out", default=None, help="output folder (default under reports/)")
+    _out_args(parser)
     parser.add_argument("--report", action="store_true", help="also write the PDF report into the output folder")
+
+
+def _out_args(parser: argparse.ArgumentParser, what: str = "output folder") -> None:
+    parser.add_argument("--out", default=None, help=f"{what} (default under reports/); written whole or not at all")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it already holds files")
 
 
 def _model_args(parser: argparse.ArgumentParser, epochs: int | None, epochs_help: str) -> None:
@@ -100,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--risk-aversions", default="0,10,30,100,300,1000", help="comma-separated lambda values")
     _params(fr, impact=True)
     fr.add_argument("--order-size", type=float, default=0.1, help="order size, fraction of window volume (default 0.1)")
-    fr.add_argument("--out", default=None, help="output folder (default under reports/)")
+    _out_args(fr)
     _data_args(fr)
     fr.set_defaults(run="frontier", asset="synthetic:heston")
 
@@ -108,14 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--strategy", default="twap", help="registered name or FILE.py[:Class]")
     cc.add_argument("--sizes", default="0.005,0.01,0.02,0.05,0.1,0.2,0.5", help="order sizes (fraction of window volume)")
     _params(cc, strategy="strategy parameter", impact=True)
-    cc.add_argument("--out", default=None, help="output folder (default under reports/)")
+    _out_args(cc)
     _data_args(cc)
     cc.set_defaults(run="cost_curve")
 
     tr = sub.add_parser("train", help="train a model (lem) and write a weights-only checkpoint with its config")
     tr.add_argument("model", help="lem")
     _model_args(tr, None, "maximum epochs (default 6, paper 30; early stopping on the validation period)")
-    tr.add_argument("--out", default=None, help="checkpoint folder (default under reports/)")
+    _out_args(tr, "checkpoint folder")
     _data_args(tr)
     tr.set_defaults(run="train")
 

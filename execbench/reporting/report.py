@@ -7,6 +7,7 @@ PNG and vector PDF.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from execbench.analysis.inference import BLOCK_FACTOR, DEFAULT_REPS  # noqa: E402
 from execbench.analysis.significance import ci_table, paired_table  # noqa: E402
 from execbench.contracts import MATCH, report_periods  # noqa: E402
-from execbench.results import RunData, load_run  # noqa: E402
+from execbench.results import RunData, load_run, read_manifest, verify_file  # noqa: E402
 
 A4 = (8.27, 11.69)
 ROW_HEIGHT = 0.019  # of a portrait A4 page
@@ -140,13 +141,25 @@ def _title_lines(record: dict, runs: dict[str, RunData]) -> list[str]:
 def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None, seed: int = 0) -> Path:
     """Write ``report.pdf`` (and ``figures/``) into a run or comparison folder; return its path."""
     run_dir = Path(run_dir)
-    record, runs = load_run(run_dir)
+    record, runs = load_run(run_dir)  # checks the manifest: one complete run, nothing mixed in
+    manifest = read_manifest(run_dir)
     horizon = int(record["horizon"])
     periods = periods or report_periods(horizon)
     flexible = [p for p in periods if p != MATCH]
     path = run_dir / "report.pdf"
-    is_compare = len(runs) > 1 or (run_dir / "compare.json").is_file()
-    with PdfPages(path) as pdf:
+    partial = run_dir / ".report.pdf.partial"  # renamed into place when complete
+    is_compare = "compare.json" in manifest["files"]
+    try:
+        _write_pages(partial, run_dir, record, runs, periods, flexible, is_compare, manifest, seed)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, RunData], periods: list, flexible: list,
+                 is_compare: bool, manifest: dict, seed: int) -> None:
+    with PdfPages(partial) as pdf:
         _text_page(pdf, f"execbench {'comparison' if is_compare else 'run'}: {', '.join(runs)} on {record['asset']} "
                         f"{record['freq']}",
                    _title_lines(record, runs))
@@ -157,8 +170,8 @@ def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None,
         ]
         sign = record.get("conventions", {}).get("sign", "")
         for name, title in table_files:
-            if (run_dir / name).is_file():
-                _table_pages(pdf, pd.read_csv(run_dir / name), title, sign)
+            if name in manifest["files"]:
+                _table_pages(pdf, pd.read_csv(verify_file(run_dir, name, manifest)), title, sign)
         for name, run in runs.items():
             ci = ci_table(run, seed=seed, periods=None if not is_compare else periods)
             _table_pages(pdf, ci, f"{name}: statistics with 95 % block-bootstrap CIs (VWAP benchmark, quantity target)",
@@ -186,4 +199,3 @@ def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None,
         elif is_compare:
             _text_page(pdf, "Paired comparison", ["No paired tests: 'twap', the reference, was not among the "
                                                   "compared strategies."])
-    return path

@@ -1,11 +1,22 @@
 """Saving an evaluation or a comparison as a run folder: tables (CSV, Markdown, LaTeX), per-order
-results (``results_<strategy>.npz``) and a JSON record of the run (``run.json`` / ``compare.json``)."""
+results (``results_<strategy>.npz``), a JSON record of the run (``run.json`` / ``compare.json``) and,
+last, the completion manifest.
+
+A run folder is written whole or not at all: everything goes into a hidden staging folder beside the
+target, the manifest is written last, and the staging folder is renamed into place (``staged_folder``).
+An interrupted run leaves nothing behind; a folder that holds other files is only replaced with
+``overwrite=True``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -17,7 +28,8 @@ from execbench.data.prices import PRICE_CONVENTION
 from execbench.orders import SIZE_LOOKBACK
 from execbench.pipeline.evaluation import Comparison, Evaluation
 from execbench.reporting.writers import write_table
-from execbench.results import SIGN_CONVENTION
+from execbench.errors import ParameterError
+from execbench.results import SIGN_CONVENTION, new_run_id, write_manifest
 
 
 def default_out_dir(asset: str, label: str, root: Path = Path("reports")) -> Path:
@@ -25,6 +37,47 @@ def default_out_dir(asset: str, label: str, root: Path = Path("reports")) -> Pat
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in f"{asset}-{label}")
     return root / f"{safe}-{stamp}"
+
+
+def prepare_out_dir(out_dir: str | Path, *, overwrite: bool = False, option: str = "--out") -> Path:
+    """Check, before any work, that ``out_dir`` can receive a run: not a file, not a folder holding
+    other files (unless ``overwrite``), and inside a writable folder.  Returns it as a ``Path``."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ParameterError(f"{option} {out_dir}: is a file; expected a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise ParameterError(f"{option} {out_dir}: holds other files (an earlier run?); choose another folder or pass "
+                             f"--overwrite to replace it")
+    parent = out_dir.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ParameterError(f"{option} {out_dir}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(f"{option} {out_dir}: {parent} is not writable")
+    return out_dir
+
+
+@contextmanager
+def staged_folder(out_dir: str | Path, *, overwrite: bool = False, run_id: str | None = None) -> Iterator[Path]:
+    """Yield a hidden staging folder beside ``out_dir``; when the block completes, write the manifest
+    (with ``run_id``) and move the folder into place (replacing ``out_dir`` only with ``overwrite``).
+    If the block raises (or is interrupted), the staging folder is removed and ``out_dir`` is untouched."""
+    out_dir = prepare_out_dir(out_dir, overwrite=overwrite)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    run_id = run_id or new_run_id()
+    stage = out_dir.parent / f".{out_dir.name}.partial-{run_id[:12]}"
+    stage.mkdir()
+    try:
+        yield stage
+        write_manifest(stage, run_id)
+        if out_dir.exists():
+            prepare_out_dir(out_dir, overwrite=overwrite)  # nothing appeared meanwhile
+            shutil.rmtree(out_dir)
+        os.replace(stage, out_dir)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -77,10 +130,20 @@ def _audit_record(evaluation: Evaluation) -> dict | None:
 
 def save_comparison(comparison: Comparison | dict[str, Evaluation], out_dir: Path, *,
                     periods: list[Period] | None = None, benchmark: str = "vwap", target: str = "quantity",
-                    extra: dict[str, Any] | None = None) -> list[Path]:
-    """Write the comparison table, every strategy's per-scenario statistics and per-order results, and
-    ``compare.json`` (with every strategy's audit) into ``out_dir``; return the written paths."""
-    out_dir = Path(out_dir)
+                    extra: dict[str, Any] | None = None, overwrite: bool = False,
+                    tables: dict[str, Any] | None = None) -> list[Path]:
+    """Write the comparison table, every strategy's per-scenario statistics and per-order results,
+    ``compare.json`` (with every strategy's audit), any extra ``tables`` (stem → (DataFrame, caption)) and the
+    manifest into ``out_dir``, whole or not at all (``staged_folder``); return the final paths."""
+    run_id = new_run_id()
+    with staged_folder(out_dir, overwrite=overwrite, run_id=run_id) as stage:
+        written = _write_comparison(comparison, stage, run_id, periods=periods, benchmark=benchmark, target=target,
+                                    extra=extra, tables=tables)
+    return [Path(out_dir) / p.name for p in written]
+
+
+def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchmark, target, extra,
+                      tables) -> list[Path]:
     first = next(iter(comparison.values()))
     where = f"{first.asset} {first.freq}, T={first.horizon}, test from {first.split.test_start.date()}"
     table = comparison_table({k: e.result for k, e in comparison.items()}, periods=periods, benchmark=benchmark,
@@ -91,8 +154,11 @@ def save_comparison(comparison: Comparison | dict[str, Evaluation], out_dir: Pat
     for name, evaluation in comparison.items():
         paths += write_table(evaluation.table("scenarios"), out_dir, f"scenario_stats_{name}",
                              caption=f"{name}: every scenario, {where}.")
-        paths.append(evaluation.run_data().save(out_dir))
+        paths.append(evaluation.run_data().save(out_dir, run_id))
+    for stem, (frame, caption) in (tables or {}).items():
+        paths += write_table(frame, out_dir, stem, caption=caption)
     record = run_record(first)
+    record["run_id"] = run_id
     record["strategy"] = list(comparison)
     record["strategy_params"] = {k: e.params for k, e in comparison.items()}
     record["timings_s"] = {k: {t: round(v, 3) for t, v in e.timings.items()} for k, e in comparison.items()}
@@ -105,12 +171,20 @@ def save_comparison(comparison: Comparison | dict[str, Evaluation], out_dir: Pat
 
 def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "vwap", target: str = "quantity",
                     extra: dict[str, Any] | None = None, by: list[str] | None = None,
-                    periods: list[Period] | None = None) -> list[Path]:
+                    periods: list[Period] | None = None, overwrite: bool = False) -> list[Path]:
     """Write the paper table, the per-minimum-period table (mean and std), the per-scenario
     statistics, the shortfall table, the ``by`` breakdowns, the per-order results
-    (``results_<strategy>.npz``, for reports) and ``run.json`` (with the audit) into ``out_dir``;
-    return the written paths."""
-    out_dir = Path(out_dir)
+    (``results_<strategy>.npz``, for reports), ``run.json`` (with the audit) and the manifest into
+    ``out_dir``, whole or not at all (``staged_folder``); return the final paths."""
+    run_id = new_run_id()
+    with staged_folder(out_dir, overwrite=overwrite, run_id=run_id) as stage:
+        written = _write_evaluation(evaluation, stage, run_id, benchmark=benchmark, target=target, extra=extra, by=by,
+                                    periods=periods)
+    return [Path(out_dir) / p.name for p in written]
+
+
+def _write_evaluation(evaluation: Evaluation, out_dir: Path, run_id: str, *, benchmark, target, extra, by,
+                      periods) -> list[Path]:
     name = evaluation.strategy.upper()
     where = f"{evaluation.asset} {evaluation.freq}, T={evaluation.horizon}, test from {evaluation.split.test_start.date()}"
     choice = {"benchmark": benchmark, "target": target}
@@ -129,8 +203,8 @@ def save_evaluation(evaluation: Evaluation, out_dir: Path, *, benchmark: str = "
     for key in by or []:
         paths += write_table(evaluation.table("breakdown", by=key, periods=periods, **choice), out_dir, f"by_{key}",
                              caption=f"{name}: bps by {key} ({SIGN_CONVENTION}), {where}.")
-    paths.append(evaluation.run_data().save(out_dir))
-    record = run_record(evaluation, {"audit": _audit_record(evaluation), **(extra or {})})
+    paths.append(evaluation.run_data().save(out_dir, run_id))
+    record = run_record(evaluation, {"run_id": run_id, "audit": _audit_record(evaluation), **(extra or {})})
     path = out_dir / "run.json"
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return paths + [path]

@@ -8,6 +8,8 @@ full-horizon VWAP; the orders (asset, origin) and the scenario grid.
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pandas as pd
 
 from execbench.contracts import MATCH, TARGETS, ContractSpec, PerScenario, ScenarioGrid, scenario_label
 from execbench.errors import DataError
+from execbench.results.manifest import read_manifest, verify_file
 from execbench.engine import ReplayResult
 
 # the TWAP baselines: buys against the full-horizon VWAP, quantity and notional target
@@ -59,10 +62,12 @@ class RunData(PerScenario):
         """From an ``Evaluation`` (anything with ``strategy``, ``result`` and ``baseline``)."""
         return cls.from_result(evaluation.strategy, evaluation.result, evaluation.baseline)
 
-    def save(self, out_dir: Path) -> Path:
+    def save(self, out_dir: Path, run_id: str = "") -> Path:
+        """Write ``results_<strategy>.npz`` (tagged with ``run_id``) into ``out_dir``; returns its path."""
         path = Path(out_dir) / f"results_{self.strategy}.npz"
         np.savez_compressed(
             path,
+            run_id=np.array(run_id),
             strategy=np.array(self.strategy),
             grid=np.array(json.dumps([asdict(s) | {"effective_min_rate": None} for s in self.grid.specs])),
             bps=self.bps.astype(np.float32),
@@ -77,9 +82,13 @@ class RunData(PerScenario):
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "RunData":
+    def load(cls, path: Path, run_id: str | None = None) -> "RunData":
+        """Read a results file; with ``run_id``, refuse one written by another run."""
         try:
             data = np.load(path, allow_pickle=False)
+            if run_id is not None and str(data["run_id"]) != run_id:
+                raise DataError(f"{path}: written by run {str(data['run_id'])!r}, not by run {run_id!r}; the folder "
+                                "mixes runs")
             specs = []
             for fields in json.loads(str(data["grid"])):
                 fields.pop("effective_min_rate", None)
@@ -94,22 +103,44 @@ class RunData(PerScenario):
                        violations=data["violations"].astype(np.int64),
                        baseline_bps=data["baseline_bps"].astype(np.float64), orders=orders,
                        allocations=None if allocations.size == 0 else allocations, kept=tuple(data["kept"].tolist()))
-        except (OSError, KeyError, ValueError) as exc:
-            raise DataError(f"{path}: not an execbench results file ({exc})") from None
+        except DataError:
+            raise
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DataError(f"{path}: not a readable execbench results file ({type(exc).__name__}: {exc})") from None
+
+
+RECORDS = ("run.json", "compare.json")
 
 
 def load_run(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, RunData]]:
-    """The run record (``run.json`` or ``compare.json``) and every strategy's results in a run folder."""
+    """The run record (``run.json`` or ``compare.json``) and every strategy's results in a run folder.
+
+    Every file read must be listed in the folder's completion manifest with its size and hash, and
+    carry the same run id: a folder that is incomplete, corrupt or mixes two runs is a one-line
+    ``DataError`` naming the file.
+    """
     run_dir = Path(run_dir)
-    record_path = next((run_dir / n for n in ("run.json", "compare.json") if (run_dir / n).is_file()), None)
-    if record_path is None:
-        raise DataError(f"{run_dir}: not an execbench run folder (no run.json or compare.json)")
-    record = json.loads(record_path.read_text())
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: no such run folder")
+    manifest = read_manifest(run_dir)
+    run_id = manifest["run_id"]
+    for stray in [*(run_dir / n for n in RECORDS), *run_dir.glob("results_*.npz")]:
+        if stray.is_file():  # a record or results file the run did not write: refuse rather than mix
+            verify_file(run_dir, stray.name, manifest)
+    names = [n for n in RECORDS if n in manifest["files"]]
+    if len(names) != 1:
+        raise DataError(f"{run_dir}: the manifest of run {run_id} lists {names or 'no run record'}; expected one of "
+                        f"{', '.join(RECORDS)}")
+    record_path = verify_file(run_dir, names[0], manifest)
+    try:
+        record = json.loads(record_path.read_text())
+    except ValueError as exc:
+        raise DataError(f"{record_path}: not valid JSON ({exc})") from None
+    if record.get("run_id") != run_id:
+        raise DataError(f"{record_path}: belongs to run {record.get('run_id')!r}, the manifest to run {run_id!r}")
+    strategies = record["strategy"] if isinstance(record["strategy"], list) else [record["strategy"]]
     runs = {}
-    for path in sorted(run_dir.glob("results_*.npz")):
-        data = RunData.load(path)
-        runs[data.strategy] = data
-    if not runs:
-        raise DataError(f"{run_dir}: no results_*.npz (the run was made before results were saved; re-run it)")
-    names = record["strategy"] if isinstance(record["strategy"], list) else [record["strategy"]]
-    return record, {name: runs[name] for name in names if name in runs}
+    for name in strategies:
+        path = verify_file(run_dir, f"results_{name}.npz", manifest)
+        runs[name] = RunData.load(path, run_id=run_id)
+    return record, runs

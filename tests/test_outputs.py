@@ -1,0 +1,121 @@
+"""Outputs are atomic and never mixed (issue 11, section 3): a run folder is written whole or not at all,
+an occupied or unusable --out is refused before any work, Ctrl-C ends in one line, and ``report``
+refuses folders that are incomplete, corrupt or mix two runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from execbench.cli import main
+
+FAST = ["--asset", "BTCUSDT", "--test-start", "2026-04-27", "--no-audit"]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """A run folder and a comparison folder, each complete."""
+    root = tmp_path_factory.mktemp("runs")
+    assert main(["run", "--strategy", "twap", *FAST, "--out", str(root / "run")]) == 0
+    assert main(["compare", "--strategies", "twap,flex", *FAST, "--out", str(root / "cmp")]) == 0
+    return root
+
+
+def one_line_error(capsys, code: int = 2) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_a_run_folder_carries_one_run_id_everywhere(two_runs):
+    folder = two_runs / "run"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    record = json.loads((folder / "run.json").read_text())
+    assert record["run_id"] == manifest["run_id"] and len(manifest["run_id"]) == 32
+    assert str(np.load(folder / "results_twap.npz")["run_id"]) == manifest["run_id"]
+    assert set(manifest["files"]) == {p.name for p in folder.iterdir() if p.name != "manifest.json"}
+    assert not list(two_runs.glob(".*partial*")), "no staging folder is left behind"
+
+
+def test_an_occupied_or_unusable_out_is_refused_before_any_work(two_runs, tmp_path, capsys):
+    occupied = two_runs / "run"
+    assert main(["run", "--strategy", "flex", *FAST, "--out", str(occupied)]) == 2
+    assert "holds other files (an earlier run?)" in one_line_error(capsys) and (occupied / "results_twap.npz").exists()
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    assert main(["run", *FAST, "--out", str(a_file)]) == 2
+    assert "is a file; expected a folder" in one_line_error(capsys)
+    assert main(["compare", *FAST, "--out", str(a_file / "sub")]) == 2
+    assert "is a file, not a folder" in one_line_error(capsys)
+
+
+def test_overwrite_replaces_the_whole_folder(two_runs, tmp_path):
+    target = tmp_path / "again"
+    shutil.copytree(two_runs / "run", target)
+    (target / "stray.csv").write_text("left over")
+    assert main(["run", "--strategy", "flex", *FAST, "--out", str(target), "--overwrite"]) == 0
+    assert not (target / "stray.csv").exists() and not (target / "results_twap.npz").exists()
+    assert json.loads((target / "run.json").read_text())["strategy"] == "flex"
+
+
+def test_interrupted_writing_leaves_nothing_and_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    import execbench.reporting.run_folder as run_folder
+
+    real = run_folder.write_table
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # a few files in: Ctrl-C
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_folder, "write_table", interrupted)
+    out = tmp_path / "killed"
+    assert main(["run", "--strategy", "twap", *FAST, "--out", str(out)]) == 130
+    assert "interrupted" in one_line_error(capsys)
+    assert not out.exists() and list(tmp_path.iterdir()) == [], "nothing half-written"
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("mix", "not part of run"),                   # the comparison's results copied into the run folder
+    ("truncate", "changed since run"),            # a results file cut short
+    ("garbage", "changed since run"),             # a results file overwritten
+    ("no-manifest", "not a complete one"),        # an interrupted or older folder
+    ("missing", "missing (listed in manifest.json"),
+    ("record", "changed since run"),              # run.json edited after the run
+])
+def test_report_refuses_incomplete_corrupt_or_mixed_folders(two_runs, tmp_path, capsys, damage, message):
+    folder = tmp_path / "damaged"
+    shutil.copytree(two_runs / "run", folder)
+    npz = folder / "results_twap.npz"
+    if damage == "mix":
+        for name in ("compare.json", "results_flex.npz"):
+            shutil.copy(two_runs / "cmp" / name, folder / name)
+    elif damage == "truncate":
+        npz.write_bytes(npz.read_bytes()[:1000])
+    elif damage == "garbage":
+        npz.write_bytes(b"not a zip")
+    elif damage == "no-manifest":
+        (folder / "manifest.json").unlink()
+    elif damage == "missing":
+        npz.unlink()
+    elif damage == "record":
+        record = json.loads((folder / "run.json").read_text())
+        record["strategy"] = "flex"
+        (folder / "run.json").write_text(json.dumps(record))
+    assert main(["report", str(folder)]) == 2
+    assert message in one_line_error(capsys)
+    assert not (folder / "report.pdf").exists()
+
+
+def test_results_from_another_run_are_named(two_runs, tmp_path):
+    """Even with a matching manifest entry, a results file of another run is refused by its run id."""
+    from execbench.errors import DataError
+    from execbench.results import RunData
+
+    with pytest.raises(DataError, match="written by run .* not by run 'other'"):
+        RunData.load(two_runs / "run" / "results_twap.npz", run_id="other")
