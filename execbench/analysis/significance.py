@@ -15,7 +15,7 @@ from execbench.analysis.inference import (
     paired_comparison,
 )
 from execbench.analysis.stats import summarize
-from execbench.contracts import SIDES, all_periods, period_name, period_row, perf_bps, scenario_label
+from execbench.contracts import SIDES, all_periods, hit_rate, period_name, period_row, perf_bps, scenario_label
 from execbench.results import RunData
 
 
@@ -38,11 +38,10 @@ def ci_table(run: RunData, *, benchmark: str = "vwap", target: str = "quantity",
         mean = bootstrap_ci(x, indices, "mean")
         median = bootstrap_ci(x, indices, "median")
         base = summarize(values)
-        finite = perf[np.isfinite(perf)]
         return {"Order": name, "Min period": period, "N": base["N"],
                 "Mean": mean.estimate, "Mean lo": mean.low, "Mean hi": mean.high,
                 "Median": median.estimate, "Median lo": median.low, "Median hi": median.high,
-                "Std": base["Std"], "Hit rate": float((finite > 0).mean()) if finite.size else np.nan,
+                "Std": base["Std"], "Hit rate": hit_rate(perf),
                 "Mean/Std": base["Mean"] / base["Std"] if base["Std"] else np.nan}
 
     for k, name in enumerate(("TWAP Volume", "TWAP Notional")):

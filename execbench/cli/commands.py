@@ -162,6 +162,8 @@ def compare(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     names = [n.strip() for n in args.strategies.split(",") if n.strip()]
+    if not names:
+        raise ParameterError(f"--strategies {args.strategies!r}: expected comma-separated strategy names, e.g. twap,flex")
     periods = _periods(args.periods, args.horizon)
     _, market, impact = _namespaces(args)
     _check_out(args)

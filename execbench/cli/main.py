@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return getattr(commands, args.run)(args)
     except ExecbenchError as exc:
+        if args.debug:  # the traceback behind the one-line message (a user's strategy code, say)
+            import traceback
+
+            traceback.print_exception(exc.__cause__ or exc)
         console.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:

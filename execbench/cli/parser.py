@@ -64,6 +64,7 @@ def _model_args(parser: argparse.ArgumentParser, epochs: int | None, epochs_help
 def build_parser() -> argparse.ArgumentParser:
     """The ``execbench`` argument parser: one sub-command per task."""
     parser = argparse.ArgumentParser(prog="execbench", description="Evaluate trade-execution strategies.")
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback behind it")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="fit, audit and evaluate a strategy on the test period; save its tables")

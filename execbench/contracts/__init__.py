@@ -20,11 +20,11 @@ from execbench.contracts.labels import (
     run_periods,
     scenario_label,
 )
-from execbench.contracts.metrics import SIGN_CONVENTION, PerScenario, paper_bps, perf_bps
+from execbench.contracts.metrics import SIGN_CONVENTION, TIE_BPS, PerScenario, hit_rate, paper_bps, perf_bps
 from execbench.contracts.spec import ALLOC_EPS, ContractSpec
 
 __all__ = [
-    "SIGN_CONVENTION", "PerScenario", "paper_bps", "perf_bps",
+    "SIGN_CONVENTION", "TIE_BPS", "PerScenario", "hit_rate", "paper_bps", "perf_bps",
     "ALLOC_EPS", "BENCHMARKS", "MATCH", "SIDES", "TARGETS", "Benchmark", "ContractSpec", "Period", "ScenarioGrid",
     "Side", "Target", "all_periods", "default_periods", "grid_position", "period_name", "period_row", "period_short", "report_periods",
     "run_periods", "scenario_grid", "scenario_label",

@@ -14,6 +14,18 @@ SIGN_CONVENTION = ("bps = (achieved / benchmark - 1) * 1e4 (paper sign: a good b
                    "positive); perf_bps is side-adjusted, positive = better than the benchmark")
 
 
+# |perf_bps| below this is floating-point noise (TWAP against its own TWAP benchmark differs by ~1e-12):
+# a tie, neither a hit nor a miss
+TIE_BPS = 1e-6
+
+
+def hit_rate(perf: np.ndarray) -> float:
+    """Share of the finite ``perf_bps`` values that beat the benchmark by more than ``TIE_BPS``."""
+    x = np.asarray(perf, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return float((x > TIE_BPS).mean()) if x.size else float("nan")
+
+
 def paper_bps(achieved: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
     """``(achieved / benchmark − 1)·1e4``: a good buy is negative, a good sell positive; NaN where the
     benchmark is undefined."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from execbench.data.frequency import format_freq, parse_freq
 from execbench.data.readers import read_bars_path
 from execbench.data.resample import resample_bars
 from execbench.data.synthetic import DEFAULT_HESTON, SYNTHETIC_OPTIONS, simulate_bars
-from execbench.data.validate import validate_bars
+from execbench.data.validate import DataWarning, validate_bars
 from execbench.errors import DataError
 
 _PATH_SUFFIXES = (".parquet", ".pq", ".csv", ".zip", ".gz")
@@ -54,9 +55,19 @@ def calendar_of(frame: pd.DataFrame, freq: str) -> str:
 
 
 def _looks_like_path(asset: str | Path) -> bool:
+    """A path, not a name: a ``Path``, a string with a folder separator or a data-file suffix, or an existing
+    file or folder that is not also the name of bundled data (bundled names win; see ``load_bars``)."""
     if isinstance(asset, Path):
         return True
-    return os.sep in asset or "/" in asset or asset.lower().endswith(_PATH_SUFFIXES) or Path(asset).exists()
+    if os.sep in asset or "/" in asset or asset.lower().endswith(_PATH_SUFFIXES):
+        return True
+    return Path(asset).exists() and not _is_bundled_name(asset)
+
+
+def _is_bundled_name(name: str) -> bool:
+    names = [a.strip() for a in name.split(",") if a.strip()]
+    bundled = {e.asset for e in bundled_datasets()}
+    return bool(names) and all(n.upper() in bundled or n.lower() in UNIVERSES for n in names)
 
 
 def _finish(frame: pd.DataFrame, asset: str, native_freq: str, freq: str | None, sources: list[Path],
@@ -162,6 +173,9 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
     if _looks_like_path(asset):
         return _load_user_path(Path(asset), freq, validate)
     name = str(asset).strip()
+    if Path(name).exists():  # a local file or folder named like bundled data: say which one is loaded
+        warnings.warn(f"asset {name!r}: loading the bundled data; the local {name!r} here is ignored (pass "
+                      f"./{name} to load it)", DataWarning, stacklevel=2)
     listed = [a.strip().upper() for a in name.split(",") if a.strip()] if "," in name else None
     if listed is not None or name.lower() in UNIVERSES:
         members = listed if listed is not None else universe_members(name)

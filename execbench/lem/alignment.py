@@ -22,7 +22,7 @@ from execbench.lem.presets import training_params
 from execbench.lem.training import TrainedLEM, train_lem
 from execbench.orders import DEFAULT_ORDER_SIZE, DateSplit, training_bars
 from execbench.pipeline.evaluation import AUDIT_ORDERS, Comparison, compare
-from execbench.strategy import load_strategy, strategy_class
+from execbench.strategy import fit_strategy, load_strategy, strategy_class
 
 NAMES = {"causal": "lem", "upstream": "lem-upstream-aligned"}
 
@@ -68,7 +68,7 @@ def alignment_experiment(bars: pd.DataFrame, split: DateSplit, *, config: str = 
         models[name] = train_lem([bars], architecture, training, end=split.train_end, validation=split.validation,
                                  on_epoch=report)
         strategies.append(lem_class.from_trained(models[name], name=name))
-    strategies.append(load_strategy("twap").fit(training_bars(bars, split.train_end)))
+    strategies.append(fit_strategy(load_strategy("twap"), training_bars(bars, split.train_end)))
     comparison = compare(strategies, bars, horizon=horizon, split=split, order_size=order_size, fit=False,
                          impact=impact, audit=audit, audit_orders=audit_orders, seed=seed, on_stage=on_stage,
                          progress=progress, on_windows=on_windows)

@@ -18,7 +18,7 @@ import pandas as pd
 from execbench.contracts import ScenarioGrid, scenario_grid
 from execbench.errors import DataError
 from execbench.orders import DateSplit, MarketSeries, OrderWindows, build_order_windows, default_split, training_bars
-from execbench.strategy import Strategy, check_supported, run_strategy
+from execbench.strategy import Strategy, check_supported, fit_strategy, run_strategy
 
 INPUTS = ("prices", "volumes")
 AUDIT_TOLERANCE = 1e-12
@@ -168,7 +168,7 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
     grid = grid or scenario_grid(horizon)
     check_supported(strategy, grid)
     if fit:
-        strategy.fit(training_bars(bars, split.train_end))
+        fit_strategy(strategy, training_bars(bars, split.train_end))
     windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
                                   min_history=max(1, strategy.lookback))
     sample = _sample_orders(windows, n_orders, np.random.default_rng(seed))

@@ -24,7 +24,7 @@ from execbench.errors import DataError, StrategyError
 from execbench.orders import DEFAULT_ORDER_SIZE, DateSplit, OrderWindows, build_order_windows, default_split, training_bars
 from execbench.pipeline.audit import AuditReport, audit_strategy
 from execbench.results import ReplayResult, RunData
-from execbench.strategy import Strategy, check_supported, load_strategy, run_strategy
+from execbench.strategy import Strategy, check_supported, fit_strategy, load_strategy, run_strategy
 
 TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci")
 
@@ -258,7 +258,7 @@ def evaluate(
     tick = time.perf_counter()
     if fit:
         stage(f"fitting {strategy.name} on bars before {split.train_end.date()}")
-        strategy.fit(training_bars(bars, split.train_end))
+        fit_strategy(strategy, training_bars(bars, split.train_end))
     timings["fit_s"] = time.perf_counter() - tick
     report = None
     if audit:
@@ -326,7 +326,7 @@ def compare(
         (on_stage or (lambda text: None))(f"fitting {', '.join(names)} on bars before {split.train_end.date()}")
         train = training_bars(bars, split.train_end)
         for strategy in loaded:
-            strategy.fit(train)
+            fit_strategy(strategy, train)
     windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
                                   min_history=max([1, *(s.lookback for s in loaded)]), order_size=order_size)
     if on_windows is not None:

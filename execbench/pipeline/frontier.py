@@ -23,7 +23,7 @@ from execbench.contracts import scenario_grid
 from execbench.engine import ImpactModel
 from execbench.orders import DateSplit, build_order_windows, training_bars
 from execbench.pipeline.evaluation import replay_strategy
-from execbench.strategy import ac_trajectory, load_strategy
+from execbench.strategy import ac_trajectory, fit_strategy, load_strategy
 
 
 # constant volatility and volume, bar price = the path's price: where Almgren-Chriss's closed form holds
@@ -49,7 +49,7 @@ def efficient_frontier(bars: pd.DataFrame, *, split: DateSplit, horizon: int, or
     linear = impact.beta == 1.0 and impact.gamma == 0.0
     train = training_bars(bars, split.train_end)
     rows = []
-    strategies = [(f"AC λ={lam:g}", lam, load_strategy("ac", risk_aversion=lam, eta=eta).fit(train))
+    strategies = [(f"AC λ={lam:g}", lam, fit_strategy(load_strategy("ac", risk_aversion=lam, eta=eta), train))
                   for lam in risk_aversions]
     strategies.append(("TWAP", np.nan, load_strategy("twap")))
     sigma = strategies[0][2].sigma
@@ -69,7 +69,7 @@ def cost_curve(strategy, bars: pd.DataFrame, *, split: DateSplit, horizon: int, 
     """Mean implementation shortfall and its impact part (bps, positive = cost) of ``strategy`` against
     order size (fraction of the expected window volume), fixed-horizon buys and sells, quantity target."""
     grid = scenario_grid(horizon, benchmarks=("vwap",), targets=("quantity",), min_periods=())
-    strategy.fit(training_bars(bars, split.train_end))
+    fit_strategy(strategy, training_bars(bars, split.train_end))
     rows = []
     for size in sizes:
         windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,

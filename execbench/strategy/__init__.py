@@ -13,7 +13,7 @@ from execbench.strategy.registry import (
     load_strategy,
     strategy_class,
 )
-from execbench.strategy.runner import check_supported, run_strategy
+from execbench.strategy.runner import call_strategy, check_strategy, check_supported, fit_strategy, run_strategy
 from execbench.strategy.schedules import (
     ac_trajectory,
     bounded_step,
@@ -25,6 +25,7 @@ from execbench.strategy.volume_profile import SeasonalVolume
 
 __all__ = [
     "ENTRY_POINT_GROUP", "Mode", "OrderContext", "RealisedWindow", "SeasonalVolume", "StepObservation", "Strategy",
-    "ac_trajectory", "available_strategies", "bounded_step", "check_supported", "fit_profile", "load_fitted",
+    "ac_trajectory", "available_strategies", "bounded_step", "call_strategy", "check_strategy", "check_supported",
+    "fit_strategy", "fit_profile", "load_fitted",
     "load_strategy", "participation_caps", "rate_bounds", "run_strategy", "strategy_class",
 ]

@@ -7,7 +7,7 @@ A strategy is a class with a ``mode``:
     (bars before the origin) and returns allocations of shape (n, T, S).
 ``"adaptive"``
     Called bar by bar: ``start(ctx, grid)`` returns a state, then for s = 0..T−1
-    ``step(state, s, obs)`` returns the allocations for execution bar s, shape (n, S), where ``obs``
+    ``step(state, obs)`` returns the allocations for execution bar s = ``obs.step``, shape (n, S), where ``obs``
     holds the realised execution bars 0..s−1 only (and the strategy's own earlier allocations).
     One call per bar for all orders, never one call per order.
 ``"sequence"``
