@@ -4,12 +4,12 @@ mixes files of two runs."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
+from execbench.data.loading import file_sha256
 from execbench.errors import DataError
 
 MANIFEST = "manifest.json"
@@ -21,18 +21,10 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_manifest(folder: Path, run_id: str) -> Path:
     """Write ``manifest.json`` listing every file now in ``folder`` (recursively); returns its path."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    listing = {str(p.relative_to(folder)): {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in files}
+    listing = {str(p.relative_to(folder)): {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}
     path = folder / MANIFEST
     path.write_text(json.dumps({"format": FORMAT, "run_id": run_id, "files": listing}, indent=1) + "\n")
     return path
@@ -60,7 +52,7 @@ def verify_file(folder: Path, name: str, manifest: dict[str, Any]) -> Path:
         raise DataError(f"{path}: not part of run {manifest['run_id']} (not in {MANIFEST}); the folder mixes runs")
     if not path.is_file():
         raise DataError(f"{path}: missing (listed in {MANIFEST} of run {manifest['run_id']})")
-    if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+    if path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
         raise DataError(f"{path}: changed since run {manifest['run_id']} was written (size or SHA-256 differs from "
                         f"{MANIFEST}): truncated, corrupt or from another run")
     return path
