@@ -100,13 +100,13 @@ def comparison_table(results: dict[str, ReplayResult], *, periods: list[Period] 
     case (tracking risk)."""
     rows = []
     for name, result in results.items():
-        periods = periods or default_periods(result.grid.horizon)
+        shown = periods or default_periods(result.grid.horizon)
         for side in SIDES:
             row: dict[str, object] = {"Strategy": name, "Side": side.upper()}
-            labels = [scenario_label(side, benchmark, target, p) for p in periods]
+            labels = [scenario_label(side, benchmark, target, p) for p in shown]
             present = [label for label in labels if label in result.grid.labels]
             row["N"] = summarize(result.column("bps", present[0]))["N"] if present else 0
-            for period, label in zip(periods, labels):
+            for period, label in zip(shown, labels):
                 column = f"{period_name(period)} mean"
                 row[column] = summarize(result.column("bps", label))["Mean"] if label in result.grid.labels else np.nan
             match = scenario_label(side, benchmark, target, "match")

@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from execbench.analysis.tables import comparison_table
 from execbench.contracts import Period
 from execbench.engine import ImpactModel
 from execbench.errors import ParameterError
@@ -72,7 +71,6 @@ def alignment_experiment(bars: pd.DataFrame, split: DateSplit, *, config: str = 
     comparison = compare(strategies, bars, horizon=horizon, split=split, order_size=order_size, fit=False,
                          impact=impact, audit=audit, audit_orders=audit_orders, seed=seed, on_stage=on_stage,
                          progress=progress, on_windows=on_windows)
-    table = comparison_table({k: e.result for k, e in comparison.items()}, periods=periods, benchmark=benchmark,
-                             target=target)
+    table = comparison.table(periods=periods, benchmark=benchmark, target=target)
     table.insert(2, "Audit", [comparison[name].audit_label() for name in table["Strategy"]])
     return AlignmentResult(models=models, comparison=comparison, table=table)

@@ -134,7 +134,7 @@ def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid,
 
 def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12, split: DateSplit | None = None,
                    grid: ScenarioGrid | None = None, n_orders: int = 16, seed: int = 0, fit: bool = True,
-                   tol: float = AUDIT_TOLERANCE) -> AuditReport:
+                   tol: float = AUDIT_TOLERANCE, windows: OrderWindows | None = None) -> AuditReport:
     """Look-ahead audit of ``strategy`` on orders sampled from the test period of ``bars``.
 
     Parameters
@@ -157,6 +157,8 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
         Fit the strategy on the training bars first.
     tol
         Largest allowed absolute change of a fixed allocation.
+    windows
+        The test period's order windows, when the caller already built them (``evaluate`` does).
 
     Returns
     -------
@@ -169,8 +171,9 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
     check_supported(strategy, grid)
     if fit:
         fit_strategy(strategy, training_bars(bars, split.train_end))
-    windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
-                                  min_history=max(1, strategy.lookback))
+    if windows is None:
+        windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                      min_history=max(1, strategy.lookback))
     sample = _sample_orders(windows, n_orders, np.random.default_rng(seed))
     checks = audit_windows(strategy, sample, grid, seed=seed, tol=tol)
     return AuditReport(strategy=strategy.name, asset=str(bars.attrs.get("asset")), horizon=horizon,

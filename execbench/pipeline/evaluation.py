@@ -260,13 +260,6 @@ def evaluate(
         stage(f"fitting {strategy.name} on bars before {split.train_end.date()}")
         fit_strategy(strategy, training_bars(bars, split.train_end))
     timings["fit_s"] = time.perf_counter() - tick
-    report = None
-    if audit:
-        tick = time.perf_counter()
-        stage(f"look-ahead audit of {strategy.name}")
-        report = audit_strategy(strategy, bars, horizon=horizon, split=split, grid=grid, n_orders=audit_orders,
-                                seed=seed, fit=False)
-        timings["audit_s"] = time.perf_counter() - tick
     if windows is None:
         windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
                                       min_history=max(1, strategy.lookback), order_size=order_size)
@@ -275,6 +268,13 @@ def evaluate(
             f"no complete order windows of {horizon} bars in the test period from {split.test_start.date()} "
             f"({bars.attrs.get('asset')} {bars.attrs.get('freq')}; skipped: {windows.skipped})"
         )
+    report = None
+    if audit:  # on orders sampled from the windows the run replays (built once)
+        tick = time.perf_counter()
+        stage(f"look-ahead audit of {strategy.name}")
+        report = audit_strategy(strategy, bars, horizon=horizon, split=split, grid=grid, n_orders=audit_orders,
+                                seed=seed, fit=False, windows=windows)
+        timings["audit_s"] = time.perf_counter() - tick
     if on_windows is not None:
         on_windows(windows)
     tick = time.perf_counter()

@@ -45,8 +45,7 @@ class ImpactModel:
         names and values of the wrong kind are one-line errors."""
         if not params:
             return None
-        names = {f.name: f.type for f in fields(cls)}
-        check_names(params, names, "--impact-param")
+        check_names(params, [f.name for f in fields(cls)], "--impact-param")
         values = {}
         for key, value in params.items():
             if key == "benchmark_with_impact":
