@@ -24,7 +24,7 @@ from execbench.data.frequency import freq_minutes
 from execbench.errors import StrategyError
 from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, shared_rates
 from execbench.lem.backend import keras_backend
-from execbench.strategy import OrderContext, RealisedWindow, Strategy
+from execbench.strategy import OrderContext, RealisedWindow, Strategy, order_context
 
 NORMALISATION_SECTION = 24 * 7 * 2  # upstream's constant (336 bars)
 
@@ -120,7 +120,7 @@ class UpstreamLEM(Strategy):
         if count == 0:
             raise StrategyError(f"strategy 'lem-upstream': {len(windows)} orders, fewer than batch_size={self.batch_size}")
         sample = windows.subset(np.linspace(0, len(windows) - 1, count).round().astype(np.int64))
-        ctx, prices, volumes = OrderContext(sample), sample.window("prices"), sample.window("volumes")
+        ctx, prices, volumes = order_context(sample, self.lookback), sample.window("prices"), sample.window("volumes")
         x = upstream_inputs(ctx, RealisedWindow(prices, volumes), self.lookback_bars)
         past = ctx.history("volumes", self.lookback_bars)
         arrival = ctx.history("prices", self.lookback_bars)[:, :1]

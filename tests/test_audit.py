@@ -9,7 +9,10 @@ import execbench as eb
 from execbench.pipeline.audit import audit_strategy
 from execbench.cli import main
 from execbench.strategy.registry import available_strategies, load_strategy
-from execbench.strategy import Strategy
+from execbench.errors import StrategyError
+from execbench.strategy import Strategy, order_context, run_strategy
+
+import cheats
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +23,8 @@ def btc():
 
 # the LEM is audited with its bundled checkpoint (its tests audit a freshly trained tiny one too)
 AUDIT_PARAMS: dict[str, dict] = {"lem-upstream": {"lookback": 8, "hidden": 8, "mlp_hidden": 8}}
-# registered for comparison only, with upstream's one-bar look-ahead: the audit must catch it
-KNOWN_LEAKY = {"lem-upstream"}
+# none: upstream's one-bar look-ahead (lem-upstream) is masked by the framework, so it cannot leak
+KNOWN_LEAKY: set[str] = set()
 
 
 @pytest.mark.parametrize("name", sorted(available_strategies()))
@@ -38,19 +41,8 @@ def test_every_registered_strategy_passes(name, btc):
         assert report.passed, report.summary()
 
 
-class OwnBarVolume(Strategy):
-    """Leaky: sizes bar t by bar t's own volume (read from the order windows)."""
-
-    name = "own_bar_volume"
-
-    def schedule(self, ctx, grid):
-        volumes = ctx.windows.window("volumes")
-        alloc = volumes / volumes.sum(axis=1, keepdims=True)
-        return np.repeat(alloc[:, :, None], len(grid), axis=2)
-
-
 class LateLeak(Strategy):
-    """Causal up to bar 5, whose allocation peeks at bar 5's own price (the upstream formatter's trap)."""
+    """Causal up to bar 5, whose allocation reads bar 5's own price (the upstream formatter's trap)."""
 
     name = "late_leak"
     mode = "sequence"
@@ -82,7 +74,7 @@ class CausalSequence(Strategy):
 
 def test_own_bar_volume_leak_is_caught_at_step_0(btc):
     bars, split = btc
-    report = audit_strategy(OwnBarVolume(), bars, horizon=12, split=split, n_orders=4)
+    report = audit_strategy(cheats.StackPeeker(), bars, horizon=12, split=split, n_orders=4)
     assert not report.passed
     leak = report.first_leak
     assert (leak.step, leak.input, leak.first_bar) == (0, "volumes", 0)
@@ -91,14 +83,76 @@ def test_own_bar_volume_leak_is_caught_at_step_0(btc):
     assert all(c.passed for c in prices_checks)  # it never looks at prices
 
 
-def test_late_leak_is_named_with_its_step(btc):
+def test_a_sequence_model_never_receives_the_bar_it_decides(btc):
+    """The framework masks bars >= s for decision s: a model reading bar s's own price gets no signal,
+    and its per-bar decisions, which then no longer add up, are refused in one line (audit and run)."""
     bars, split = btc
-    report = audit_strategy(LateLeak(), bars, horizon=12, split=split, n_orders=4)
-    leak = report.first_leak
-    assert (leak.step, leak.input, leak.first_bar) == (5, "prices", 5)
-    assert all(c.passed for c in report.checks if c.step < 5)
-    assert "FAILED at step 5" in report.summary()
+    with pytest.raises(StrategyError, match="late_leak.*do not sum to 1"):
+        audit_strategy(LateLeak(), bars, horizon=12, split=split, n_orders=4)
+    windows = eb.build_order_windows(bars, 12, start=split.test_start)
+    with pytest.raises(StrategyError, match="late_leak.*do not sum to 1.*later bars"):
+        run_strategy(LateLeak(), windows.subset(slice(0, 50)), eb.scenario_grid(12))
     assert audit_strategy(CausalSequence(), bars, horizon=12, split=split, n_orders=4).passed
+    alloc = run_strategy(CausalSequence(), windows.subset(slice(0, 50)), eb.scenario_grid(12))
+    np.testing.assert_allclose(alloc.sum(axis=1), 1.0)
+
+
+def test_context_holds_nothing_later_than_the_origin(btc):
+    bars, split = btc
+    windows = eb.build_order_windows(bars, 12, start=split.test_start, min_history=672)
+    batch = windows.subset(slice(0, 40))
+    ctx = order_context(batch, 672)
+    origins = batch.origin_times()
+    assert (ctx.history_times(672) < origins[:, None]).all()
+    reachable = {k: getattr(ctx, k) for k in vars(ctx)}
+    for name, value in reachable.items():
+        if isinstance(value, np.ndarray):
+            assert value.base is None and not value.flags.writeable, name
+    assert not any(isinstance(v, eb.OrderWindows) for v in reachable.values())
+    with pytest.raises(AttributeError):
+        ctx.windows  # noqa: B018
+    with pytest.raises(StrategyError, match="holds 672 bars of history, 700 were asked for"):
+        ctx.history("volumes", 700)
+    with pytest.raises(StrategyError, match="context_peeker.*schedule raised AttributeError"):
+        run_strategy(cheats.ContextPeeker(), batch, eb.scenario_grid(12))
+
+
+def test_one_call_never_holds_another_orders_window(btc):
+    bars, split = btc
+    windows = eb.build_order_windows(bars, 12, start=split.test_start, min_history=400)
+    peeker = cheats.CrossOrderPeeker()
+    alloc = run_strategy(peeker, windows.subset(slice(0, 600)), eb.scenario_grid(12))
+    np.testing.assert_array_equal(alloc, 1.0 / 12)  # it found nothing to read
+    batches = eb.independent_batches(windows, 400)
+    assert sorted(np.concatenate(batches)) == list(range(len(windows)))
+    for rows in batches[:5]:
+        times = windows.subset(rows).origin_times()
+        assert (np.diff(times) >= np.timedelta64(15 * (400 + 12), "m")).all()
+    # the same cheat with every order in one call (what the batches prevent) does find the windows
+    peeker.schedule(order_context(windows.subset(slice(0, 40)), 400), eb.scenario_grid(12))
+    assert peeker.found > 0
+
+
+@pytest.mark.parametrize("cheat", cheats.CAUGHT_BY_AUDIT, ids=lambda c: c.name)
+def test_cheats_are_caught_whatever_the_seed(cheat, btc):
+    bars, _ = btc
+    split = eb.make_split(bars, test_start="2025-10-01", val_start="2025-07-01")
+    for seed in range(4):
+        report = audit_strategy(cheat(), bars, horizon=12, split=split, seed=seed)
+        assert not report.passed, (cheat.name, seed, report.summary())
+        assert report.n_orders >= 500 and report.miss_probability(0.01) < 0.01
+
+
+def test_the_audit_states_its_power_and_refuses_vacuous_audits(btc):
+    bars, split = btc
+    report = audit_strategy(load_strategy("twap"), bars, horizon=12, split=split)
+    assert report.n_orders >= 500 and report.miss_probability(0.01) == pytest.approx(0.99 ** report.n_orders)
+    assert "probability of catching: 99." in report.summary()
+    record = report.to_dict()
+    assert record["orders"] == report.n_orders and record["calls"] == report.n_calls
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(eb.DataError, match="n_orders"):
+            audit_strategy(load_strategy("twap"), bars, horizon=12, split=split, n_orders=bad)
 
 
 def test_audit_cli_exit_status(tmp_path, capsys):
@@ -106,7 +160,9 @@ def test_audit_cli_exit_status(tmp_path, capsys):
     leaky.write_text(
         "import numpy as np\nfrom execbench import Strategy\n\n"
         "class Leaky(Strategy):\n    name = 'leaky'\n"
-        "    def schedule(self, ctx, grid):\n        v = ctx.windows.window('volumes')\n"
+        "    def schedule(self, ctx, grid):\n        import inspect\n        f = inspect.currentframe()\n"
+        "        while 'windows' not in f.f_locals:\n            f = f.f_back\n"
+        "        v = f.f_locals['windows'].window('volumes')\n"
         "        return np.repeat((v / v.sum(axis=1, keepdims=True))[:, :, None], len(grid), axis=2)\n"
     )
     args = ["audit", "--asset", "BTCUSDT", "--test-start", "2026-04-01", "--orders", "4"]

@@ -11,7 +11,7 @@ import pandas as pd
 from execbench.errors import StrategyError
 from execbench.lem.features import ALIGNMENTS, lem_features
 from execbench.orders import build_order_windows
-from execbench.strategy import OrderContext, RealisedWindow
+from execbench.strategy import RealisedWindow, order_context
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +51,7 @@ def lem_dataset(datasets: Sequence[pd.DataFrame], *, horizon: int, lookback: int
             continue
         sample = w.subset(np.linspace(0, len(w) - 1, share).round().astype(np.int64))
         prices, volumes = sample.window("prices"), sample.window("volumes")
-        features = lem_features(OrderContext(sample), RealisedWindow(prices, volumes), lookback,
+        features = lem_features(order_context(sample, min_history), RealisedWindow(prices, volumes), lookback,
                                 lead=ALIGNMENTS[alignment])
         target = np.stack([prices / prices[:, :1], volumes / np.maximum(volumes.mean(axis=1, keepdims=True), 1e-12)],
                           axis=-1)

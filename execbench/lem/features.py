@@ -68,7 +68,7 @@ def lem_features(ctx: OrderContext, window: RealisedWindow, lookback: int, lead:
     if lead not in (0, 1) or lookback <= lead:
         raise ValueError(f"lem_features: lead must be 0 or 1 and below lookback={lookback}, got {lead}")
     horizon = ctx.horizon
-    calendar = ctx.windows.calendar
+    calendar = ctx.calendar
     ahead = horizon - 1 + lead  # execution bars in the sequence
     past_prices = ctx.history("prices", lookback + 1 - lead)
     past_volumes = ctx.history("volumes", lookback + NORMALISER - lead)

@@ -1,11 +1,19 @@
 """The look-ahead audit: does any allocation depend on bars the strategy could not have seen?
 
-The allocation for bar origin+s is decided at the close of bar origin+s−1.  So for every step s the
-audit perturbs one input (bar prices, or bar volumes — and with them everything a strategy derives
-from them) at all bars ≥ origin+s, re-runs the strategy, and checks that the allocations for bars
-origin … origin+s are unchanged.  Each audited order gets its own copy of the market, so perturbing
-one order's future cannot reach another order's past.  Fitted state comes from the training period
-and is not refitted.
+The allocation for bar origin+s is decided at the close of bar origin+s−1.  The framework already
+shows a strategy only the past (``execbench.strategy.runner``); the audit checks what that structure
+cannot see, such as state a strategy keeps or finds outside its inputs.
+
+It re-runs some of the very calls a real run makes — the same independent batches of orders
+(``independent_batches``), each spread over the whole test period — on a market in which, for every
+order of the call, the bars from origin+s up to the start of the next order's information are
+perturbed (prices, or volumes), and checks that the allocations for bars origin … origin+s are
+unchanged, for every step s.  The perturbed market has the same form as the real one (the same
+series, orders and batch), so the audited call cannot be told from a real one without the true data.
+
+What it cannot see: a strategy that re-reads the data from disk or from the caller's memory; the
+``impossible result`` checks of ``execbench.analysis.sanity`` are the backstop there (README, "The
+look-ahead audit").  Fitted state comes from the training period and is not refitted.
 """
 
 from __future__ import annotations
@@ -17,11 +25,21 @@ import pandas as pd
 
 from execbench.contracts import ScenarioGrid, scenario_grid
 from execbench.errors import DataError
-from execbench.orders import DateSplit, MarketSeries, OrderWindows, build_order_windows, default_split, training_bars
+from execbench.orders import (
+    DateSplit,
+    OrderWindows,
+    build_order_windows,
+    default_split,
+    independent_batches,
+    training_bars,
+)
+from execbench.orders.batches import information_spans
 from execbench.strategy import Strategy, check_supported, fit_strategy, run_strategy
 
 INPUTS = ("prices", "volumes")
 AUDIT_TOLERANCE = 1e-12
+AUDIT_ORDERS = 500  # a leak on 1 % of orders is caught with probability 1 − 0.99^500 = 99.3 %
+POWER_RATES = (0.01, 0.05)  # leak rates the report states its power for
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,21 @@ class AuditReport:
     horizon: int
     n_orders: int
     checks: tuple[StepCheck, ...]
+    n_calls: int = 0  # strategy calls (independent batches) audited
+    available: int = 0  # orders in the test period
+    first_origin: str = ""
+    last_origin: str = ""
+
+    def miss_probability(self, leak_rate: float) -> float:
+        """Probability that a leak on a share ``leak_rate`` of the orders (independently) touches none
+        of the audited orders: (1 − rate)^orders."""
+        return float((1.0 - leak_rate) ** self.n_orders)
+
+    def power_text(self) -> str:
+        """What the audit would catch, in words."""
+        parts = [f"{1 - self.miss_probability(r):.1%} for a leak on {r:.0%} of orders" for r in POWER_RATES]
+        return (f"{self.n_orders:,} of {self.available:,} orders in {self.n_calls} calls from {self.first_origin} to "
+                f"{self.last_origin}; probability of catching: " + ", ".join(parts))
 
     @property
     def passed(self) -> bool:
@@ -66,13 +99,17 @@ class AuditReport:
     def summary(self) -> str:
         """One line: passed, or where the first leak is."""
         if self.passed:
-            return (f"look-ahead audit of {self.strategy!r} passed: {self.horizon} steps × {len(INPUTS)} inputs on "
-                    f"{self.n_orders} orders of {self.asset}, no allocation changed")
+            return (f"look-ahead audit of {self.strategy!r} passed: {self.horizon} steps × {len(INPUTS)} inputs, no "
+                    f"allocation changed ({self.power_text()})")
         leak = self.first_leak
         return (f"look-ahead audit of {self.strategy!r} FAILED at step {leak.step}: perturbing {leak.input} at bars "
                 f">= origin+{leak.step} changed the allocation for bar origin+{leak.first_bar} (order "
                 f"{leak.first_order}, by {leak.max_change:.3g}); that allocation may only use bars < origin+"
                 f"{leak.first_bar}")
+
+    def weak(self) -> bool:
+        """Whether the audit covered too few orders to catch a 1 % leak with 99 % probability."""
+        return self.miss_probability(0.01) > 0.01
 
     def to_frame(self) -> pd.DataFrame:
         """One row per check (step × input)."""
@@ -82,42 +119,61 @@ class AuditReport:
         """The record kept in ``run.json``."""
         leak = self.first_leak
         return {"passed": self.passed, "strategy": self.strategy, "asset": self.asset, "horizon": self.horizon,
-                "orders": self.n_orders, "steps": self.horizon, "inputs": list(INPUTS),
+                "orders": self.n_orders, "steps": self.horizon, "inputs": list(INPUTS), "calls": self.n_calls,
+                "orders_available": self.available, "period": [self.first_origin, self.last_origin],
+                "miss_probability": {f"{r:g}": self.miss_probability(r) for r in POWER_RATES},
                 "first_leak": None if leak is None else {"step": leak.step, "input": leak.input,
                                                            "bar": leak.first_bar, "order": leak.first_order}}
 
 
-def _sample_orders(windows: OrderWindows, n_orders: int, rng: np.random.Generator) -> OrderWindows:
-    if len(windows) == 0:
-        raise DataError("look-ahead audit: no complete order windows in the audit period")
-    rows = np.sort(rng.choice(len(windows), size=min(n_orders, len(windows)), replace=False))
-    return windows.subset(rows)
+def strategy_calls(windows: OrderWindows, lookback: int, chunk_size: int) -> list[np.ndarray]:
+    """The row sets a run shows the strategy, one per call: its independent batches, split to at most
+    ``chunk_size`` orders (what ``replay_strategy`` and the audit both use)."""
+    batches = independent_batches(windows, lookback)
+    return [part for rows in batches for part in np.array_split(rows, -(-len(rows) // chunk_size))]
 
 
-def _isolated(windows: OrderWindows, series: list[MarketSeries]) -> OrderWindows:
-    """One market copy per order (series k for order k)."""
-    return replace(windows, series=tuple(series), asset_id=np.arange(len(series)))
+def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str,
+                   rng: np.random.Generator) -> OrderWindows:
+    """``windows`` (one call's orders) on a market whose ``name`` is perturbed, for each order, from
+    bar origin+``step`` up to the first bar the next order of the call may see (module docstring)."""
+    first, _ = information_spans(windows, lookback)
+    origin = windows.origin_times().astype("int64")
+    cut = windows.bar_times()[:, step].astype("int64")
+    cohorts, cohort_of = np.unique(origin, return_inverse=True)
+    cut_at = np.full(len(cohorts), np.iinfo(np.int64).max)
+    start_at = np.full(len(cohorts), np.iinfo(np.int64).max)
+    np.minimum.at(cut_at, cohort_of, cut)
+    np.minimum.at(start_at, cohort_of, first)
+    stop_at = np.append(start_at[1:], np.iinfo(np.int64).max)  # the next cohort's first visible bar
+    series = []
+    for ms in windows.series:
+        times = ms.times.astype("int64")
+        k = np.searchsorted(cut_at, times, side="right") - 1
+        hit = (k >= 0) & (times < stop_at[np.maximum(k, 0)])
+        values = getattr(ms, name).copy()
+        noise = rng.normal(0.0, 0.02 if name == "prices" else 0.5, int(hit.sum()))
+        values[hit] = values[hit] * np.exp(noise)
+        series.append(replace(ms, **{name: values}))
+    return replace(windows, series=tuple(series))
 
 
-def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, *, seed: int = 0,
-                  tol: float = AUDIT_TOLERANCE) -> tuple[StepCheck, ...]:
-    """Run the audit on given order windows (already-fitted strategy); returns one check per step × input."""
+def _one_call(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid) -> np.ndarray:
+    return run_strategy(strategy, windows, grid, batches=[np.arange(len(windows))])
+
+
+def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, calls: list[np.ndarray], *,
+                  seed: int = 0, tol: float = AUDIT_TOLERANCE) -> tuple[StepCheck, ...]:
+    """Run the audit on the given calls (row sets of ``windows``, already-fitted strategy); returns one
+    check per step × input, over the orders of all the calls (numbered in call order)."""
     rng = np.random.default_rng(seed)
-    copies = [windows.series[k] for k in windows.asset_id]
-    base = run_strategy(strategy, _isolated(windows, copies), grid)
-    horizon = windows.horizon
+    subsets = [windows.subset(rows) for rows in calls]
+    base = np.concatenate([_one_call(strategy, sub, grid) for sub in subsets])
     checks = []
-    for step in range(horizon):
+    for step in range(windows.horizon):
         for name in INPUTS:
-            perturbed = []
-            for k, ms in enumerate(copies):
-                cut = int(windows.origin[k]) + step
-                values = getattr(ms, name).copy()
-                tail = values.shape[0] - cut
-                noise = rng.normal(0.0, 0.02 if name == "prices" else 0.5, tail)
-                values[cut:] = values[cut:] * np.exp(noise)
-                perturbed.append(replace(ms, **{name: values}))
-            alloc = run_strategy(strategy, _isolated(windows, perturbed), grid)
+            alloc = np.concatenate([_one_call(strategy, perturbed_call(sub, strategy.lookback, step, name, rng), grid)
+                                    for sub in subsets])
             fixed = slice(0, step + 1)  # bars origin .. origin+step may not see bar origin+step
             change = np.abs(alloc[:, fixed, :] - base[:, fixed, :])
             change = np.where(np.isnan(change), np.inf, change)
@@ -132,9 +188,21 @@ def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid,
     return tuple(checks)
 
 
+def choose_calls(calls: list[np.ndarray], n_orders: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Whole calls, in random order, until at least ``n_orders`` orders are covered (or all calls)."""
+    chosen, covered = [], 0
+    for k in rng.permutation(len(calls)):
+        if covered >= n_orders:
+            break
+        chosen.append(calls[k])
+        covered += len(calls[k])
+    return chosen
+
+
 def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12, split: DateSplit | None = None,
-                   grid: ScenarioGrid | None = None, n_orders: int = 16, seed: int = 0, fit: bool = True,
-                   tol: float = AUDIT_TOLERANCE, windows: OrderWindows | None = None) -> AuditReport:
+                   grid: ScenarioGrid | None = None, n_orders: int = AUDIT_ORDERS, seed: int = 0, fit: bool = True,
+                   tol: float = AUDIT_TOLERANCE, windows: OrderWindows | None = None,
+                   calls: list[np.ndarray] | None = None, chunk_size: int = 4096) -> AuditReport:
     """Look-ahead audit of ``strategy`` on orders sampled from the test period of ``bars``.
 
     Parameters
@@ -150,7 +218,9 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
     grid
         Scenarios (default the full grid).
     n_orders
-        Orders sampled from the test period (each gets its own market copy).
+        At least this many orders are audited: whole strategy calls of the run, chosen at random, each
+        spread over the test period.  ``AUDIT_ORDERS`` (500) catches a leak on 1 % of orders with
+        probability 99.3 %; the report states the power.
     seed
         Seeds the order sample and the perturbations.
     fit
@@ -159,14 +229,17 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
         Largest allowed absolute change of a fixed allocation.
     windows
         The test period's order windows, when the caller already built them (``evaluate`` does).
+    calls, chunk_size
+        The run's strategy calls (``strategy_calls``; built from ``chunk_size`` when not given).
 
     Returns
     -------
     AuditReport
     """
     split = split or default_split(bars)
-    if n_orders < 1:
-        raise DataError(f"look-ahead audit: parameter 'n_orders' must be at least 1, got {n_orders}")
+    if isinstance(n_orders, bool) or not isinstance(n_orders, (int, np.integer)) or n_orders < 1:
+        raise DataError(f"look-ahead audit: parameter 'n_orders' must be a whole number >= 1, got {n_orders!r} "
+                        "(an audit of no orders proves nothing)")
     grid = grid or scenario_grid(horizon)
     check_supported(strategy, grid)
     if fit:
@@ -174,7 +247,13 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
     if windows is None:
         windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
                                       min_history=max(1, strategy.lookback))
-    sample = _sample_orders(windows, n_orders, np.random.default_rng(seed))
-    checks = audit_windows(strategy, sample, grid, seed=seed, tol=tol)
+    if len(windows) == 0:
+        raise DataError("look-ahead audit: no complete order windows in the test period")
+    if calls is None:
+        calls = strategy_calls(windows, strategy.lookback, chunk_size)
+    chosen = choose_calls(calls, int(n_orders), np.random.default_rng(seed))
+    checks = audit_windows(strategy, windows, grid, chosen, seed=seed, tol=tol)
+    origins = windows.origin_times()[np.concatenate(chosen)]
     return AuditReport(strategy=strategy.name, asset=str(bars.attrs.get("asset")), horizon=horizon,
-                       n_orders=len(sample), checks=checks)
+                       n_orders=int(sum(len(c) for c in chosen)), checks=checks, n_calls=len(chosen),
+                       available=len(windows), first_origin=str(origins.min())[:10], last_origin=str(origins.max())[:10])

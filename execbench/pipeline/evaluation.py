@@ -21,15 +21,21 @@ from execbench.analysis.significance import ci_table
 from execbench.contracts import Period, ScenarioGrid, period_short, run_periods, scenario_grid, scenario_label
 from execbench.engine import ImpactModel, replay
 from execbench.errors import DataError, StrategyError
-from execbench.orders import DEFAULT_ORDER_SIZE, DateSplit, OrderWindows, build_order_windows, default_split, training_bars
-from execbench.pipeline.audit import AuditReport, audit_strategy
+from execbench.orders import (
+    DEFAULT_ORDER_SIZE,
+    DateSplit,
+    OrderWindows,
+    build_order_windows,
+    default_split,
+    training_bars,
+)
+from execbench.pipeline.audit import AUDIT_ORDERS, AuditReport, audit_strategy, strategy_calls
 from execbench.results import ReplayResult, RunData
 from execbench.strategy import Strategy, check_supported, fit_strategy, load_strategy, run_strategy
 
 TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci")
 
 DEFAULT_CHUNK = 4096
-AUDIT_ORDERS = 16
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -158,20 +164,40 @@ def curve_scenarios(grid: ScenarioGrid) -> tuple[str, ...]:
     return tuple(spec.label for spec in grid.specs if spec.benchmark == "vwap")
 
 
+def call_groups(calls: list[np.ndarray], chunk_size: int) -> list[list[np.ndarray]]:
+    """Consecutive strategy calls (``strategy_calls``) grouped into replay chunks of at most
+    ``chunk_size`` orders."""
+    groups, current, size = [], [], 0
+    for rows in calls:
+        if current and size + len(rows) > chunk_size:
+            groups.append(current)
+            current, size = [], 0
+        current.append(rows)
+        size += len(rows)
+    return groups + ([current] if current else [])
+
+
 def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, *,
                     chunk_size: int = DEFAULT_CHUNK, progress: Callable[[int], None] | None = None,
-                    keep: tuple[str, ...] = (), impact: ImpactModel | None = None) -> ReplayResult:
-    """Run ``strategy`` on ``windows`` in chunks of orders and replay its allocations (keeping, as
-    float32, those of the scenarios in ``keep``), with market impact if given; the result carries
-    each order's reference prices (arrival, first/last bar, full-window VWAP/TWAP)."""
+                    keep: tuple[str, ...] = (), impact: ImpactModel | None = None,
+                    calls: list[np.ndarray] | None = None) -> ReplayResult:
+    """Run ``strategy`` on ``windows`` in its calls (``strategy_calls``: independent batches of at most
+    ``chunk_size`` orders; the replay chunks are whole calls) and replay its allocations (keeping, as
+    float32, those of the scenarios in ``keep``), with market impact if given; the result, in the
+    order of ``windows``, carries each order's reference prices (arrival, first/last bar,
+    full-window VWAP/TWAP)."""
     check_supported(strategy, grid)
     kept_index = [grid.index(label) for label in keep]
     regimes = windows.regimes()
-    parts = []
-    for start in range(0, len(windows), chunk_size):
-        rows = slice(start, start + chunk_size)
+    if calls is None:
+        calls = strategy_calls(windows, strategy.lookback, chunk_size)
+    parts, done = [], []
+    for group in call_groups(calls, chunk_size):
+        rows = np.concatenate(group)
         chunk = windows.subset(rows)
-        alloc = run_strategy(strategy, chunk, grid)
+        offsets = np.cumsum([0] + [len(b) for b in group])
+        alloc = run_strategy(strategy, chunk, grid,
+                             batches=[np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)])
         qty, notional = chunk.sizes()
         prices, volumes = chunk.window("prices"), chunk.window("volumes")
         part = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional,
@@ -181,9 +207,10 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
         if kept_index:
             part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))
         parts.append(part)
+        done.append(rows)
         if progress is not None:
             progress(len(chunk))
-    return ReplayResult.concat(parts)
+    return ReplayResult.concat(parts).take(np.argsort(np.concatenate(done), kind="stable"))
 
 
 def evaluate(
@@ -235,8 +262,8 @@ def evaluate(
         Keep the allocations of the VWAP-benchmark scenarios (``curve_scenarios``) for execution
         curves.
     audit
-        Run the look-ahead audit (``audit_strategy``) on ``audit_orders`` orders sampled from the test
-        period with ``seed``, after fitting; its report is ``Evaluation.audit``.  A failed audit does
+        Run the look-ahead audit (``audit_strategy``) on at least ``audit_orders`` orders, in whole
+        calls of this run chosen with ``seed``, after fitting; its report is ``Evaluation.audit``.  A failed audit does
         not stop the evaluation: it is recorded and shown.
     progress
         Called with the number of orders done after each chunk.
@@ -269,18 +296,19 @@ def evaluate(
             f"({bars.attrs.get('asset')} {bars.attrs.get('freq')}; skipped: {windows.skipped})"
         )
     report = None
-    if audit:  # on orders sampled from the windows the run replays (built once)
+    calls = strategy_calls(windows, strategy.lookback, chunk_size)  # what the run and the audit show the strategy
+    if audit:  # some of the run's own calls, on a perturbed market
         tick = time.perf_counter()
         stage(f"look-ahead audit of {strategy.name}")
         report = audit_strategy(strategy, bars, horizon=horizon, split=split, grid=grid, n_orders=audit_orders,
-                                seed=seed, fit=False, windows=windows)
+                                seed=seed, fit=False, windows=windows, calls=calls)
         timings["audit_s"] = time.perf_counter() - tick
     if on_windows is not None:
         on_windows(windows)
     tick = time.perf_counter()
     stage(f"replaying {strategy.name}")
     result = replay_strategy(strategy, windows, grid, chunk_size=chunk_size, progress=progress,
-                             keep=curve_scenarios(grid) if keep_allocations else (), impact=impact)
+                             keep=curve_scenarios(grid) if keep_allocations else (), impact=impact, calls=calls)
     timings["strategy_and_replay_s"] = time.perf_counter() - tick
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
     baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)

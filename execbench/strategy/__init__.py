@@ -13,7 +13,15 @@ from execbench.strategy.registry import (
     load_strategy,
     strategy_class,
 )
-from execbench.strategy.runner import call_strategy, check_strategy, check_supported, fit_strategy, run_strategy
+from execbench.strategy.runner import (
+    call_strategy,
+    check_strategy,
+    check_supported,
+    fit_strategy,
+    masked_window,
+    order_context,
+    run_strategy,
+)
 from execbench.strategy.schedules import (
     ac_trajectory,
     bounded_step,
@@ -26,6 +34,6 @@ from execbench.strategy.volume_profile import SeasonalVolume
 __all__ = [
     "ENTRY_POINT_GROUP", "Mode", "OrderContext", "RealisedWindow", "SeasonalVolume", "StepObservation", "Strategy",
     "ac_trajectory", "available_strategies", "bounded_step", "call_strategy", "check_strategy", "check_supported",
-    "fit_strategy", "fit_profile", "load_fitted",
+    "fit_strategy", "fit_profile", "load_fitted", "masked_window", "order_context",
     "load_strategy", "participation_caps", "rate_bounds", "run_strategy", "strategy_class",
 ]

@@ -4,7 +4,7 @@ A strategy is a class with a ``mode``:
 
 ``"static"``
     The whole schedule is decided at the origin: ``schedule(ctx, grid)`` sees only history
-    (bars before the origin) and returns allocations of shape (n, T, S).
+    (the ``lookback`` bars before the origin) and returns allocations of shape (n, T, S).
 ``"adaptive"``
     Called bar by bar: ``start(ctx, grid)`` returns a state, then for s = 0..T−1
     ``step(state, obs)`` returns the allocations for execution bar s = ``obs.step``, shape (n, S), where ``obs``
@@ -12,9 +12,13 @@ A strategy is a class with a ``mode``:
     One call per bar for all orders, never one call per order.
 ``"sequence"``
     A model that emits every bar of every scenario at once (e.g. the LEM): ``allocate_sequence(ctx,
-    grid, window)`` receives the realised window and must only use bar j for decisions at bars
-    > j.  Nothing stops it from looking ahead except the look-ahead audit, which every strategy
-    must pass.
+    grid, window)`` returns (n, T, S).  The framework calls it once per decision bar s with the
+    window's bars ≥ s masked (``RealisedWindow.visible``) and keeps only row s of each call, so a
+    decision never receives a bar at or after it, whatever the model does.
+
+Causality is structural: the context holds per-order copies of the past only, and one call's orders
+never see each other's windows (``execbench.orders.independent_batches``).  The look-ahead audit
+(``execbench.pipeline.audit``) checks what the structure cannot: state kept outside the inputs.
 
 Allocations are fractions of the order in the scenario's target units (shares for a quantity target,
 quote currency for a notional target); each scenario's T allocations must be ≥ 0 and sum to 1.
@@ -26,54 +30,92 @@ import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from execbench.contracts import ContractSpec, ScenarioGrid
-
-if TYPE_CHECKING:  # the interface stays importable without pandas (fast plug-in listings)
-    from execbench.orders.windows import OrderWindows
+from execbench.errors import StrategyError
 
 Mode = Literal["static", "adaptive", "sequence"]
 
 
-@dataclass(frozen=True)
-class OrderContext:
-    """What is known at the origin of each order (everything up to the close of bar origin−1)."""
+def _frozen(array: np.ndarray, dtype=None) -> np.ndarray:
+    """A read-only copy that owns its memory (no ``.base`` leading back to a larger array)."""
+    out = np.array(array, dtype=dtype, copy=True, order="C")
+    out.flags.writeable = False
+    return out
 
-    windows: "OrderWindows"
+
+@dataclass(frozen=True, repr=False)
+class OrderContext:
+    """What is known at the origin of each order: everything up to the close of bar origin−1.
+
+    It holds plain per-order arrays and nothing else: the ``lookback`` bars before each origin, the
+    scheduled bar times of the window (known in advance) and the order sizes.  It holds no reference
+    to the market series, so no later bar is reachable from it (public or underscored).  The
+    framework builds it (``execbench.strategy.runner``) for a batch of orders whose information never
+    overlaps another order's window (``execbench.orders.independent_batches``).
+    """
+
+    horizon: int
+    freq: str
+    calendar: str
+    lookback: int  # bars of history held before each origin
+    history_prices: np.ndarray  # (n, lookback), oldest first; NaN before the data
+    history_volumes: np.ndarray  # (n, lookback)
+    history_open_times: np.ndarray  # (n, lookback) datetime64[ns]; NaT before the data
+    execution_times: np.ndarray  # (n, T) datetime64[ns]: the window's scheduled bar open times
+    asset_names: np.ndarray  # (n,) object
+    quantity: np.ndarray  # (n,) order quantity (base units)
+    notional: np.ndarray  # (n,) order notional (quote units) at the arrival price
+
+    def __post_init__(self) -> None:
+        for name in ("history_prices", "history_volumes", "history_open_times", "execution_times", "asset_names",
+                     "quantity", "notional"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    def __repr__(self) -> str:
+        return f"OrderContext({self.n_orders:,} orders, T={self.horizon} {self.freq} bars, lookback {self.lookback})"
 
     @property
     def n_orders(self) -> int:
-        return len(self.windows)
+        return len(self.asset_names)
 
-    @property
-    def horizon(self) -> int:
-        return self.windows.horizon
+    def take(self, rows: np.ndarray) -> "OrderContext":
+        """The orders at ``rows``."""
+        return OrderContext(self.horizon, self.freq, self.calendar, self.lookback, self.history_prices[rows],
+                            self.history_volumes[rows], self.history_open_times[rows], self.execution_times[rows],
+                            self.asset_names[rows], self.quantity[rows], self.notional[rows])
 
-    @property
-    def freq(self) -> str:
-        return self.windows.freq
+    def _check_lookback(self, lookback: int) -> None:
+        if not 0 <= lookback <= self.lookback:
+            raise StrategyError(f"the context holds {self.lookback} bars of history, {lookback} were asked for; "
+                                "set the strategy's `lookback` to the history it needs")
 
     def history(self, name: str, lookback: int) -> np.ndarray:
         """``"prices"`` or ``"volumes"`` of the ``lookback`` bars before the origin, (n, lookback)."""
-        return self.windows.history(name, lookback)
+        if name not in ("prices", "volumes"):
+            raise StrategyError(f"OrderContext.history: name {name!r}; expected 'prices' or 'volumes'")
+        self._check_lookback(lookback)
+        values = self.history_prices if name == "prices" else self.history_volumes
+        return values[:, values.shape[1] - lookback:].copy()
 
     def bar_times(self) -> np.ndarray:
         """Scheduled open times of the T execution bars (known in advance), (n, T)."""
-        return self.windows.bar_times()
+        return self.execution_times.copy()
 
     def history_times(self, lookback: int) -> np.ndarray:
         """Open times of the ``lookback`` bars before the origin, (n, lookback)."""
-        return self.windows.history_times(lookback)
+        self._check_lookback(lookback)
+        return self.history_open_times[:, self.lookback - lookback:].copy()
 
     def assets(self) -> np.ndarray:
-        return self.windows.assets()
+        return self.asset_names.copy()
 
     def sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """Order quantity and notional, (n,) each."""
-        return self.windows.sizes()
+        return self.quantity.copy(), self.notional.copy()
 
 
 @dataclass(frozen=True)
@@ -88,10 +130,13 @@ class StepObservation:
 
 @dataclass(frozen=True)
 class RealisedWindow:
-    """The realised execution window handed to a ``sequence`` strategy, (n, T) each."""
+    """The execution window handed to a ``sequence`` strategy, (n, T) each, as known before bar
+    ``visible``: bars ≥ ``visible`` are masked by the framework (price = the last known price,
+    volume = 0, the zero-volume convention)."""
 
     prices: np.ndarray
     volumes: np.ndarray
+    visible: int | None = None  # None: every bar is real (training data, never a decision)
 
 
 class Strategy:

@@ -63,30 +63,94 @@ def check_supported(strategy: Strategy, grid: ScenarioGrid) -> None:
             raise StrategyError(f"strategy {strategy.name!r} does not support scenario {spec.label}: {reason}")
 
 
-def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid) -> np.ndarray:
-    """Drive ``strategy`` over ``windows`` according to its mode; returns allocations (n, T, S).
+def order_context(windows: "OrderWindows", lookback: int) -> OrderContext:
+    """The context of ``windows``' orders: copies of the ``lookback`` bars before each origin, the
+    window's bar times and the order sizes (nothing later than origin−1)."""
+    lookback = max(1, int(lookback))
+    qty, notional = windows.sizes()
+    return OrderContext(horizon=windows.horizon, freq=windows.freq, calendar=windows.calendar, lookback=lookback,
+                        history_prices=windows.history("prices", lookback),
+                        history_volumes=windows.history("volumes", lookback),
+                        history_open_times=windows.history_times(lookback), execution_times=windows.bar_times(),
+                        asset_names=windows.assets(), quantity=qty, notional=notional)
 
-    Static strategies see history only; adaptive ones see, at bar s, the realised bars before s;
-    sequence models see the realised window (their causality is what the audit checks).
-    """
-    check_strategy(strategy)
-    ctx = OrderContext(windows)
+
+def masked_window(prices: np.ndarray, volumes: np.ndarray, last_known: np.ndarray, visible: int) -> RealisedWindow:
+    """The window as known before bar ``visible``: later bars carry the last known price and no volume."""
+    prices, volumes = prices.copy(), volumes.copy()
+    fill = prices[:, visible - 1] if visible > 0 else last_known
+    prices[:, visible:] = fill[:, None]
+    volumes[:, visible:] = 0.0
+    return RealisedWindow(prices, volumes, visible=visible)
+
+
+STITCH_TOLERANCE = 1e-9
+
+
+def _check_stitched(name: str, alloc: np.ndarray) -> None:
+    """A sequence model's per-bar decisions, each taken with the later bars masked, must still add up:
+    if they do not, its allocation for some bar moved when later bars were revealed."""
+    total = alloc.sum(axis=1)
+    bad = np.abs(total - 1.0) > STITCH_TOLERANCE
+    if bad.any():
+        i, s = np.argwhere(bad)[0]
+        raise StrategyError(f"strategy {name!r}: its per-bar decisions (bar s decided with bars >= s masked) do "
+                            f"not sum to 1 (order {i}, scenario {s}: {total[i, s]:.9g}); its allocations depend on "
+                            "later bars, which a decision cannot see")
+
+
+def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid) -> np.ndarray:
+    ctx = order_context(windows, strategy.lookback)
     n, horizon, n_scen = len(windows), windows.horizon, len(grid)
-    if grid.horizon != horizon:
-        raise StrategyError(f"scenario grid horizon {grid.horizon} differs from the order windows' horizon {horizon}")
     if strategy.mode == "static":
         out = call_strategy(strategy, "schedule", lambda: strategy.schedule(ctx, grid))
         return _checked_shape(strategy.name, "schedule", out, (n, horizon, n_scen))
     prices, volumes = windows.window("prices"), windows.window("volumes")
-    if strategy.mode == "sequence":
-        window = RealisedWindow(prices, volumes)
-        out = call_strategy(strategy, "allocate_sequence", lambda: strategy.allocate_sequence(ctx, grid, window))
-        return _checked_shape(strategy.name, "allocate_sequence", out, (n, horizon, n_scen))
     alloc = np.zeros((n, horizon, n_scen))
+    if strategy.mode == "sequence":  # one call per decision bar, the bars at and after it masked
+        last_known = ctx.history("prices", 1)[:, 0]
+        for s in range(horizon):
+            window = masked_window(prices, volumes, last_known, s)
+            out = call_strategy(strategy, f"allocate_sequence (bar {s})",
+                                lambda: strategy.allocate_sequence(ctx, grid, window))
+            alloc[:, s, :] = _checked_shape(strategy.name, "allocate_sequence", out, (n, horizon, n_scen))[:, s, :]
+        _check_stitched(strategy.name, alloc)
+        return alloc
     state = call_strategy(strategy, "start", lambda: strategy.start(ctx, grid))
     for s in range(horizon):
         obs = StepObservation(step=s, prices=prices[:, :s].copy(), volumes=volumes[:, :s].copy(),
                               allocated=alloc[:, :s, :].copy())
         out = call_strategy(strategy, f"step (bar {s})", lambda: strategy.step(state, obs))
         alloc[:, s, :] = _checked_shape(strategy.name, f"step {s}", out, (n, n_scen))
+    return alloc
+
+
+def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, *,
+                 batches: list[np.ndarray] | None = None) -> np.ndarray:
+    """Drive ``strategy`` over ``windows`` according to its mode; returns allocations (n, T, S).
+
+    The orders are shown to the strategy in independent batches (``execbench.orders.independent_batches``:
+    no order's inputs reveal another's window).  Static strategies see history only; adaptive ones
+    see, at bar s, the realised bars before s; sequence models are called once per bar s with the
+    bars ≥ s masked, and only their row s is kept.
+
+    Parameters
+    ----------
+    strategy, windows, grid
+        What to run, on which orders, for which scenarios.
+    batches
+        Row indices of ``windows``, one array per call, as ``independent_batches`` returns them
+        (computed here when not given).
+    """
+    from execbench.orders.batches import independent_batches  # pandas: only when running
+
+    check_strategy(strategy)
+    horizon = windows.horizon
+    if grid.horizon != horizon:
+        raise StrategyError(f"scenario grid horizon {grid.horizon} differs from the order windows' horizon {horizon}")
+    if batches is None:
+        batches = independent_batches(windows, strategy.lookback)
+    alloc = np.zeros((len(windows), horizon, len(grid)))
+    for rows in batches:
+        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid)
     return alloc

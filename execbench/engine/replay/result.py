@@ -78,6 +78,16 @@ class ReplayResult(PerScenario):
             frame.insert(1, column, np.repeat(self.orders[column].to_numpy(), n_scen))
         return frame
 
+    def take(self, rows: np.ndarray) -> "ReplayResult":
+        """The orders at ``rows``, in that order."""
+        values = {f.name: getattr(self, f.name)[rows] for f in fields(ReplayResult) if f.name in STORED}
+        optional = {name: getattr(self, name)[rows] for name in ("allocations", "achieved_no_impact")
+                    if getattr(self, name) is not None}
+        if self.reference is not None:
+            optional["reference"] = {k: v[rows] for k, v in self.reference.items()}
+        return ReplayResult(grid=self.grid, orders=self.orders.iloc[rows].reset_index(drop=True), kept=self.kept,
+                            **optional, **values)
+
     @staticmethod
     def concat(parts: list["ReplayResult"]) -> "ReplayResult":
         """Stack results over orders (same grid)."""
