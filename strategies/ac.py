@@ -10,7 +10,7 @@ from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.data.frames import iter_assets
 from execbench.data.prices import bar_prices
 from execbench.errors import StrategyError
-from execbench.strategy import OrderContext, Strategy, ac_trajectory, fit_profile, rate_bounds
+from execbench.strategy import OrderContext, Param, Strategy, ac_trajectory, fit_profile, rate_bounds
 
 
 class AlmgrenChriss(Strategy):
@@ -28,9 +28,9 @@ class AlmgrenChriss(Strategy):
     description = "Almgren-Chriss closed-form trajectory (risk_aversion, eta); sigma fitted on training bars."
     mode = "static"
 
+    param_specs = {"risk_aversion": Param(float, low=0.0), "eta": Param(float, low=0.0, low_open=True)}
+
     def __init__(self, risk_aversion: float = 1.0, eta: float = 1e-4):
-        if risk_aversion < 0 or eta <= 0:
-            raise StrategyError("strategy 'ac': expected risk_aversion >= 0 and eta > 0")
         self.risk_aversion = float(risk_aversion)
         self.eta = float(eta)
         self.sigma: float | None = None
@@ -47,7 +47,11 @@ class AlmgrenChriss(Strategy):
         return {"sigma": self.sigma}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        self.sigma = state.get("sigma")
+        sigma = state.get("sigma")
+        if sigma is not None and (isinstance(sigma, bool) or not isinstance(sigma, (int, float))
+                                  or not np.isfinite(sigma) or sigma < 0):
+            raise StrategyError(f"strategy 'ac': state sigma={sigma!r}; expected a finite number >= 0")
+        self.sigma = None if sigma is None else float(sigma)
 
     def unsupported(self, spec: ContractSpec) -> str | None:
         if spec.max_participation is not None:

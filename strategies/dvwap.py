@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from execbench.contracts import ScenarioGrid
-from execbench.strategy import OrderContext, StepObservation
+from execbench.strategy import OrderContext, Param, StepObservation
 from execbench.strategies._seasonal import SeasonalStrategy
 
 
@@ -22,6 +22,7 @@ class DynamicVWAP(SeasonalStrategy):
     name = "dvwap"
     description = "Dynamic VWAP: re-forecasts remaining volume each bar (seasonal × fading recent level)."
     mode = "adaptive"
+    param_specs = {"window": Param(int, low=1), "decay": Param(float, low=0.0, high=1.0)}
 
     def __init__(self, window: int = 4, decay: float = 0.7):
         self.window = int(window)

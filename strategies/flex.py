@@ -6,7 +6,7 @@ import numpy as np
 
 from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.strategy import bounded_step, rate_bounds
-from execbench.strategy import OrderContext, StepObservation, Strategy
+from execbench.strategy import OrderContext, Param, StepObservation, Strategy
 
 
 class FlexHeuristic(Strategy):
@@ -31,6 +31,8 @@ class FlexHeuristic(Strategy):
     name = "flex"
     description = "Flexible-horizon heuristic: front-load, finish at/after bar m when price beats the benchmark so far."
     mode = "adaptive"
+
+    param_specs = {"front": Param(float, low=0.0, high=1.0), "threshold_bps": Param(float)}
 
     def __init__(self, front: float = 0.5, threshold_bps: float = 0.0):
         self.front = float(front)

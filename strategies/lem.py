@@ -24,7 +24,7 @@ from execbench.errors import StrategyError
 from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, shared_rates
 from execbench.lem.features import ALIGNMENTS, lem_features, min_history
 from execbench.lem.presets import ARCHITECTURE, DEFAULTS, TRAINING
-from execbench.strategy import OrderContext, RealisedWindow, Strategy
+from execbench.strategy import OrderContext, Param, RealisedWindow, Strategy
 
 BUNDLED_CHECKPOINT = Path(str(files(__package__) / "checkpoints" / "lem-btcusdt-15m"))
 
@@ -35,6 +35,11 @@ class LEM(Strategy):
     name = "lem"
     description = "Large Execution Model (keras/JAX, TKAN + causal attention), trained on the training bars."
     mode = "sequence"
+
+    param_specs = {**{k: Param(int, low=1) for k in ("horizon", "lookback", "hidden", "embedding", "rnn_layers", "heads",
+                                                     "mlp_hidden", "batch_size", "max_samples", "predict_batch")},
+                   "epochs": Param(int, low=0), "seed": Param(int), "learning_rate": Param(float, low=0.0, low_open=True),
+                   "alignment": Param(str, choices=tuple(ALIGNMENTS)), "checkpoint": Param(str, allow_none=True)}
 
     def __init__(self, horizon: int = DEFAULTS["horizon"], lookback: int = DEFAULTS["lookback"],
                  hidden: int = DEFAULTS["hidden"], embedding: int = DEFAULTS["embedding"],

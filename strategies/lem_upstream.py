@@ -24,7 +24,7 @@ from execbench.data.frequency import freq_minutes
 from execbench.errors import StrategyError
 from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, shared_rates
 from execbench.lem.backend import keras_backend
-from execbench.strategy import OrderContext, RealisedWindow, Strategy, order_context
+from execbench.strategy import OrderContext, Param, RealisedWindow, Strategy, order_context
 
 NORMALISATION_SECTION = 24 * 7 * 2  # upstream's constant (336 bars)
 
@@ -68,6 +68,10 @@ class UpstreamLEM(Strategy):
     name = "lem-upstream"
     description = "Upstream PyPI lems 0.1.1 model, upstream alignment (comparison only; fails the audit)."
     mode = "sequence"
+
+    param_specs = {**{k: Param(int, low=1) for k in ("horizon", "lookback", "hidden", "embedding", "rnn_layers", "heads",
+                                                     "mlp_hidden", "batch_size", "max_samples", "predict_batch")},
+                   "epochs": Param(int, low=0), "seed": Param(int), "learning_rate": Param(float, low=0.0, low_open=True)}
 
     def __init__(self, horizon: int = 12, lookback: int = 24, hidden: int = 16, embedding: int = 4,
                  rnn_layers: int = 1, heads: int = 2, mlp_hidden: int = 16, epochs: int = 0, batch_size: int = 256,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from execbench.contracts import ScenarioGrid
-from execbench.strategy import OrderContext, StepObservation
+from execbench.strategy import OrderContext, Param, StepObservation
 from execbench.strategies._seasonal import SeasonalStrategy
 
 
@@ -23,6 +23,7 @@ class POV(SeasonalStrategy):
     name = "pov"
     description = "Percentage of volume: trades `rate` × forecast bar volume, completes by bar T."
     mode = "adaptive"
+    param_specs = {"rate": Param(float, low=0.0, high=1.0, low_open=True), "window": Param(int, low=1)}
 
     def __init__(self, rate: float = 0.02, window: int = 4):
         self.rate = float(rate)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import textwrap
 import warnings
 
@@ -67,9 +69,20 @@ def test_debug_shows_the_traceback_behind_the_line(broken, capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["compare", "--strategies", ","], "--strategies ',': expected comma-separated strategy names"),
-    (["audit", "--orders", "0"], "parameter 'n_orders' must be at least 1, got 0"),
-    (["audit", "--orders", "-3"], "parameter 'n_orders' must be at least 1, got -3"),
-    (["run", "--audit-orders", "0"], "parameter 'n_orders' must be at least 1, got 0"),
+    (["audit", "--orders", "0"], "parameter 'n_orders' must be a whole number >= 1, got 0"),
+    (["audit", "--orders", "-3"], "parameter 'n_orders' must be a whole number >= 1, got -3"),
+    (["run", "--audit-orders", "0"], "parameter 'n_orders' must be a whole number >= 1, got 0"),
+    (["run", "--strategy", "pov", "--param", "rate=-1"], "parameter rate=-1 is not valid; expected a number in (0, 1]"),
+    (["run", "--strategy", "pov", "--param", "rate=5"], "parameter rate=5 is not valid; expected a number in (0, 1]"),
+    (["run", "--strategy", "pov", "--param", "rate=nan"], "parameter rate='nan' is not valid"),
+    (["run", "--strategy", "pov", "--param", "rate=abc"], "parameter rate='abc' is not valid"),
+    (["run", "--strategy", "pov", "--param", "window=0"], "parameter window=0 is not valid; expected a whole number >= 1"),
+    (["run", "--strategy", "pov", "--param", "window=2.7"], "parameter window=2.7 is not valid"),
+    (["run", "--strategy", "dvwap", "--param", "window=-5"], "parameter window=-5 is not valid"),
+    (["run", "--strategy", "dvwap", "--param", "decay=fast"], "parameter decay='fast' is not valid; expected a number in [0, 1]"),
+    (["run", "--strategy", "flex", "--param", "front=2"], "parameter front=2 is not valid; expected a number in [0, 1]"),
+    (["run", "--strategy", "twap", "--order-size", "inf", *FAST], "'order_size': expected a finite fraction"),
+    (["run", "--strategy", "twap", "--order-size", "0", *FAST], "'order_size': expected a finite fraction"),
 ])
 def test_bad_cli_input_is_one_line(argv, message, capsys):
     assert main(argv) == 2
@@ -96,3 +109,64 @@ def test_hit_rate_counts_ties_as_ties():
     assert 0 < tiny.max() < 1e-6  # floating-point noise, not a result
     assert stats.loc["buy-twap-quantity-match", "hit_rate"] == 0.0
     assert stats.loc["sell-twap-notional-match", "hit_rate"] == 0.0
+
+
+def _saved_state(tmp_path, name, edit):
+    bars = eb.load_bars("BTCUSDT")
+    split = eb.make_split(bars, test_start="2026-04-01", val_start="2026-01-01")
+    strategy = eb.load_strategy(name)
+    eb.fit_strategy(strategy, eb.training_bars(bars, split.train_end))
+    path = strategy.save(tmp_path / f"{name}.json")
+    saved = json.loads(path.read_text())
+    edit(saved)
+    path.write_text(json.dumps(saved))
+    return path
+
+
+def _set(path, value):
+    def edit(saved):
+        target = saved
+        for key in path[:-1]:
+            target = target[key]
+        if value is DELETE:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+    return edit
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize("name, edit, message", [
+    ("vwap", _set(("state", "volume_model", "factors", 0), float("nan")), "factors that are not finite and >= 0"),
+    ("vwap", _set(("state", "volume_model", "factors", 0), -1.0), "factors that are not finite and >= 0"),
+    ("vwap", _set(("state", "volume_model", "calendar"), "lunar"), "calendar 'lunar'"),
+    ("vwap", _set(("state", "volume_model", "level_bars"), 0), "level_bars 0"),
+    ("vwap", _set(("state", "volume_model", "calendar"), DELETE), "missing or malformed field"),
+    ("vwap", lambda saved: saved["state"]["volume_model"]["factors"].pop(), "slots for"),
+    ("ac", _set(("state", "sigma"), -1), "state sigma=-1"),
+    ("pov", _set(("params", "rate"), float("inf")), "parameter rate=inf is not valid"),
+])
+def test_bad_saved_states_are_one_line(tmp_path, name, edit, message, capsys):
+    path = _saved_state(tmp_path, name, edit)
+    with pytest.raises(eb.ExecbenchError, match=re.escape(message)):
+        eb.load_fitted(path)
+    assert main(["run", "--state", str(path), *FAST]) == 2
+    assert message in one_line(capsys)
+
+
+def test_a_state_fitted_past_the_validation_start_is_refused_and_another_asset_warned(tmp_path, capsys):
+    bars = eb.load_bars("BTCUSDT")
+    strategy = eb.load_strategy("vwap")
+    eb.fit_strategy(strategy, bars)  # every bar, the test period included
+    path = strategy.save(tmp_path / "peeked.json")
+    assert main(["run", "--state", str(path), *FAST]) == 2
+    assert "fitted on bars up to" in one_line(capsys)
+    honest = eb.load_strategy("vwap")
+    eb.fit_strategy(honest, eb.training_bars(bars, "2025-01-01"))
+    path = honest.save(tmp_path / "btc.json")
+    eth = eb.load_bars("ETHUSDT")
+    with pytest.warns(UserWarning, match="state fitted on another asset BTCUSDT"):
+        eb.evaluate(eb.load_fitted(path), eth, split=eb.make_split(eth, test_start="2026-04-27"), fit=False,
+                    audit=False)

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 import execbench as eb
 from execbench.lem.features import NORMALISER, feature_names, lem_features
-from execbench.strategy import OrderContext, RealisedWindow
+from execbench.strategy import RealisedWindow, order_context
 
 
 def context(bars, lookback, horizon=12):
     windows = eb.build_order_windows(bars, horizon, start="2026-04-01", min_history=lookback + NORMALISER + 1)
     windows = windows.subset(slice(0, 40))
-    return OrderContext(windows), RealisedWindow(windows.window("prices"), windows.window("volumes"))
+    ctx = order_context(windows, lookback + NORMALISER + 1)
+    return ctx, RealisedWindow(windows.window("prices"), windows.window("volumes")), windows
 
 
 def test_shape_alignment_and_values():
     bars = eb.load_bars("BTCUSDT")
-    ctx, window = context(bars, lookback=24)
+    ctx, window, windows = context(bars, lookback=24)
     x = lem_features(ctx, window, lookback=24)
     assert x.shape == (40, 24 + 11, 5) and len(feature_names("continuous")) == 5
     prices = eb.bar_prices(bars)
-    origin = int(ctx.windows.origin[0])
+    origin = int(windows.origin[0])
     # position p is bar origin − L + p: the last lookback position is the bar just before the origin
     assert x[0, 23, 1] == 100 * np.log(prices[origin - 1] / prices[origin - 2])  # percent
     assert x[0, 24, 1] == 100 * np.log(prices[origin] / prices[origin - 1])
@@ -35,7 +34,7 @@ def test_shape_alignment_and_values():
 def test_features_for_a_decision_ignore_that_bar_and_later():
     bars = eb.load_bars("ETHUSDT")
     lookback, horizon = 16, 12
-    ctx, window = context(bars, lookback, horizon)
+    ctx, window, _ = context(bars, lookback, horizon)
     base = lem_features(ctx, window, lookback)
     rng = np.random.default_rng(0)
     for s in range(horizon):
@@ -54,7 +53,7 @@ def test_upstream_lead_shifts_the_sequence_one_bar_later():
     """lead=1 (the upstream alignment, for comparison only) shows the decision for bar o+s bar o+s."""
     bars = eb.load_bars("BTCUSDT")
     lookback = 16
-    ctx, window = context(bars, lookback)
+    ctx, window, _ = context(bars, lookback)
     causal = lem_features(ctx, window, lookback)
     upstream = lem_features(ctx, window, lookback, lead=1)
     np.testing.assert_array_equal(upstream[:, :-1, 1], causal[:, 1:, 1])  # same bars, one position earlier
@@ -69,7 +68,7 @@ def test_upstream_lead_shifts_the_sequence_one_bar_later():
 def test_daily_sessions_use_day_of_week_and_month():
     dow = eb.load_bars("AAPL", "1d")
     windows = eb.build_order_windows(dow, 12, start="2024-01-02", min_history=400).subset(slice(0, 5))
-    ctx = OrderContext(replace(windows))
+    ctx = order_context(windows, 400)
     x = lem_features(ctx, RealisedWindow(windows.window("prices"), windows.window("volumes")), lookback=20)
     assert feature_names("sessions")[2:4] == ("day_of_week", "month")
     assert set(np.round((x[:, :, 2] + 0.5) * 4).ravel()) <= {0.0, 1.0, 2.0, 3.0, 4.0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -13,6 +14,7 @@ import execbench as eb  # noqa: E402
 from execbench.pipeline.audit import audit_strategy  # noqa: E402
 from execbench.errors import StrategyError  # noqa: E402
 from execbench.orders import training_bars  # noqa: E402
+from execbench.strategy import run_strategy  # noqa: E402
 from execbench.strategy.registry import load_fitted, load_strategy  # noqa: E402
 from execbench.contracts import grid_position  # noqa: E402
 
@@ -38,7 +40,7 @@ def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
     assert len(strategy.loss_history) == 1 and np.isfinite(strategy.loss_history[0])
     report = audit_strategy(strategy, bars, split=split, fit=False, n_orders=8)
     assert report.passed, report.summary()
-    ev = eb.evaluate(strategy, bars, split=split, fit=False)
+    ev = eb.evaluate(strategy, bars, split=split, fit=False, audit_orders=8)
     np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
     assert np.isfinite(ev.result.bps).all() and ev.result.n_orders > 300
     again = load_fitted(strategy.save(tmp_path / "lem.json"))
@@ -46,7 +48,7 @@ def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
     grid = eb.scenario_grid(12)
     np.testing.assert_array_equal(eb.run_strategy(again, windows, grid), eb.run_strategy(strategy, windows, grid))
     with pytest.raises(StrategyError, match="built for T=12"):
-        eb.evaluate(strategy, bars, split=split, fit=False, horizon=6)
+        eb.evaluate(strategy, bars, split=split, fit=False, horizon=6, audit_orders=8)
 
 
 def test_bundled_checkpoint_runs_without_training(tmp_path):
@@ -64,7 +66,7 @@ def test_bundled_checkpoint_runs_without_training(tmp_path):
     split = eb.make_split(eth, test_start="2026-04-27")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ev = eb.evaluate(strategy, eth, split=split)  # fit() keeps the checkpoint and reports the mismatch
+        ev = eb.evaluate(strategy, eth, split=split, audit_orders=8)  # fit() keeps the checkpoint and reports the mismatch
     assert any("checkpoint trained on BTCUSDT 15m, evaluated on ETHUSDT 15m" in str(w.message) for w in caught)
     np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
     with pytest.raises(StrategyError, match="no checkpoint at"):
@@ -91,7 +93,7 @@ def test_train_command_writes_a_checkpoint_that_loads(tmp_path, capsys):
     strategy = load_strategy("lem", checkpoint=str(out))
     assert strategy.hidden == 8 and strategy.lookback_bars == 8
     bars = eb.load_bars("BTCUSDT")
-    ev = eb.evaluate(strategy, bars, split=eb.make_split(bars, test_start="2026-04-28"))
+    ev = eb.evaluate(strategy, bars, split=eb.make_split(bars, test_start="2026-04-28"), audit_orders=8)
     assert np.isfinite(ev.result.bps).all()
 
 
@@ -124,14 +126,15 @@ def test_multi_asset_multi_frequency_training(tmp_path):
         eb.load_bars("BTCUSDT,AAPL")
 
 
-def test_upstream_alignment_is_flagged_by_the_audit(fitted):
-    """Our model fed the upstream way (step s sees bar s) fails the audit at step 0."""
+def test_upstream_alignment_is_refused_by_the_framework(fitted):
+    """Our model fed the upstream way (step s would see bar s): the framework masks bar s for decision s,
+    the per-bar decisions then no longer add up, and the model is refused in one line."""
     bars, split, _ = fitted
-    leaky = load_strategy("lem", **{**TINY, "alignment": "upstream", "max_samples": 256}).fit(
+    upstream = load_strategy("lem", **{**TINY, "alignment": "upstream", "max_samples": 256}).fit(
         training_bars(bars, split.train_end))
-    report = audit_strategy(leaky, bars, split=split, fit=False, n_orders=8)
-    assert not report.passed and report.first_leak.step == 0, report.summary()
-    with pytest.raises(StrategyError, match="alignment='sideways'"):
+    with pytest.raises(StrategyError, match="do not sum to 1.*depend on later bars"):
+        audit_strategy(upstream, bars, split=split, fit=False, n_orders=8)
+    with pytest.raises(eb.ParameterError, match="alignment='sideways' is not valid; expected one of causal, upstream"):
         load_strategy("lem", alignment="sideways", checkpoint="none")
 
 
@@ -145,7 +148,7 @@ def test_lem_learns_a_predictable_volume_curve_and_beats_twap():
     lem = load_strategy("lem", **{**TINY, "epochs": 3, "max_samples": 2048, "learning_rate": 1e-2})
     lem.fit(training_bars(bars, split.train_end))
     assert lem.loss_history[-1] < lem.loss_history[0], lem.loss_history
-    ev = eb.evaluate(lem, bars, split=split, fit=False)
+    ev = eb.evaluate(lem, bars, split=split, fit=False, audit_orders=8)
     label = "buy-vwap-quantity-match"
     lem_std, twap_std = np.std(ev.result.column("bps", label)), np.std(ev.baseline.column("bps", label))
     assert lem_std < 0.6 * twap_std, (lem_std, twap_std)

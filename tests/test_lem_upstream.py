@@ -10,8 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import execbench as eb  # noqa: E402
+from execbench.errors import StrategyError  # noqa: E402
 from execbench.strategy.registry import load_strategy  # noqa: E402
-from execbench.strategy import OrderContext, RealisedWindow  # noqa: E402
+from execbench.strategy import RealisedWindow, order_context  # noqa: E402
 
 pytest.importorskip("lems", reason="the optional upstream extra (pip install -e '.[upstream]') is not installed")
 
@@ -35,7 +36,7 @@ def test_upstream_inputs_follow_its_formatter(btc):
     lookback, horizon = 8, 12
     windows = eb.build_order_windows(bars, horizon, start="2026-04-01",
                                      min_history=lookback + NORMALISATION_SECTION + 1).subset(slice(0, 3))
-    ours = upstream_inputs(OrderContext(windows), RealisedWindow(windows.window("prices"), windows.window("volumes")),
+    ours = upstream_inputs(order_context(windows, lookback + NORMALISATION_SECTION + 1), RealisedWindow(windows.window("prices"), windows.window("volumes")),
                            lookback)
     prices, volumes = eb.bar_prices(bars), bars["volume"].to_numpy(np.float64)
     times = bars.index
@@ -48,12 +49,11 @@ def test_upstream_inputs_follow_its_formatter(btc):
     np.testing.assert_allclose(ours[0], x[0], rtol=2e-6)
 
 
-def test_upstream_model_runs_through_the_interface(btc):
-    """Scored by the engine like any strategy (tests/test_audit.py checks that the audit catches its
-    one-bar look-ahead at step 0)."""
+def test_upstream_model_is_refused_because_it_is_not_causal(btc):
+    """Run through the same interface, upstream's model reads bar s for decision s; the framework masks
+    that bar, its per-bar decisions then no longer add up, and the run is refused in one line."""
     bars, _ = btc
     split = eb.make_split(bars, test_start="2026-04-28", val_start="2026-01-01")
     strategy = load_strategy("lem-upstream", **SMALL).fit(None)
-    ev = eb.evaluate(strategy, bars, split=split, fit=False)
-    np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
-    assert np.isfinite(ev.result.bps).all() and ev.result.n_orders > 100
+    with pytest.raises(StrategyError, match="lem-upstream.*do not sum to 1.*depend on later bars"):
+        eb.evaluate(strategy, bars, split=split, fit=False, audit=False)

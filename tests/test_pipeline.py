@@ -8,6 +8,8 @@ import pytest
 
 import execbench as eb
 
+import cheats
+
 
 @pytest.fixture(scope="module")
 def btc():
@@ -18,7 +20,7 @@ def btc():
 def test_evaluate_audits_by_default_and_shows_it(btc):
     bars, split = btc
     ev = eb.evaluate("twap", bars, split=split)
-    assert isinstance(ev.audit, eb.AuditReport) and ev.audit.passed and ev.audit.n_orders == 16
+    assert isinstance(ev.audit, eb.AuditReport) and ev.audit.passed and ev.audit.n_orders >= min(500, ev.result.n_orders)
     assert "audit passed" in repr(ev) and len(repr(ev)) < 200
     assert "look-ahead audit of 'twap' passed" in ev.summary()
     assert "audit_s" in ev.timings
@@ -30,14 +32,7 @@ def test_evaluate_audits_by_default_and_shows_it(btc):
 def test_a_leaky_strategy_is_evaluated_but_its_audit_fails(btc):
     bars, split = btc
 
-    class PeeksAtVolume(eb.Strategy):
-        name = "peeks"
-
-        def schedule(self, ctx, grid):
-            volumes = ctx.windows.window("volumes")
-            return np.repeat((volumes / volumes.sum(axis=1, keepdims=True))[:, :, None], len(grid), axis=2)
-
-    ev = eb.evaluate(PeeksAtVolume(), bars, split=split, audit_orders=4)
+    ev = eb.evaluate(cheats.StackPeeker(), bars, split=split, audit_orders=4)
     assert not ev.audit.passed and "FAILED step 0" in repr(ev) and "FAILED at step 0" in ev.summary()
 
 

@@ -11,6 +11,7 @@ from execbench.pipeline.evaluation import replay_strategy
 from execbench.params import parse_params
 from execbench.strategy.registry import available_strategies, load_strategy
 from execbench.strategy import Strategy, run_strategy
+from execbench.orders import independent_batches
 from execbench.orders.windows import build_order_windows
 
 
@@ -40,8 +41,9 @@ class PeekingAdaptive(Strategy):
     name = "peek"
     mode = "adaptive"
 
+    seen: list = []
+
     def start(self, ctx, grid):
-        self.seen = []
         return ctx.horizon
 
     def step(self, horizon, obs):
@@ -51,11 +53,14 @@ class PeekingAdaptive(Strategy):
 
 def test_adaptive_strategies_see_only_the_past(windows):
     strategy = PeekingAdaptive()
+    strategy.seen = []
     grid = scenario_grid(6, sides=("buy",))
     alloc = run_strategy(strategy, windows, grid)
-    n = len(windows)
-    assert [s for s, *_ in strategy.seen] == list(range(6))  # one call per bar, for all orders
-    for step, prices_shape, volumes_shape, alloc_shape in strategy.seen:
+    batches = independent_batches(windows, strategy.lookback)
+    # one call per bar for all the orders of an independent batch, batch after batch
+    assert [s for s, *_ in strategy.seen] == list(range(6)) * len(batches)
+    sizes = np.repeat([len(b) for b in batches], 6)
+    for (step, prices_shape, volumes_shape, alloc_shape), n in zip(strategy.seen, sizes, strict=True):
         assert prices_shape == volumes_shape == (n, step) and alloc_shape == (n, step, len(grid))
     np.testing.assert_allclose(alloc, 1 / 6)
 
@@ -65,7 +70,7 @@ class Broken(Strategy):
 
     def schedule(self, ctx, grid):
         out = np.full((ctx.n_orders, ctx.horizon, len(grid)), 1.0 / ctx.horizon)
-        out[3, 0, :] += 0.2
+        out[-1, 0, :] += 0.2
         return out
 
 
@@ -85,7 +90,7 @@ class SellOnly(Strategy):
 
 def test_strategy_errors_are_clear(windows):
     grid = scenario_grid(6)
-    with pytest.raises(AllocationError, match=r"strategy 'broken' emitted allocations that do not sum to 1 for order 3"):
+    with pytest.raises(AllocationError, match=r"strategy 'broken' emitted allocations that do not sum to 1 for order \d+ \(asset="):
         replay_strategy(Broken(), windows, grid)
     with pytest.raises(AllocationError, match=r"'wrongshape': schedule returned shape"):
         replay_strategy(WrongShape(), windows, grid)

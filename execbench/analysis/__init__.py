@@ -7,6 +7,7 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "inference": ["BLOCK_FACTOR", "DEFAULT_REPS", "Interval", "PairedComparison", "block_length", "bootstrap_ci",
                   "bootstrap_indices", "holm", "non_overlapping", "paired_comparison"],
+    "sanity": ["impossible_results"],
     "shortfall": ["COMPONENTS", "shortfall_table"],
     "significance": ["ci_table", "paired_table"],
     "stats": ["PAPER_COLUMNS", "summarize"],

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                               audit_orders=args.audit_orders, seed=args.seed, **callbacks)
     if args.save_state:
         console.out.print(f"saved fitted state to {strategy.save(args.save_state)}")
-    console.print_audit(evaluation.audit)
+    console.print_audit(evaluation.audit, evaluation.warnings)
     evaluation.timings["total_s"] = time.perf_counter() - started
     out_dir = _out_dir(args, evaluation.asset, strategy.name)
     extra = {"command": _command_line(), "seed": args.seed, "fitted_state": args.state,
@@ -174,7 +174,7 @@ def compare(args: argparse.Namespace) -> int:
                                         order_size=args.order_size, impact=impact, audit=not args.no_audit,
                                         audit_orders=args.audit_orders, seed=args.seed, **callbacks)
     for evaluation in comparison.values():
-        console.print_audit(evaluation.audit)
+        console.print_audit(evaluation.audit, evaluation.warnings)
     first = next(iter(comparison.values()))
     elapsed = time.perf_counter() - started
     first.timings["compare_total_s"] = elapsed
@@ -350,7 +350,7 @@ def lem_alignment(args: argparse.Namespace) -> int:
             on_stage=lambda text: bar.update(task, description=text), on_epoch=_epoch_printer(bar, task),
             on_windows=lambda w: bar.update(task, completed=0, total=len(w) * 3), progress=lambda k: bar.advance(task, k))
     for evaluation in result.comparison.values():
-        console.print_audit(evaluation.audit)
+        console.print_audit(evaluation.audit, evaluation.warnings)
     first = next(iter(result.comparison.values()))
     console.print_frame(result.table, f"causal vs upstream alignment, same LEM and seed, on {first.asset} {first.freq}, "
                                       f"T={args.horizon}: mean bps vs {args.benchmark.upper()} ({args.target} target), "

@@ -46,13 +46,18 @@ def replay_progress(description: str, per_order: int = 1):
                "on_stage": lambda text: bar.update(task, description=text)}
 
 
-def print_audit(report) -> None:
-    """One green or red line with the audit result."""
+def print_audit(report, warnings: tuple[str, ...] = ()) -> None:
+    """One green or red line with the audit result, and a yellow line per impossible-result warning."""
     if report is None:
         out.print("[yellow]look-ahead audit skipped (--no-audit)[/]")
-        return
-    style = "green" if report.passed else "bold red"
-    out.print(f"[{style}]{report.summary()}[/]", highlight=False)
+    else:
+        style = "green" if report.passed else "bold red"
+        out.print(f"[{style}]{report.summary()}[/]", highlight=False)
+        if report.weak():
+            out.print(f"[yellow]the audit covered {report.n_orders} orders: a leak on 1% of orders would be missed "
+                      f"with probability {report.miss_probability(0.01):.0%}[/]", highlight=False)
+    for warning in warnings:
+        out.print(f"[bold yellow]WARNING: {warning}[/]", highlight=False)
 
 
 def epoch_line(name: str, epoch: int, logs: dict) -> str:

@@ -40,7 +40,8 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
 
 def _eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order-size", type=float, default=DEFAULT_ORDER_SIZE,
-                        help="order size as a fraction of the expected window volume (participation and impact)")
+                        help="order size as a fraction of the expected window volume, > 0 (default 0.01); it sets each "
+                             "order's quantity, so participation, capped scenarios, impact and POV depend on it")
     parser.add_argument("--benchmark", choices=BENCHMARKS, default="vwap", help="benchmark of the printed table")
     parser.add_argument("--target", choices=TARGETS, default="quantity", help="target of the printed table")
     parser.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit")

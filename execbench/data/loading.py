@@ -102,7 +102,10 @@ def _pick_bundled(asset: str, freq: str | None) -> tuple[BundledDataset, str | N
         return next(e for e in entries if e.freq == natives[0]), None
     target = parse_freq(freq)
     divisors = [f for f in natives if (target / parse_freq(f)) == int(target / parse_freq(f)) and parse_freq(f) <= target]
-    if not divisors or (parse_freq(divisors[-1]) >= pd.Timedelta(days=1) and parse_freq(divisors[-1]) != target):
+    if divisors and parse_freq(divisors[-1]) >= pd.Timedelta(days=1) and parse_freq(divisors[-1]) != target:
+        raise DataError(f"frequency {freq!r} for {asset}: its bundled bars are daily sessions ({divisors[-1]}), which "
+                        "are not resampled (a week of sessions is not a fixed number of days); use 1d")
+    if not divisors:
         raise DataError(
             f"frequency {freq!r} for {asset}: bundled data is at {', '.join(natives)}; a frequency must be one "
             f"of these or a whole multiple of one (e.g. 90m from 15m)"

@@ -54,7 +54,19 @@ def _to_utc_index(column: pd.Series, source: str) -> pd.DatetimeIndex:
 
 def _canonicalise(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Lower-case columns, move the time column to a UTC index and keep the canonical columns."""
-    frame = frame.rename(columns={c: str(c).strip().lower() for c in frame.columns})
+    names = [str(c).strip().lower() for c in frame.columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        same = [str(c) for c in frame.columns if str(c).strip().lower() == twice[0]]
+        raise DataError(f"{source}: columns {', '.join(map(repr, same))} are the same column once case is ignored; "
+                        "keep one")
+    if isinstance(frame.index, pd.MultiIndex) and "timestamp" in frame.index.names:
+        assets = frame.index.get_level_values("asset").unique() if "asset" in frame.index.names else []
+        if len(assets) > 1:
+            raise DataError(f"{source}: holds {len(assets)} assets (a universe saved from load_bars); write one file "
+                            "per asset into a folder, or load it with pandas and pass the frame to the API")
+        frame = frame.reset_index(level=[n for n in frame.index.names if n != "timestamp"], drop=True)
+    frame = frame.rename(columns=dict(zip(frame.columns, names, strict=True)))
     if isinstance(frame.index, pd.DatetimeIndex):
         index = frame.index.tz_localize("UTC") if frame.index.tz is None else frame.index.tz_convert("UTC")
         index = pd.DatetimeIndex(index, name="timestamp")

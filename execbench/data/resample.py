@@ -40,6 +40,9 @@ def resample_bars(frame: pd.DataFrame, freq: str, source_freq: str | None = None
     source, target = parse_freq(source_freq), parse_freq(freq)
     if target == source:
         return frame
+    if source >= pd.Timedelta(days=1):
+        raise DataError(f"frequency {freq!r}: {source_freq} bars are daily sessions, which are not resampled (a week "
+                        "of sessions is not a fixed number of days)")
     ratio = target / source
     if target < source or ratio != int(ratio):
         raise DataError(

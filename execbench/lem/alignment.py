@@ -1,27 +1,29 @@
 """The causal-vs-upstream alignment experiment (``execbench lem-alignment``).
 
 The same LEM is trained twice with the same seed and data: once causally, once fed the upstream
-``lems`` way (step s sees bar s itself).  Both are audited and scored, next to TWAP, on the same test
-orders.  This is the one module of ``execbench.lem`` that runs the pipeline (it sits above it); the
+``lems`` way (step s would see bar s itself).  The framework masks bar s for decision s, so the
+upstream-aligned model's per-bar decisions no longer add up and it is refused (recorded in
+``AlignmentResult.refused`` and the table); the causal one is audited and scored next to TWAP.  This is the one module of ``execbench.lem`` that runs the pipeline (it sits above it); the
 model library below it does not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from execbench.contracts import Period
 from execbench.engine import ImpactModel
-from execbench.errors import ParameterError
+from execbench.contracts import scenario_grid
+from execbench.errors import ParameterError, StrategyError
 from execbench.lem.presets import training_params
 from execbench.lem.training import TrainedLEM, train_lem
-from execbench.orders import DEFAULT_ORDER_SIZE, DateSplit, training_bars
+from execbench.orders import DEFAULT_ORDER_SIZE, DateSplit, build_order_windows, training_bars
 from execbench.pipeline.evaluation import AUDIT_ORDERS, Comparison, compare
-from execbench.strategy import fit_strategy, load_strategy, strategy_class
+from execbench.strategy import fit_strategy, load_strategy, run_strategy, strategy_class
 
 NAMES = {"causal": "lem", "upstream": "lem-upstream-aligned"}
 
@@ -33,6 +35,7 @@ class AlignmentResult:
     models: dict[str, TrainedLEM]
     comparison: Comparison
     table: pd.DataFrame
+    refused: dict[str, str] = field(default_factory=dict)  # model → why the framework refused it
 
     def __repr__(self) -> str:
         return f"AlignmentResult({', '.join(self.models)} + twap; {self.comparison!r})"
@@ -67,10 +70,22 @@ def alignment_experiment(bars: pd.DataFrame, split: DateSplit, *, config: str = 
         models[name] = train_lem([bars], architecture, training, end=split.train_end, validation=split.validation,
                                  on_epoch=report)
         strategies.append(lem_class.from_trained(models[name], name=name))
+    refused = {}
+    probe = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                min_history=max(s.lookback for s in strategies))
+    for strategy in list(strategies):  # a model whose per-bar decisions depend on later bars is refused
+        try:
+            run_strategy(strategy, probe.subset(slice(0, 64)), scenario_grid(horizon))
+        except StrategyError as exc:
+            refused[strategy.name] = str(exc)
+            strategies.remove(strategy)
+            stage(f"{strategy.name} refused: {exc}")
     strategies.append(fit_strategy(load_strategy("twap"), training_bars(bars, split.train_end)))
     comparison = compare(strategies, bars, horizon=horizon, split=split, order_size=order_size, fit=False,
                          impact=impact, audit=audit, audit_orders=audit_orders, seed=seed, on_stage=on_stage,
                          progress=progress, on_windows=on_windows)
     table = comparison.table(periods=periods, benchmark=benchmark, target=target)
     table.insert(2, "Audit", [comparison[name].audit_label() for name in table["Strategy"]])
-    return AlignmentResult(models=models, comparison=comparison, table=table)
+    rows = [{"Strategy": name, "Side": side, "Audit": "refused: not causal"} for name in refused for side in ("BUY", "SELL")]
+    table = pd.concat([table, pd.DataFrame(rows, columns=table.columns)], ignore_index=True) if rows else table
+    return AlignmentResult(models=models, comparison=comparison, table=table, refused=refused)

@@ -73,6 +73,11 @@ def default_split(bars: pd.DataFrame) -> DateSplit:
     return DateSplit(test_start=(first + 0.85 * span).floor("D"), val_start=(first + 0.70 * span).floor("D"))
 
 
+def _when(stamp: pd.Timestamp) -> str:
+    """A date, or date and time when the time of day matters (so two different instants never print alike)."""
+    return str(stamp.date()) if stamp == stamp.normalize() else stamp.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def make_split(bars: pd.DataFrame, test_start: str | None = None, val_start: str | None = None,
                test_end: str | None = None) -> DateSplit:
     """A ``DateSplit`` from user dates (defaults from ``default_split``), checked against the data."""
@@ -85,8 +90,8 @@ def make_split(bars: pd.DataFrame, test_start: str | None = None, val_start: str
     for name, value in (("test_start", test), ("val_start", val), ("test_end", end)):
         if value is not None and not first <= value <= last:
             raise DataError(
-                f"parameter {name!r}: {value.date()} is outside the data ({bars.attrs.get('asset')} "
-                f"{bars.attrs.get('freq')}: {first.date()} to {last.date()})"
+                f"parameter {name!r}: {_when(value)} is outside the data ({bars.attrs.get('asset')} "
+                f"{bars.attrs.get('freq')}: first bar {_when(first)}, last bar {_when(last)})"
             )
     if val is not None and val > test:
         if val_start:

@@ -231,7 +231,9 @@ def build_order_windows(
         arrival price exists).
     order_size
         Order size as a fraction of the expected market volume over the window (see
-        ``OrderWindows.sizes``); it only affects participation figures.
+        ``OrderWindows.sizes``), > 0 and finite.  It sets each order's quantity: participation figures,
+        participation-capped scenarios, market impact and strategies that trade a share of market
+        volume (POV) depend on it; schedules that ignore size (TWAP, VWAP) do not.
 
     Returns
     -------
@@ -241,8 +243,9 @@ def build_order_windows(
     """
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise DataError(f"parameter 'horizon': expected an integer >= 1, got {horizon!r}")
-    if not order_size >= 0:
-        raise DataError(f"parameter 'order_size': expected >= 0, got {order_size!r}")
+    if isinstance(order_size, bool) or not isinstance(order_size, (int, float, np.floating)) \
+            or not np.isfinite(order_size) or order_size <= 0:
+        raise DataError(f"parameter 'order_size': expected a finite fraction of the window volume > 0, got {order_size!r}")
     start_ts, end_ts = to_utc(start, "start"), to_utc(end, "end")
     freq = bars.attrs.get("freq")
     calendar = bars.attrs.get("calendar", "continuous")

@@ -34,7 +34,7 @@ from execbench.orders import (
     training_bars,
 )
 from execbench.orders.batches import information_spans
-from execbench.strategy import Strategy, check_supported, fit_strategy, run_strategy
+from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, run_strategy
 
 INPUTS = ("prices", "volumes")
 AUDIT_TOLERANCE = 1e-12
@@ -244,6 +244,8 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
     check_supported(strategy, grid)
     if fit:
         fit_strategy(strategy, training_bars(bars, split.train_end))
+    else:
+        check_fitted_for(strategy, bars, split.train_end)
     if windows is None:
         windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
                                       min_history=max(1, strategy.lookback))

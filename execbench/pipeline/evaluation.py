@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from execbench.analysis import tables
+from execbench.analysis.sanity import impossible_results
 from execbench.analysis.shortfall import shortfall_table
 from execbench.analysis.significance import ci_table
 from execbench.contracts import Period, ScenarioGrid, period_short, run_periods, scenario_grid, scenario_label
@@ -31,11 +32,34 @@ from execbench.orders import (
 )
 from execbench.pipeline.audit import AUDIT_ORDERS, AuditReport, audit_strategy, strategy_calls
 from execbench.results import ReplayResult, RunData
-from execbench.strategy import Strategy, check_supported, fit_strategy, load_strategy, run_strategy
+from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, load_strategy, run_strategy
 
 TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci")
 
 DEFAULT_CHUNK = 4096
+CHUNK_BYTES = 256 * 2**20  # working memory of one replay chunk (allocations and the kernel's arrays)
+RESULT_FIELDS = 8  # float64 (orders × scenarios) arrays a result keeps (achieved, benchmark, ... impact)
+
+
+def sized_chunk(chunk_size: int, horizon: int, n_scenarios: int) -> int:
+    """``chunk_size``, reduced so that one chunk's (orders × T × scenarios) arrays fit ``CHUNK_BYTES``."""
+    per_order = horizon * n_scenarios * 8 * 4
+    return max(1, min(int(chunk_size), CHUNK_BYTES // per_order))
+
+
+def check_memory(n_orders: int, horizon: int, n_scenarios: int, *, keep: int = 0) -> None:
+    """Refuse, before any work, a run whose results cannot fit in the memory available now."""
+    import os
+
+    need = n_orders * n_scenarios * 8 * (RESULT_FIELDS + 1) + n_orders * horizon * keep * 4 + CHUNK_BYTES
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform: nothing to check against
+        return
+    if need > 0.8 * available:
+        raise DataError(f"a run of {n_orders:,} orders × {n_scenarios:,} scenarios at T={horizon} needs about "
+                        f"{need / 2**30:.1f} GiB, {available / 2**30:.1f} GiB is available: shorten the test period "
+                        "(--test-start / --test-end) or the horizon")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -56,6 +80,7 @@ class Evaluation:
     timings: dict[str, float] = field(default_factory=dict)
     impact: ImpactModel | None = None
     audit: AuditReport | None = None
+    warnings: tuple[str, ...] = ()  # results impossible without the future (``impossible_results``)
 
     def __repr__(self) -> str:
         return (f"Evaluation({self.strategy!r} on {self.asset} {self.freq}, T={self.horizon}: "
@@ -72,7 +97,8 @@ class Evaluation:
         lines = [f"{self.strategy}{params} on {self.asset} {self.freq}, T={self.horizon}, "
                  f"{result.n_orders:,} orders from {orders['origin'].min():%Y-%m-%d} to "
                  f"{orders['origin'].max():%Y-%m-%d} ({self.split})",
-                 "look-ahead audit skipped (audit=False)" if self.audit is None else self.audit.summary()]
+                 "look-ahead audit skipped (audit=False)" if self.audit is None else self.audit.summary(),
+                 *(f"WARNING: {w}" for w in self.warnings)]
         for side in ("buy", "sell"):
             cells = []
             for period in (1, "match"):
@@ -248,7 +274,8 @@ def evaluate(
     grid
         Scenarios to evaluate; default the full grid ``scenario_grid(horizon)``.
     order_size
-        Order size as a fraction of the expected window volume (participation only).
+        Order size as a fraction of the expected window volume (> 0): it sets each order's quantity, so
+        participation, capped scenarios, impact and volume-driven strategies (POV) depend on it.
     chunk_size
         Orders per strategy call and replay.
     fit
@@ -286,6 +313,8 @@ def evaluate(
     if fit:
         stage(f"fitting {strategy.name} on bars before {split.train_end.date()}")
         fit_strategy(strategy, training_bars(bars, split.train_end))
+    else:
+        check_fitted_for(strategy, bars, split.train_end)
     timings["fit_s"] = time.perf_counter() - tick
     if windows is None:
         windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
@@ -296,6 +325,9 @@ def evaluate(
             f"({bars.attrs.get('asset')} {bars.attrs.get('freq')}; skipped: {windows.skipped})"
         )
     report = None
+    keep = curve_scenarios(grid) if keep_allocations else ()
+    check_memory(len(windows), horizon, len(grid), keep=len(keep))
+    chunk_size = sized_chunk(chunk_size, horizon, len(grid))
     calls = strategy_calls(windows, strategy.lookback, chunk_size)  # what the run and the audit show the strategy
     if audit:  # some of the run's own calls, on a perturbed market
         tick = time.perf_counter()
@@ -308,14 +340,14 @@ def evaluate(
     tick = time.perf_counter()
     stage(f"replaying {strategy.name}")
     result = replay_strategy(strategy, windows, grid, chunk_size=chunk_size, progress=progress,
-                             keep=curve_scenarios(grid) if keep_allocations else (), impact=impact, calls=calls)
+                             keep=keep, impact=impact, calls=calls)
     timings["strategy_and_replay_s"] = time.perf_counter() - tick
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
     baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)
     return Evaluation(
         strategy=strategy.name, params=strategy.params(), asset=str(bars.attrs.get("asset")),
         freq=str(bars.attrs.get("freq")), horizon=horizon, split=split, windows=windows, result=result,
-        baseline=baseline, timings=timings, impact=impact, audit=report,
+        baseline=baseline, timings=timings, impact=impact, audit=report, warnings=impossible_results(result, baseline),
         data={k: bars.attrs.get(k) for k in ("sources", "sha256", "calendar", "resampled_from") if k in bars.attrs},
     )
 

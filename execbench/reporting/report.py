@@ -115,11 +115,15 @@ def _title_lines(record: dict, runs: dict[str, RunData]) -> list[str]:
         if result is None:
             lines.append(f"  {name}: not run (--no-audit)")
         elif result["passed"]:
+            miss = result.get("miss_probability", {}).get("0.01")
+            power = "" if miss is None else f"; a leak on 1 % of orders is missed with probability {miss:.2%}"
             lines.append(f"  {name}: passed ({result['steps']} steps x {len(result['inputs'])} inputs, "
-                         f"{result['orders']} orders)")
+                         f"{result['orders']} orders{power})")
         else:
             leak = result["first_leak"]
             lines.append(f"  {name}: FAILED at step {leak['step']} ({leak['input']}, bar {leak['bar']})")
+    for name, found in (record.get("warnings") or {}).items():
+        lines += [f"  WARNING {name}: {w}" for w in found]
     lines += ["", "data provenance:"]
     for source in data.get("sources", [])[:6]:
         lines.append(f"  {source}")

@@ -113,7 +113,7 @@ def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> d
             "timing": "the allocation for bar t uses information up to the close of bar t-1 only",
             "realised_window": f"ends at max(min_period, last bar with allocation > {ALLOC_EPS:g})",
             "order_size": (f"{evaluation.windows.order_size:g} of the expected window volume (mean volume of the "
-                           f"{SIZE_LOOKBACK} bars before the origin x T); affects participation figures only"),
+                           f"{SIZE_LOOKBACK} bars before the origin x T); sets each order's quantity; participation figures, participation-capped scenarios, market impact and strategies that trade a share of market volume (pov) depend on it"),
             "impact": ("none: fills at the bar price (the paper's setting)" if evaluation.impact is None
                        or not evaluation.impact.active else evaluation.impact.describe()),
         },
@@ -163,6 +163,7 @@ def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchm
     record["strategy_params"] = {k: e.params for k, e in comparison.items()}
     record["timings_s"] = {k: {t: round(v, 3) for t, v in e.timings.items()} for k, e in comparison.items()}
     record["audit"] = {k: _audit_record(e) for k, e in comparison.items()}
+    record["warnings"] = {k: list(e.warnings) for k, e in comparison.items()}
     record.update(extra or {})
     path = out_dir / "compare.json"
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
@@ -204,7 +205,8 @@ def _write_evaluation(evaluation: Evaluation, out_dir: Path, run_id: str, *, ben
         paths += write_table(evaluation.table("breakdown", by=key, periods=periods, **choice), out_dir, f"by_{key}",
                              caption=f"{name}: bps by {key} ({SIGN_CONVENTION}), {where}.")
     paths.append(evaluation.run_data().save(out_dir, run_id))
-    record = run_record(evaluation, {"run_id": run_id, "audit": _audit_record(evaluation), **(extra or {})})
+    record = run_record(evaluation, {"run_id": run_id, "audit": _audit_record(evaluation),
+                                     "warnings": {evaluation.strategy: list(evaluation.warnings)}, **(extra or {})})
     path = out_dir / "run.json"
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return paths + [path]

@@ -6,6 +6,7 @@ imports a plug-in.  Importing this package needs NumPy only (no pandas), so list
 """
 
 from execbench.strategy.base import Mode, OrderContext, RealisedWindow, StepObservation, Strategy
+from execbench.strategy.param_spec import Param
 from execbench.strategy.registry import (
     ENTRY_POINT_GROUP,
     available_strategies,
@@ -15,6 +16,7 @@ from execbench.strategy.registry import (
 )
 from execbench.strategy.runner import (
     call_strategy,
+    check_fitted_for,
     check_strategy,
     check_supported,
     fit_strategy,
@@ -32,8 +34,8 @@ from execbench.strategy.schedules import (
 from execbench.strategy.volume_profile import SeasonalVolume
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Mode", "OrderContext", "RealisedWindow", "SeasonalVolume", "StepObservation", "Strategy",
-    "ac_trajectory", "available_strategies", "bounded_step", "call_strategy", "check_strategy", "check_supported",
+    "ENTRY_POINT_GROUP", "Mode", "OrderContext", "Param", "RealisedWindow", "SeasonalVolume", "StepObservation", "Strategy",
+    "ac_trajectory", "available_strategies", "bounded_step", "call_strategy", "check_fitted_for", "check_strategy", "check_supported",
     "fit_strategy", "fit_profile", "load_fitted", "masked_window", "order_context",
     "load_strategy", "participation_caps", "rate_bounds", "run_strategy", "strategy_class",
 ]

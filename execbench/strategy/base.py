@@ -26,6 +26,7 @@ quote currency for a notional target); each scenario's T allocations must be ≥
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import numpy as np
 
 from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.errors import StrategyError
+from execbench.strategy.param_spec import Param
 
 Mode = Literal["static", "adaptive", "sequence"]
 
@@ -139,6 +141,25 @@ class RealisedWindow:
     visible: int | None = None  # None: every bar is real (training data, never a decision)
 
 
+def _checking_params(init):
+    """Wrap a strategy's ``__init__`` so that every declared parameter is checked (``Param.check``) first."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def checked(self, *args: Any, **kwargs: Any) -> None:
+        specs = type(self).param_specs
+        if specs:
+            bound = signature.bind(self, *args, **kwargs)
+            for key, value in list(bound.arguments.items()):
+                if key in specs:
+                    bound.arguments[key] = specs[key].check(type(self).name or type(self).__name__, key, value)
+            args, kwargs = bound.args[1:], bound.kwargs
+        init(self, *args, **kwargs)
+
+    checked._checks_params = True
+    return checked
+
+
 class Strategy:
     """Base class for execution strategies (built-in and plug-in alike).
 
@@ -150,6 +171,12 @@ class Strategy:
     description: ClassVar[str] = ""
     mode: ClassVar[Mode] = "static"
     lookback: int = 0  # bars of history needed before the origin
+    param_specs: ClassVar[dict[str, Param]] = {}  # declared type and range per parameter (checked before __init__)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__ and not getattr(cls.__init__, "_checks_params", False):
+            cls.__init__ = _checking_params(cls.__init__)
 
     def fit(self, bars) -> "Strategy":
         """Fit on training bars (a frame from ``load_bars`` cut before the validation start)."""
@@ -192,8 +219,8 @@ class Strategy:
     def save(self, path: str | Path) -> Path:
         """Write the parameters and fitted state to a JSON file; reload with ``execbench.load_fitted``."""
         path = Path(path)
-        path.write_text(json.dumps({"strategy": self.name, "params": self.params(), "state": self.get_state()},
-                                   indent=1) + "\n")
+        path.write_text(json.dumps({"strategy": self.name, "params": self.params(), "state": self.get_state(),
+                                    "fitted_on": getattr(self, "fitted_on", None)}, indent=1) + "\n")
         return path
 
     def schedule(self, ctx: OrderContext, grid: ScenarioGrid) -> np.ndarray:

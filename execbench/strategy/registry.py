@@ -87,5 +87,11 @@ def load_fitted(path: str | Path) -> Strategy:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StrategyError(f"strategy state {str(path)!r}: not a saved strategy ({exc})") from None
     strategy = load_strategy(name, **params)
-    strategy.set_state(state)
+    try:
+        strategy.set_state(state)
+    except ExecbenchError as exc:
+        raise StrategyError(f"strategy state {str(path)!r}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise StrategyError(f"strategy state {str(path)!r}: not a valid {name!r} state ({type(exc).__name__}: {exc})") from None
+    strategy.fitted_on = saved.get("fitted_on")
     return strategy

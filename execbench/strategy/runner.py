@@ -49,10 +49,39 @@ def call_strategy(strategy: Strategy, method: str, call: Callable[[], Any]) -> A
 
 
 def fit_strategy(strategy: Strategy, bars) -> Strategy:
-    """``strategy.fit(bars)``, with the strategy checked first and its errors named (``call_strategy``)."""
+    """``strategy.fit(bars)`` on a private copy of the bars, with the strategy checked first and its errors
+    named (``call_strategy``); records what it was fitted on as ``strategy.fitted_on``."""
     check_strategy(strategy)
-    call_strategy(strategy, "fit", lambda: strategy.fit(bars))
+    copy = bars.copy(deep=True)  # no view back into a longer frame
+    call_strategy(strategy, "fit", lambda: strategy.fit(copy))
+    strategy.fitted_on = fitted_on(bars)
     return strategy
+
+
+def fitted_on(bars) -> dict[str, Any]:
+    """Asset, frequency, calendar and last bar time of training bars (kept with a fitted state)."""
+    return {"asset": str(bars.attrs.get("asset")), "freq": bars.attrs.get("freq"),
+            "calendar": bars.attrs.get("calendar", "continuous"),
+            "end": None if len(bars) == 0 else str(bars.index.get_level_values(-1).max())}
+
+
+def check_fitted_for(strategy: Strategy, bars, train_end) -> None:
+    """A strategy fitted elsewhere (a saved state) may be evaluated on ``bars`` only if its training bars
+    ended before ``train_end``; a state from another asset, frequency or calendar is warned about."""
+    import warnings
+
+    import pandas as pd
+
+    record = getattr(strategy, "fitted_on", None)
+    if not record:
+        return
+    if record.get("end") and pd.Timestamp(record["end"]) >= pd.Timestamp(train_end):
+        raise StrategyError(f"strategy {strategy.name!r}: its state was fitted on bars up to {record['end']}, at or "
+                            f"after the validation start {train_end}; it has seen the period it would be scored on")
+    here = fitted_on(bars)
+    differ = [f"{k} {record.get(k)} (here {here[k]})" for k in ("asset", "freq", "calendar") if record.get(k) != here[k]]
+    if differ:
+        warnings.warn(f"strategy {strategy.name!r}: state fitted on another " + ", ".join(differ), stacklevel=3)
 
 
 def check_supported(strategy: Strategy, grid: ScenarioGrid) -> None:

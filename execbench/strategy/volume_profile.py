@@ -14,7 +14,7 @@ import numpy as np
 
 from execbench.data.frames import iter_assets
 from execbench.data.frequency import freq_minutes
-from execbench.errors import DataError
+from execbench.errors import DataError, StrategyError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,5 +81,22 @@ class SeasonalVolume:
 
     @classmethod
     def from_state(cls, state: dict) -> "SeasonalVolume":
-        return cls(calendar=state["calendar"], level_bars=int(state["level_bars"]),
-                   slots=np.asarray(state["slots"], dtype=np.int64), factors=np.asarray(state["factors"], dtype=float))
+        """Rebuild from ``state()``; ``StrategyError`` in one line for a state that is not one."""
+        try:
+            calendar, level_bars = state["calendar"], state["level_bars"]
+            slots = np.asarray(state["slots"], dtype=np.int64)
+            factors = np.asarray(state["factors"], dtype=float)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StrategyError(f"seasonal volume state: missing or malformed field ({type(exc).__name__}: {exc})") from None
+        problems = []
+        if calendar not in ("continuous", "sessions"):
+            problems.append(f"calendar {calendar!r} (expected continuous or sessions)")
+        if isinstance(level_bars, bool) or not isinstance(level_bars, int) or level_bars < 1:
+            problems.append(f"level_bars {level_bars!r} (expected a whole number >= 1)")
+        if slots.ndim != 1 or slots.shape != factors.shape or slots.size == 0:
+            problems.append(f"{slots.size} slots for {factors.size} factors (expected as many, at least one)")
+        elif not (np.isfinite(factors).all() and (factors >= 0).all()):
+            problems.append("factors that are not finite and >= 0")
+        if problems:
+            raise StrategyError("seasonal volume state: " + "; ".join(problems))
+        return cls(calendar=calendar, level_bars=level_bars, slots=slots, factors=factors)
