@@ -170,3 +170,34 @@ def test_a_state_fitted_past_the_validation_start_is_refused_and_another_asset_w
     with pytest.warns(UserWarning, match="state fitted on another asset BTCUSDT"):
         eb.evaluate(eb.load_fitted(path), eth, split=eb.make_split(eth, test_start="2026-04-27"), fit=False,
                     audit=False)
+
+
+def test_data_edge_cases_are_one_line(tmp_path, capsys):
+    import pandas as pd
+
+    times = pd.date_range("2024-01-01", periods=800, freq="15min", tz="UTC")
+    frame = pd.DataFrame({"timestamp": times, "volume": 0.0, "quote_volume": 0.0})
+    frame.to_csv(tmp_path / "zero.csv", index=False)
+    assert main(["run", "--asset", str(tmp_path / "zero.csv")]) == 2
+    assert "all 800 bars have zero volume" in one_line(capsys)
+    frame.assign(Volume=1.0).to_csv(tmp_path / "twice.csv", index=False)
+    assert main(["run", "--asset", str(tmp_path / "twice.csv")]) == 2
+    assert "columns 'volume', 'Volume' are the same column once case is ignored" in one_line(capsys)
+    assert main(["run", "--asset", "BTCUSDT", "--test-start", "2026-04-29T23:50"]) == 2
+    assert "2026-04-29 23:50 UTC is outside the data (BTCUSDT 15m: first bar 2023-01-02, last bar 2026-04-29 23:45 UTC)" \
+        in one_line(capsys)
+    assert main(["run", "--asset", "AAPL", "--freq", "2d"]) == 2
+    assert "bundled bars are daily sessions (1d), which are not resampled" in one_line(capsys)
+
+
+def test_a_run_too_big_for_memory_is_refused_up_front(monkeypatch):
+    import os
+
+    from execbench.pipeline.evaluation import check_memory, sized_chunk
+
+    pages = {"SC_AVPHYS_PAGES": 16 * 2**30 // 4096, "SC_PAGE_SIZE": 4096}  # 16 GiB free
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    with pytest.raises(eb.DataError, match=r"28,789 orders × 2,408 scenarios at T=300 needs about 43.6 GiB, 16.0 GiB"):
+        check_memory(28789, 300, 2408, keep=1204)
+    check_memory(29077, 12, 104, keep=52)  # the default run fits
+    assert sized_chunk(4096, 12, 104) == 4096 and sized_chunk(4096, 300, 2408) == 11

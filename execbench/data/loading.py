@@ -90,6 +90,13 @@ def _load_user_path(path: Path, freq: str | None, validate: bool) -> pd.DataFram
     frame = read_bars_path(path)
     if validate:
         validate_bars(frame, str(path))
+    traded = frame["volume"].to_numpy("float64") > 0
+    if not traded.any():
+        raise DataError(f"{path}: all {len(frame):,} bars have zero volume; bar prices (quote_volume / volume) and "
+                        "VWAP benchmarks need traded volume")
+    if traded.mean() < 0.5:
+        warnings.warn(f"{path}: {1 - traded.mean():.0%} of the bars have zero volume; they carry the last price and "
+                      "add no volume, so most windows are thin", stacklevel=3)
     native = infer_freq(frame.index, str(path))
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     return _finish(frame, path.stem, native, freq, files, [file_sha256(p) for p in files])
