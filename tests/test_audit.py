@@ -173,3 +173,15 @@ def test_audit_cli_exit_status(tmp_path, capsys):
     assert "FAILED at step 0" in out and "FAIL" in out
     assert main([*args, "--strategy", "dvwap"]) == 0
     assert "passed" in capsys.readouterr().out
+
+
+def test_a_strategy_reading_the_data_itself_is_flagged_as_impossible(btc):
+    """Outside what a perturbation audit can see (it re-reads the files), so the audit passes; the
+    impossible-result check flags the run, and an honest strategy is not flagged."""
+    bars, _ = btc
+    split = eb.make_split(bars, test_start="2026-04-20", val_start="2026-01-01")
+    ev = eb.evaluate(cheats.DiskReader(), bars, split=split, audit_orders=8)
+    assert ev.audit.passed
+    assert any("buy-vwap-quantity-match" in w and "below 0.1 x TWAP" in w for w in ev.warnings), ev.warnings
+    assert "WARNING: impossible result?" in ev.summary()
+    assert eb.evaluate("dvwap", bars, split=split, audit=False).warnings == ()
