@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -14,7 +13,6 @@ import execbench as eb  # noqa: E402
 from execbench.pipeline.audit import audit_strategy  # noqa: E402
 from execbench.errors import StrategyError  # noqa: E402
 from execbench.orders import training_bars  # noqa: E402
-from execbench.strategy import run_strategy  # noqa: E402
 from execbench.strategy.registry import load_fitted, load_strategy  # noqa: E402
 from execbench.contracts import grid_position  # noqa: E402
 

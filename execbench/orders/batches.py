@@ -18,6 +18,8 @@ import numpy as np
 from execbench.orders.windows import SIZE_LOOKBACK, OrderWindows
 
 NAT_FLOOR = np.iinfo(np.int64).min
+INT64_MAX = np.iinfo(np.int64).max
+DEFAULT_CHUNK = 4096  # most orders per strategy call and per replay chunk
 
 
 def information_lookback(lookback: int) -> int:
@@ -32,6 +34,19 @@ def information_spans(windows: OrderWindows, lookback: int) -> tuple[np.ndarray,
     first = np.where(first == np.datetime64("NaT").astype("int64"), NAT_FLOOR, first)
     last = windows.bar_times()[:, -1].astype("int64")
     return first, last
+
+
+def cohorts(windows: OrderWindows, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orders grouped by origin time (a cohort shares a clock): each order's cohort (index into the
+    sorted origin times) and, per cohort, the first bar any member reveals and the last window bar."""
+    first, last = information_spans(windows, lookback)
+    _, cohort_of = np.unique(windows.origin_times().astype("int64"), return_inverse=True)
+    n_cohorts = int(cohort_of.max()) + 1 if len(cohort_of) else 0
+    start = np.full(n_cohorts, INT64_MAX)
+    end = np.full(n_cohorts, NAT_FLOOR)
+    np.minimum.at(start, cohort_of, first)
+    np.maximum.at(end, cohort_of, last)
+    return cohort_of, start, end
 
 
 def independent_batches(windows: OrderWindows, lookback: int) -> list[np.ndarray]:
@@ -51,14 +66,8 @@ def independent_batches(windows: OrderWindows, lookback: int) -> list[np.ndarray
     """
     if len(windows) == 0:
         return []
-    first, last = information_spans(windows, lookback)
-    origin = windows.origin_times().astype("int64")
-    cohorts, cohort_of = np.unique(origin, return_inverse=True)
-    start = np.full(len(cohorts), np.iinfo(np.int64).max)
-    end = np.full(len(cohorts), NAT_FLOOR)
-    np.minimum.at(start, cohort_of, first)
-    np.maximum.at(end, cohort_of, last)
-    batch_of_cohort = np.empty(len(cohorts), dtype=np.int64)
+    cohort_of, start, end = cohorts(windows, lookback)
+    batch_of_cohort = np.empty(len(start), dtype=np.int64)
     open_batches: list[tuple[int, int]] = []  # (end of its latest cohort, batch id)
     n_batches = 0
     for c in np.argsort(start, kind="stable"):
@@ -69,11 +78,14 @@ def independent_batches(windows: OrderWindows, lookback: int) -> list[np.ndarray
         batch_of_cohort[c] = batch
         heapq.heappush(open_batches, (int(end[c]), batch))
     batch_of_order = batch_of_cohort[cohort_of]
-    order = np.lexsort((np.arange(len(windows)), origin, batch_of_order))
+    order = np.argsort(batch_of_order, kind="stable")  # rows in order within each batch
     bounds = np.flatnonzero(np.diff(batch_of_order[order])) + 1
-    return [np.sort(rows) for rows in np.split(order, bounds)]
+    return np.split(order, bounds)
 
 
-def check_independent(windows: OrderWindows, lookback: int) -> bool:
-    """Whether the orders of ``windows`` may be shown in one call (``independent_batches`` gives one)."""
-    return len(independent_batches(windows, lookback)) <= 1
+def strategy_calls(windows: OrderWindows, lookback: int, chunk_size: int = DEFAULT_CHUNK) -> list[np.ndarray]:
+    """The row sets a run shows the strategy, one per call: its independent batches, split to at most
+    ``chunk_size`` orders (a part of an independent batch is still independent).  A run and its
+    look-ahead audit use the same calls."""
+    return [part for rows in independent_batches(windows, lookback)
+            for part in np.array_split(rows, -(-len(rows) // chunk_size))]

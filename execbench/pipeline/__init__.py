@@ -5,7 +5,8 @@ curve)."""
 import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
-    "audit": ["AUDIT_TOLERANCE", "INPUTS", "AuditReport", "StepCheck", "audit_strategy", "audit_windows"],
+    "audit": ["AUDIT_ORDERS", "AUDIT_TOLERANCE", "INPUTS", "AuditReport", "StepCheck", "audit_calls", "audit_strategy",
+              "audit_windows"],
     "evaluation": ["Comparison", "Evaluation", "compare", "curve_scenarios", "evaluate", "replay_strategy"],
     "frontier": ["FRONTIER_IMPACT", "FRONTIER_MARKET", "cost_curve", "efficient_frontier", "theory"],
 })

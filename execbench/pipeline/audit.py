@@ -25,15 +25,8 @@ import pandas as pd
 
 from execbench.contracts import ScenarioGrid, scenario_grid
 from execbench.errors import DataError
-from execbench.orders import (
-    DateSplit,
-    OrderWindows,
-    build_order_windows,
-    default_split,
-    independent_batches,
-    training_bars,
-)
-from execbench.orders.batches import information_spans
+from execbench.orders import DateSplit, OrderWindows, build_order_windows, default_split, strategy_calls, training_bars
+from execbench.orders.batches import INT64_MAX, cohorts
 from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, run_strategy
 
 INPUTS = ("prices", "volumes")
@@ -126,26 +119,14 @@ class AuditReport:
                                                            "bar": leak.first_bar, "order": leak.first_order}}
 
 
-def strategy_calls(windows: OrderWindows, lookback: int, chunk_size: int) -> list[np.ndarray]:
-    """The row sets a run shows the strategy, one per call: its independent batches, split to at most
-    ``chunk_size`` orders (what ``replay_strategy`` and the audit both use)."""
-    batches = independent_batches(windows, lookback)
-    return [part for rows in batches for part in np.array_split(rows, -(-len(rows) // chunk_size))]
-
-
 def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str,
                    rng: np.random.Generator) -> OrderWindows:
     """``windows`` (one call's orders) on a market whose ``name`` is perturbed, for each order, from
     bar origin+``step`` up to the first bar the next order of the call may see (module docstring)."""
-    first, _ = information_spans(windows, lookback)
-    origin = windows.origin_times().astype("int64")
-    cut = windows.bar_times()[:, step].astype("int64")
-    cohorts, cohort_of = np.unique(origin, return_inverse=True)
-    cut_at = np.full(len(cohorts), np.iinfo(np.int64).max)
-    start_at = np.full(len(cohorts), np.iinfo(np.int64).max)
-    np.minimum.at(cut_at, cohort_of, cut)
-    np.minimum.at(start_at, cohort_of, first)
-    stop_at = np.append(start_at[1:], np.iinfo(np.int64).max)  # the next cohort's first visible bar
+    cohort_of, start_at, _ = cohorts(windows, lookback)
+    cut_at = np.full(len(start_at), INT64_MAX)
+    np.minimum.at(cut_at, cohort_of, windows.bar_times()[:, step].astype("int64"))
+    stop_at = np.append(start_at[1:], INT64_MAX)  # the next cohort's first visible bar
     series = []
     for ms in windows.series:
         times = ms.times.astype("int64")
@@ -199,11 +180,25 @@ def choose_calls(calls: list[np.ndarray], n_orders: int, rng: np.random.Generato
     return chosen
 
 
+def audit_calls(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, calls: list[np.ndarray], *,
+                asset: str, n_orders: int = AUDIT_ORDERS, seed: int = 0, tol: float = AUDIT_TOLERANCE) -> AuditReport:
+    """Audit a strategy as it is (fitted or loaded) on whole ``calls`` of a run over ``windows``, chosen with
+    ``seed`` until at least ``n_orders`` orders are covered (``evaluate`` calls this with its own calls)."""
+    if isinstance(n_orders, bool) or not isinstance(n_orders, (int, np.integer)) or n_orders < 1:
+        raise DataError(f"look-ahead audit: parameter 'n_orders' must be a whole number >= 1, got {n_orders!r} "
+                        "(an audit of no orders proves nothing)")
+    chosen = choose_calls(calls, int(n_orders), np.random.default_rng(seed))
+    checks = audit_windows(strategy, windows, grid, chosen, seed=seed, tol=tol)
+    origins = windows.origin_times()[np.concatenate(chosen)]
+    return AuditReport(strategy=strategy.name, asset=asset, horizon=windows.horizon,
+                       n_orders=int(sum(len(c) for c in chosen)), checks=checks, n_calls=len(chosen),
+                       available=len(windows), first_origin=str(origins.min())[:10], last_origin=str(origins.max())[:10])
+
+
 def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12, split: DateSplit | None = None,
                    grid: ScenarioGrid | None = None, n_orders: int = AUDIT_ORDERS, seed: int = 0, fit: bool = True,
-                   tol: float = AUDIT_TOLERANCE, windows: OrderWindows | None = None,
-                   calls: list[np.ndarray] | None = None, chunk_size: int = 4096) -> AuditReport:
-    """Look-ahead audit of ``strategy`` on orders sampled from the test period of ``bars``.
+                   tol: float = AUDIT_TOLERANCE) -> AuditReport:
+    """Look-ahead audit of ``strategy`` on whole calls of a run over the test period of ``bars``.
 
     Parameters
     ----------
@@ -224,38 +219,24 @@ def audit_strategy(strategy: Strategy, bars: pd.DataFrame, *, horizon: int = 12,
     seed
         Seeds the order sample and the perturbations.
     fit
-        Fit the strategy on the training bars first.
+        Fit the strategy on the training bars first (else check what a saved state was fitted on).
     tol
         Largest allowed absolute change of a fixed allocation.
-    windows
-        The test period's order windows, when the caller already built them (``evaluate`` does).
-    calls, chunk_size
-        The run's strategy calls (``strategy_calls``; built from ``chunk_size`` when not given).
 
     Returns
     -------
     AuditReport
     """
     split = split or default_split(bars)
-    if isinstance(n_orders, bool) or not isinstance(n_orders, (int, np.integer)) or n_orders < 1:
-        raise DataError(f"look-ahead audit: parameter 'n_orders' must be a whole number >= 1, got {n_orders!r} "
-                        "(an audit of no orders proves nothing)")
     grid = grid or scenario_grid(horizon)
     check_supported(strategy, grid)
     if fit:
         fit_strategy(strategy, training_bars(bars, split.train_end))
     else:
         check_fitted_for(strategy, bars, split.train_end)
-    if windows is None:
-        windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
-                                      min_history=max(1, strategy.lookback))
+    windows = build_order_windows(bars, horizon, start=split.test_start, end=split.test_end,
+                                  min_history=max(1, strategy.lookback))
     if len(windows) == 0:
         raise DataError("look-ahead audit: no complete order windows in the test period")
-    if calls is None:
-        calls = strategy_calls(windows, strategy.lookback, chunk_size)
-    chosen = choose_calls(calls, int(n_orders), np.random.default_rng(seed))
-    checks = audit_windows(strategy, windows, grid, chosen, seed=seed, tol=tol)
-    origins = windows.origin_times()[np.concatenate(chosen)]
-    return AuditReport(strategy=strategy.name, asset=str(bars.attrs.get("asset")), horizon=horizon,
-                       n_orders=int(sum(len(c) for c in chosen)), checks=checks, n_calls=len(chosen),
-                       available=len(windows), first_origin=str(origins.min())[:10], last_origin=str(origins.max())[:10])
+    return audit_calls(strategy, windows, grid, strategy_calls(windows, strategy.lookback), asset=str(bars.attrs.get("asset")),
+                       n_orders=n_orders, seed=seed, tol=tol)

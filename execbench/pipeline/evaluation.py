@@ -23,20 +23,21 @@ from execbench.contracts import Period, ScenarioGrid, period_short, run_periods,
 from execbench.engine import ImpactModel, replay
 from execbench.errors import DataError, StrategyError
 from execbench.orders import (
+    DEFAULT_CHUNK,
     DEFAULT_ORDER_SIZE,
     DateSplit,
     OrderWindows,
     build_order_windows,
     default_split,
+    strategy_calls,
     training_bars,
 )
-from execbench.pipeline.audit import AUDIT_ORDERS, AuditReport, audit_strategy, strategy_calls
+from execbench.pipeline.audit import AUDIT_ORDERS, AuditReport, audit_calls
 from execbench.results import ReplayResult, RunData
 from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, load_strategy, run_strategy
 
 TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci")
 
-DEFAULT_CHUNK = 4096
 CHUNK_BYTES = 256 * 2**20  # working memory of one replay chunk (allocations and the kernel's arrays)
 RESULT_FIELDS = 8  # float64 (orders × scenarios) arrays a result keeps (achieved, benchmark, ... impact)
 
@@ -332,8 +333,8 @@ def evaluate(
     if audit:  # some of the run's own calls, on a perturbed market
         tick = time.perf_counter()
         stage(f"look-ahead audit of {strategy.name}")
-        report = audit_strategy(strategy, bars, horizon=horizon, split=split, grid=grid, n_orders=audit_orders,
-                                seed=seed, fit=False, windows=windows, calls=calls)
+        report = audit_calls(strategy, windows, grid, calls, asset=str(bars.attrs.get("asset")), n_orders=audit_orders,
+                             seed=seed)
         timings["audit_s"] = time.perf_counter() - tick
     if on_windows is not None:
         on_windows(windows)

@@ -84,12 +84,6 @@ class OrderContext:
     def n_orders(self) -> int:
         return len(self.asset_names)
 
-    def take(self, rows: np.ndarray) -> "OrderContext":
-        """The orders at ``rows``."""
-        return OrderContext(self.horizon, self.freq, self.calendar, self.lookback, self.history_prices[rows],
-                            self.history_volumes[rows], self.history_open_times[rows], self.execution_times[rows],
-                            self.asset_names[rows], self.quantity[rows], self.notional[rows])
-
     def _check_lookback(self, lookback: int) -> None:
         if not 0 <= lookback <= self.lookback:
             raise StrategyError(f"the context holds {self.lookback} bars of history, {lookback} were asked for; "
