@@ -3,11 +3,15 @@
 With a checkpoint (default: the one shipped beside this module in ``checkpoints/``) the architecture
 and weights come from it and ``fit`` only reports an asset/frequency mismatch; with
 ``checkpoint=none``, ``fit`` trains a new model on the training bars (``execbench.lem.train_lem``).
-``allocate_sequence`` predicts every bar of every scenario at once in fixed batch shapes; causality is
-the model's job (``execbench.lem.features``) and the look-ahead audit checks it.
+The model is run as an ``adaptive`` strategy: ``start`` reads the history positions, and before each
+execution bar s ``step`` adds the bar the framework has just revealed (s − 1) and runs decision block
+s (``execbench.lem.stepwise``: the recurrent state and an attention cache are carried between bars).
+That is the whole-sequence model's output, one bar at a time, at the cost of about one model pass.
 
 ``alignment="upstream"`` feeds the model the upstream ``lems`` way (step s sees bar s itself), for
-the causal-vs-upstream comparison only (``execbench lem-alignment``); the audit fails it.
+the causal-vs-upstream comparison only (``execbench lem-alignment``).  That needs bar s at decision
+s, so such a model runs as a ``sequence`` strategy, the framework masks bar s, its per-bar decisions
+no longer add up, and it is refused.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from execbench.contracts import ContractSpec, ScenarioGrid
+from execbench.contracts import ContractSpec, ScenarioGrid, grid_position
 from execbench.errors import StrategyError
-from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, shared_rates
-from execbench.lem.features import ALIGNMENTS, lem_features, min_history
+from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, settle, shared_rates
+from execbench.lem.features import ALIGNMENTS, lem_features, min_history, sequence_features
 from execbench.lem.presets import ARCHITECTURE, DEFAULTS, TRAINING
-from execbench.strategy import OrderContext, Param, RealisedWindow, Strategy
+from execbench.strategy import OrderContext, Param, RealisedWindow, StepObservation, Strategy
 
 BUNDLED_CHECKPOINT = Path(str(files(__package__) / "checkpoints" / "lem-btcusdt-15m"))
 
@@ -34,7 +38,7 @@ class LEM(Strategy):
 
     name = "lem"
     description = "Large Execution Model (keras/JAX, TKAN + causal attention), trained on the training bars."
-    mode = "sequence"
+    mode = "adaptive"  # "sequence" for alignment="upstream" (see the module docstring)
 
     param_specs = {**{k: Param(int, low=1) for k in ("horizon", "lookback", "hidden", "embedding", "rnn_layers", "heads",
                                                      "mlp_hidden", "batch_size", "max_samples", "predict_batch")},
@@ -57,6 +61,8 @@ class LEM(Strategy):
         self.checkpoint = None if str(checkpoint).lower() in ("none", "") else checkpoint
         if self.checkpoint is not None:
             self._load_checkpoint(BUNDLED_CHECKPOINT if self.checkpoint == "bundled" else Path(self.checkpoint))
+        self.mode = "sequence" if self.alignment == "upstream" else "adaptive"
+        self._stepper = None  # execbench.lem.stepwise.StepwiseLEM for the current model
 
     @staticmethod
     def _check_alignment(alignment: str) -> str:
@@ -191,10 +197,42 @@ class LEM(Strategy):
         """Model output (n, T, T+1, 4, 2) for any n, in fixed ``predict_batch`` shapes."""
         return predict_in_fixed_batches(self.model, [features, rates], self.predict_batch)
 
-    def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
+    def _require_trained(self) -> None:
         if self.trained is None:
             raise StrategyError("strategy 'lem' is not fitted: call fit(training bars) or load a saved state")
+
+    def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
+        """Every bar of every scenario from one whole-sequence pass (the ``sequence`` mode of
+        ``alignment="upstream"``; the causal model runs stepwise through ``start`` / ``step``)."""
+        self._require_trained()
         low, high = shared_rates(self.name, grid)
         features = lem_features(ctx, window, self.lookback_bars, lead=ALIGNMENTS[self.alignment]).astype("float32")
         rates = np.tile(np.array([[low, high]], "float32"), (ctx.n_orders, 1))
         return grid_allocations(self.predict_all(features, rates), grid)
+
+    def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict[str, Any]:
+        """The model's state before execution bar 0, from the history positions only."""
+        from execbench.lem.stepwise import StepwiseLEM
+
+        self._require_trained()
+        if self._stepper is None or self._stepper.model is not self.model:
+            self._stepper = StepwiseLEM(self.model)
+        low, high = shared_rates(self.name, grid)
+        empty = np.zeros((ctx.n_orders, 0))
+        history = sequence_features(ctx, empty, empty, self.lookback_bars)
+        rates = np.tile(np.array([[low, high]]), (ctx.n_orders, 1))
+        return {"ctx": ctx, "model": self._stepper.start(history, rates),
+                "columns": [grid_position(spec) for spec in grid.specs]}
+
+    def step(self, state: dict[str, Any], obs: StepObservation) -> np.ndarray:
+        """Bar s: add bar s − 1 (just revealed) to the model's state and run decision block s, settled in
+        float64 as ``grid_allocations`` does (``settle``); the last bar takes what is left of each path."""
+        ctx, model_state = state["ctx"], state["model"]
+        remaining = np.maximum(1.0 - obs.allocated.sum(axis=1), 0.0)
+        if obs.step == ctx.horizon - 1:
+            return remaining
+        if obs.step > 0:
+            seen = sequence_features(ctx, obs.prices, obs.volumes, self.lookback_bars)
+            self._stepper.observe(model_state, seen[:, -1])
+        out = self._stepper.decide(model_state)  # (n, T+1, 4, 2), the full grid's order
+        return settle(out.reshape(len(out), -1).astype(np.float64)[:, state["columns"]], remaining)

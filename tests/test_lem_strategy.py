@@ -150,3 +150,22 @@ def test_lem_learns_a_predictable_volume_curve_and_beats_twap():
     label = "buy-vwap-quantity-match"
     lem_std, twap_std = np.std(ev.result.column("bps", label)), np.std(ev.baseline.column("bps", label))
     assert lem_std < 0.6 * twap_std, (lem_std, twap_std)
+
+
+def test_the_adaptive_lem_equals_its_whole_sequence_output(fitted):
+    """The strategy runs stepwise (adaptive mode: bars revealed one at a time); on the same orders its
+    allocations equal one whole-sequence pass over the unmasked windows, settled the same way."""
+    from execbench.orders import build_order_windows
+    from execbench.strategy import RealisedWindow
+    from execbench.strategy.runner import order_context
+
+    bars, split, strategy = fitted
+    assert strategy.mode == "adaptive"
+    windows = build_order_windows(bars, 12, start=split.test_start, end=split.test_end,
+                                  min_history=strategy.lookback).subset(slice(0, 120))
+    grid = eb.scenario_grid(12)
+    stepwise = eb.run_strategy(strategy, windows, grid)
+    whole = strategy.allocate_sequence(order_context(windows, strategy.lookback), grid,
+                                       RealisedWindow(windows.window("prices"), windows.window("volumes")))
+    np.testing.assert_allclose(stepwise, whole, atol=1e-5)
+    np.testing.assert_allclose(stepwise.sum(axis=1), 1.0, atol=1e-12)

@@ -65,21 +65,27 @@ def lem_features(ctx: OrderContext, window: RealisedWindow, lookback: int, lead:
 
     Only ``window``'s first T − 1 bars are read (T − 1 + ``lead`` with a lead).
     """
+    ahead = ctx.horizon - 1 + lead  # execution bars in the sequence
+    return sequence_features(ctx, window.prices[:, :ahead], window.volumes[:, :ahead], lookback, lead)
+
+
+def sequence_features(ctx: OrderContext, prices: np.ndarray, volumes: np.ndarray, lookback: int,
+                      lead: int = 0) -> np.ndarray:
+    """Feature sequences (n, L + k, F): the lookback positions, then one per execution bar given in
+    ``prices`` / ``volumes`` (n, k) — the bars seen so far, for stepwise inference, or T − 1 of them."""
     if lead not in (0, 1) or lookback <= lead:
         raise ValueError(f"lem_features: lead must be 0 or 1 and below lookback={lookback}, got {lead}")
-    horizon = ctx.horizon
-    calendar = ctx.calendar
-    ahead = horizon - 1 + lead  # execution bars in the sequence
+    ahead = prices.shape[1]
     past_prices = ctx.history("prices", lookback + 1 - lead)
     past_volumes = ctx.history("volumes", lookback + NORMALISER - lead)
-    prices = np.concatenate([past_prices, window.prices[:, :ahead]], axis=1)  # bars o−L−1+lead .. o+T−2+lead
-    volumes = np.concatenate([past_volumes[:, NORMALISER:], window.volumes[:, :ahead]], axis=1)
+    prices = np.concatenate([past_prices, prices], axis=1)  # bars o−L−1+lead .. o+k−1+lead
+    volumes = np.concatenate([past_volumes[:, NORMALISER:], volumes], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         level = np.nanmean(past_volumes[:, :NORMALISER], axis=1)
         volume = volumes / np.where(level > 0, level, np.nan)[:, None]
         returns = RETURN_SCALE * np.log(prices[:, 1:] / prices[:, :-1])
     times = np.concatenate([ctx.history_times(lookback - lead), ctx.bar_times()[:, :ahead]], axis=1)
-    first, second = _calendar(times, calendar)
+    first, second = _calendar(times, ctx.calendar)
     frequency = np.full(volume.shape, freq_minutes(ctx.freq) * 60 / 86_400.0)
     features = np.stack([volume, returns, first, second, frequency], axis=-1)
     return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)

@@ -130,69 +130,96 @@ class LargeExecutionModel(keras.Model):
                                            name="base_curve_logits")
         super().build(input_shape)
 
-    def context(self, features):
-        """(B, N, H) causal context: embeddings → VSN → TKAN → gate/add&norm → GRN → causal attention."""
+    def select(self, features):
+        """Per position (B, N, F) → (B, N, H): embeddings → variable selection network of GRNs."""
         embedded = [embed(features[:, :, i:i + 1]) for i, embed in enumerate(self.embed)]
         weights = ops.softmax(self.selection(ops.concatenate(embedded, axis=-1)), axis=-1)  # (B, N, F)
         transformed = ops.stack([grn(e) for grn, e in zip(self.feature_grns, embedded, strict=True)], axis=-1)
-        selected = ops.sum(transformed * weights[:, :, None, :], axis=-1)
+        return ops.sum(transformed * weights[:, :, None, :], axis=-1)
+
+    def enrich_positions(self, hidden, selected):
+        """Per position: the recurrent output gated, added to the selected inputs, normalised, then a GRN."""
+        gated = self.rnn_value(hidden) * self.rnn_gate(hidden)
+        return self.enrich(self.rnn_norm(gated + selected))
+
+    def context(self, features):
+        """(B, N, H) causal context: embeddings → VSN → TKAN → gate/add&norm → GRN → causal attention."""
+        selected = self.select(features)
         hidden = selected
         for rnn in self.rnn:
             hidden = rnn(hidden)
-        gated = self.rnn_value(hidden) * self.rnn_gate(hidden)
-        enriched = self.enrich(self.rnn_norm(gated + selected))
+        enriched = self.enrich_positions(hidden, selected)
         return self.attention(enriched, enriched, use_causal_mask=True)
+
+    def initial_carry(self, batch, dtype="float32") -> dict:
+        """What the decision blocks carry from bar to bar, before execution bar 0: the unexecuted share
+        of each path, the running market sums and each path's traded sums (Σ aₖ·pₖ and Σ aₖ/pₖ), and
+        the path's earlier allocations (B, T+1, 8, bars so far)."""
+        market = ops.zeros((batch,), dtype=dtype)
+        paths = ops.zeros((batch, self.n_periods, self.n_paths), dtype=dtype)
+        return {"remaining": ops.ones((batch, self.n_periods, self.n_paths), dtype=dtype), "cum_return": market,
+                "market_volume": market, "market_notional": market, "price_sum": market, "bought": paths,
+                "spent": paths, "history": ops.zeros((batch, self.n_periods, self.n_paths, 0), dtype=dtype)}
+
+    def decide(self, step: int, context, features, rates, carry: dict):
+        """Decision block ``step`` (execution bar origin+step, step < T−1): ``context`` (B, H) and
+        ``features`` (B, F) are sequence position L−1+step, the last bar before that execution bar;
+        ``carry`` is what the earlier blocks left (``initial_carry``).  Returns the allocation (B, T+1, 8)
+        and the carry for the next block.  ``call`` and the stepwise inference (``execbench.lem.stepwise``)
+        both run every decision through here."""
+        batch = ops.shape(features)[0]
+        lo, hi = rates[:, 0][:, None, None], rates[:, 1][:, None, None]
+        base = ops.softmax(self.base_logits, axis=0)[step]  # (T+1, 8)
+        remaining, history = carry["remaining"], carry["history"]
+        carry = dict(carry)
+        if step == 0:
+            curves = ops.zeros((batch, SHARED_CURVES), dtype=features.dtype)
+            own_curves = ops.zeros((batch, self.n_periods, self.n_paths, PATH_CURVES), dtype=features.dtype)
+        else:  # bars origin..origin+step−1 are visible; this position is bar origin+step−1
+            carry["cum_return"] = carry["cum_return"] + features[:, 1]
+            p = ops.exp(carry["cum_return"] / RETURN_SCALE)  # price relative to the arrival price (bar origin−1)
+            v = ops.maximum(features[:, 0], 0.0)
+            carry["market_volume"] = carry["market_volume"] + v
+            carry["market_notional"] = carry["market_notional"] + v * p
+            carry["price_sum"] = carry["price_sum"] + p
+            twap = carry["price_sum"] / step
+            vwap = ops.where(carry["market_volume"] > 0,
+                             carry["market_notional"] / ops.maximum(carry["market_volume"], 1e-12), twap)
+            last = history[..., -1]
+            carry["bought"] = carry["bought"] + last * p[:, None, None]
+            carry["spent"] = carry["spent"] + last / p[:, None, None]
+            executed = 1.0 - remaining
+            notional_path = ops.convert_to_tensor(np.arange(self.n_paths) % 2 == 1)  # (…, volume, notional) pairs
+            average = ops.where(notional_path, executed / ops.maximum(carry["spent"], 1e-12),
+                                carry["bought"] / ops.maximum(executed, 1e-12))
+            curves = RETURN_SCALE * ops.stack([ops.log(p), p / vwap - 1.0, p / twap - 1.0], axis=-1)
+            own_curves = ops.stack([executed, RETURN_SCALE * (average / vwap[:, None, None] - 1.0),
+                                    RETURN_SCALE * (average / twap[:, None, None] - 1.0)], axis=-1)
+        shared = ops.concatenate([context, features, rates, curves], axis=-1)
+        shared = ops.broadcast_to(shared[:, None, None, :], (batch, self.n_periods, self.n_paths, shared.shape[-1]))
+        x = ops.concatenate([shared, own_curves, history], axis=-1)
+        h = ops.relu(ops.einsum("bnpi,npij->bnpj", x, self.kernels_1[step]) + self.biases_1[step])
+        raw = ops.einsum("bnpi,npij->bnpj", h, self.kernels_2[step])[..., 0] + self.biases_2[step][..., 0]
+        desired = (1.0 + ops.softsign(raw)) * base[None]
+        capped = soft_clip(desired + lo, hi)
+        needed = ops.maximum(remaining - (self.horizon - 1 - step) * hi, 0.0)
+        alloc = ops.clip(soft_clip(capped + needed, remaining), 0.0, remaining)
+        carry["remaining"] = remaining - alloc
+        carry["history"] = ops.concatenate([history, alloc[..., None]], axis=-1)
+        return alloc, carry
 
     def call(self, inputs):
         features, rates = inputs
         batch = ops.shape(features)[0]
         context = self.context(features)
-        lo = rates[:, 0][:, None, None]
-        hi = rates[:, 1][:, None, None]
-        base = ops.softmax(self.base_logits, axis=0)  # (T, T+1, 8)
-        # execution bars origin..origin+T−2: price relative to the arrival price (bar origin−1) and volume
-        execution = features[:, self.lookback:]
-        price = ops.exp(ops.cumsum(execution[:, :, 1], axis=1) / RETURN_SCALE)  # (B, T−1)
-        volume = ops.maximum(execution[:, :, 0], 0.0)
-        notional_path = ops.convert_to_tensor(np.arange(self.n_paths) % 2 == 1)  # (…, volume, notional) pairs
-        remaining = ops.ones((batch, self.n_periods, self.n_paths), dtype=features.dtype)
-        market_volume = market_notional = price_sum = ops.zeros((batch,), dtype=features.dtype)
-        # per path: Σ aₖ·pₖ and Σ aₖ/pₖ over the bars already traded
-        bought = spent = ops.zeros((batch, self.n_periods, self.n_paths), dtype=features.dtype)
-        history = []
+        carry = self.initial_carry(batch, features.dtype)
+        allocations = []
         for step in range(self.horizon - 1):
             position = self.lookback - 1 + step  # the last bar before execution bar `step`
-            if step == 0:
-                curves = ops.zeros((batch, SHARED_CURVES), dtype=features.dtype)
-                own_curves = ops.zeros((batch, self.n_periods, self.n_paths, PATH_CURVES), dtype=features.dtype)
-            else:  # bars origin..origin+step−1 are visible
-                p, v = price[:, step - 1], volume[:, step - 1]
-                market_volume, market_notional = market_volume + v, market_notional + v * p
-                price_sum = price_sum + p
-                twap = price_sum / step
-                vwap = ops.where(market_volume > 0, market_notional / ops.maximum(market_volume, 1e-12), twap)
-                last = history[-1]
-                bought, spent = bought + last * p[:, None, None], spent + last / p[:, None, None]
-                executed = 1.0 - remaining
-                average = ops.where(notional_path, executed / ops.maximum(spent, 1e-12),
-                                    bought / ops.maximum(executed, 1e-12))
-                curves = RETURN_SCALE * ops.stack([ops.log(p), p / vwap - 1.0, p / twap - 1.0], axis=-1)
-                own_curves = ops.stack([executed, RETURN_SCALE * (average / vwap[:, None, None] - 1.0),
-                                        RETURN_SCALE * (average / twap[:, None, None] - 1.0)], axis=-1)
-            shared = ops.concatenate([context[:, position], features[:, position], rates, curves], axis=-1)
-            shared = ops.broadcast_to(shared[:, None, None, :], (batch, self.n_periods, self.n_paths, shared.shape[-1]))
-            parts = [shared, own_curves] + ([ops.stack(history, axis=-1)] if history else [])
-            x = ops.concatenate(parts, axis=-1)
-            h = ops.relu(ops.einsum("bnpi,npij->bnpj", x, self.kernels_1[step]) + self.biases_1[step])
-            raw = ops.einsum("bnpi,npij->bnpj", h, self.kernels_2[step])[..., 0] + self.biases_2[step][..., 0]
-            desired = (1.0 + ops.softsign(raw)) * base[step][None]
-            capped = soft_clip(desired + lo, hi)
-            needed = ops.maximum(remaining - (self.horizon - 1 - step) * hi, 0.0)
-            alloc = ops.clip(soft_clip(capped + needed, remaining), 0.0, remaining)
-            remaining = remaining - alloc
-            history.append(alloc)
-        history.append(remaining)  # the last bar takes the remainder
-        out = ops.stack(history, axis=1)  # (B, T, T+1, 8)
+            alloc, carry = self.decide(step, context[:, position], features[:, position], rates, carry)
+            allocations.append(alloc)
+        allocations.append(carry["remaining"])  # the last bar takes the remainder
+        out = ops.stack(allocations, axis=1)  # (B, T, T+1, 8)
         return ops.reshape(out, (batch, self.horizon, self.n_periods, 4, 2))
 
     def get_config(self):
