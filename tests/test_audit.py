@@ -184,4 +184,29 @@ def test_a_strategy_reading_the_data_itself_is_flagged_as_impossible(btc):
     assert ev.audit.passed
     assert any("buy-vwap-quantity-match" in w and "below 0.1 x TWAP" in w for w in ev.warnings), ev.warnings
     assert "WARNING: impossible result?" in ev.summary()
-    assert eb.evaluate("dvwap", bars, split=split, audit=False).warnings == ()
+    for honest in ("dvwap", "twap", "flex"):  # TWAP "beats" a fixed-notional TWAP benchmark on every order
+        assert eb.evaluate(honest, bars, split=split, audit=False).warnings == (), honest
+
+
+def test_near_certain_hit_rates_are_flagged_unless_twap_shares_them(btc):
+    """Trading at each window's cheapest (buy) or dearest (sell) bar beats the benchmark almost always:
+    flagged.  TWAP's own 100 % against a fixed-notional TWAP benchmark (a harmonic mean never exceeds
+    the arithmetic one) is the contract, not the future: not flagged."""
+    from execbench.analysis.sanity import impossible_results
+
+    bars, _ = btc
+    windows = eb.build_order_windows(bars, 12, start="2026-04-01", min_history=1)
+    grid = eb.scenario_grid(12)
+    prices, volumes = windows.window("prices"), windows.window("volumes")
+    n, min_rate = len(windows), grid.arrays()["min_rate"]
+    twap = eb.replay(prices, volumes, np.full((n, 12, len(grid)), 1 / 12), grid)
+    alloc = np.zeros((n, 12, len(grid)))
+    for j, spec in enumerate(grid.specs):
+        best = (np.argmin if spec.side == "buy" else np.argmax)(prices, axis=1)
+        for i, k in enumerate(best):
+            alloc[i, :k, j] = min_rate[j]
+            alloc[i, k, j] = 1.0 - k * min_rate[j]
+    oracle = eb.replay(prices, volumes, alloc, grid)
+    flagged = impossible_results(oracle, twap)
+    assert any(w.startswith("impossible result? buy-vwap-quantity-m2: beats its benchmark") for w in flagged), flagged
+    assert impossible_results(twap, twap) == ()

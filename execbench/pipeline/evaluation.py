@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from execbench.analysis import tables
-from execbench.analysis.sanity import impossible_results
+from execbench.analysis.sanity import impossible_results, near_certain
 from execbench.analysis.shortfall import shortfall_table
 from execbench.analysis.significance import ci_table
-from execbench.contracts import Period, ScenarioGrid, period_short, run_periods, scenario_grid, scenario_label
+from execbench.contracts import Period, ScenarioGrid, hit_rate, period_short, run_periods, scenario_grid, scenario_label
 from execbench.engine import ImpactModel, replay
 from execbench.errors import DataError, StrategyError
 from execbench.orders import (
@@ -240,6 +240,17 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
     return ReplayResult.concat(parts).take(np.argsort(np.concatenate(done), kind="stable"))
 
 
+def _twap_hit_rates(result: ReplayResult, windows: OrderWindows, chunk_size: int, impact) -> dict[str, float]:
+    """TWAP's hit rates on the same orders in the scenarios where ``result`` beats its benchmark almost
+    always (``near_certain``): some contracts make that structural (``execbench.analysis.sanity``)."""
+    labels = near_certain(result)
+    if not labels:
+        return {}
+    grid = ScenarioGrid(tuple(spec for spec in result.grid.specs if spec.label in labels))
+    twap = replay_strategy(load_strategy("twap"), windows, grid, chunk_size=chunk_size, impact=impact)
+    return {label: hit_rate(twap.column("perf_bps", label)) for label in labels}
+
+
 def evaluate(
     strategy: Strategy | str,
     bars: pd.DataFrame,
@@ -345,10 +356,11 @@ def evaluate(
     timings["strategy_and_replay_s"] = time.perf_counter() - tick
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
     baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)
+    warnings = impossible_results(result, baseline, _twap_hit_rates(result, windows, chunk_size, impact))
     return Evaluation(
         strategy=strategy.name, params=strategy.params(), asset=str(bars.attrs.get("asset")),
         freq=str(bars.attrs.get("freq")), horizon=horizon, split=split, windows=windows, result=result,
-        baseline=baseline, timings=timings, impact=impact, audit=report, warnings=impossible_results(result, baseline),
+        baseline=baseline, timings=timings, impact=impact, audit=report, warnings=warnings,
         data={k: bars.attrs.get(k) for k in ("sources", "sha256", "calendar", "resampled_from") if k in bars.attrs},
     )
 
