@@ -12,6 +12,7 @@ import pytest
 
 import execbench as eb
 from execbench.cli import main
+from execbench.errors import DataError
 
 BROKEN = textwrap.dedent('''
     import numpy as np
@@ -201,3 +202,55 @@ def test_a_run_too_big_for_memory_is_refused_up_front(monkeypatch):
         check_memory(28789, 300, 2408, keep=1204)
     check_memory(29077, 12, 104, keep=52)  # the default run fits
     assert sized_chunk(4096, 12, 104) == 4096 and sized_chunk(4096, 300, 2408) == 11
+
+
+def test_a_one_row_file_says_what_is_wrong(tmp_path, capsys):
+    import pandas as pd
+
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=1, freq="15min", tz="UTC"),
+                          "volume": [1.0], "quote_volume": [100.0]})
+    frame.to_csv(tmp_path / "one.csv", index=False)
+    for extra in ([], ["--freq", "15m"]):  # it used to say "pass freq", which did not help
+        assert main(["run", "--asset", str(tmp_path / "one.csv"), *extra]) == 2
+        line = one_line(capsys)
+        assert "holds 1 bar(s); at least two are needed" in line and "pass freq" not in line
+
+
+def test_a_universe_saved_from_load_bars_loads_back(tmp_path):
+    """Parquet keeps the (asset, timestamp) index, CSV writes it as columns: both load back as the same
+    universe, each asset checked on its own."""
+    import pandas as pd
+
+    pair = eb.load_bars("BTCUSDT,ETHUSDT")
+    pair.to_parquet(tmp_path / "pair.parquet")
+    pair.to_csv(tmp_path / "pair.csv")
+    for name in ("pair.parquet", "pair.csv"):
+        back = eb.load_bars(tmp_path / name)
+        assert back.attrs["assets"] == ["BTCUSDT", "ETHUSDT"] and back.attrs["freq"] == "15m"
+        assert back.attrs["sources"] == [str(tmp_path / name)]
+        pd.testing.assert_frame_equal(back, pair, check_freq=False)
+    broken = pair.copy()
+    broken.loc[("ETHUSDT", broken.loc["ETHUSDT"].index[5]), "volume"] = -1.0
+    broken.to_parquet(tmp_path / "broken.parquet")
+    with pytest.raises(DataError, match=r"broken.parquet \[asset ETHUSDT\]"):
+        eb.load_bars(tmp_path / "broken.parquet")
+
+
+def test_data_vision_checksums_are_verified_and_not_listed_as_sources(tmp_path):
+    import hashlib
+    import shutil
+
+    from execbench.data.bundled import bundled_datasets
+
+    entry = next(e for e in bundled_datasets() if e.asset == "BTCUSDT")
+    folder = tmp_path / "btc"
+    folder.mkdir()
+    shutil.copy(entry.path, folder / entry.path.name)
+    digest = hashlib.sha256((folder / entry.path.name).read_bytes()).hexdigest()
+    checksum = folder / (entry.path.name + ".CHECKSUM")
+    checksum.write_text(f"{digest}  {entry.path.name}\n")
+    bars = eb.load_bars(folder)
+    assert bars.attrs["sources"] == [str(folder / entry.path.name)]
+    checksum.write_text(f"{'0' * 64}  {entry.path.name}\n")
+    with pytest.raises(DataError, match="does not match .*CHECKSUM"):
+        eb.load_bars(folder)

@@ -19,7 +19,7 @@ from execbench.data.bundled import (
     universe_members,
 )
 from execbench.data.frequency import format_freq, parse_freq
-from execbench.data.readers import read_bars_path
+from execbench.data.readers import bar_files, read_bars_path, verify_checksums
 from execbench.data.resample import resample_bars
 from execbench.data.synthetic import DEFAULT_HESTON, SYNTHETIC_OPTIONS, simulate_bars
 from execbench.data.validate import DataWarning, validate_bars
@@ -39,7 +39,8 @@ def file_sha256(path: Path) -> str:
 def infer_freq(index: pd.DatetimeIndex, source: str) -> str:
     """The most common spacing of ``index`` as a frequency string."""
     if len(index) < 2:
-        raise DataError(f"{source}: need at least two bars to infer the bar frequency; pass freq")
+        raise DataError(f"{source}: holds {len(index)} bar(s); at least two are needed to tell the bar frequency, "
+                        "and an evaluation needs many more (windows of T bars after the fit and validation periods)")
     steps = np.diff(index.as_unit("ns").asi8)
     values, counts = np.unique(steps, return_counts=True)
     return format_freq(pd.Timedelta(int(values[np.argmax(counts)]), unit="ns"))
@@ -84,22 +85,57 @@ def _finish(frame: pd.DataFrame, asset: str, native_freq: str, freq: str | None,
     return frame
 
 
+def _checked_member(frame: pd.DataFrame, source: str, validate: bool) -> str:
+    """Validate one asset's bars read from a user's file; returns their native frequency."""
+    if validate:
+        validate_bars(frame, source)
+    traded = frame["volume"].to_numpy("float64") > 0
+    if not traded.any():
+        raise DataError(f"{source}: all {len(frame):,} bars have zero volume; bar prices (quote_volume / volume) and "
+                        "VWAP benchmarks need traded volume")
+    if traded.mean() < 0.5:
+        warnings.warn(f"{source}: {1 - traded.mean():.0%} of the bars have zero volume; they carry the last price "
+                      "and add no volume, so most windows are thin", stacklevel=4)
+    return infer_freq(frame.index, source)
+
+
 def _load_user_path(path: Path, freq: str | None, validate: bool) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     frame = read_bars_path(path)
-    if validate:
-        validate_bars(frame, str(path))
-    traded = frame["volume"].to_numpy("float64") > 0
-    if not traded.any():
-        raise DataError(f"{path}: all {len(frame):,} bars have zero volume; bar prices (quote_volume / volume) and "
-                        "VWAP benchmarks need traded volume")
-    if traded.mean() < 0.5:
-        warnings.warn(f"{path}: {1 - traded.mean():.0%} of the bars have zero volume; they carry the last price and "
-                      "add no volume, so most windows are thin", stacklevel=3)
-    native = infer_freq(frame.index, str(path))
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    return _finish(frame, path.stem, native, freq, files, [file_sha256(p) for p in files])
+    files = bar_files(path)
+    hashes = [file_sha256(p) for p in files]
+    verify_checksums(files, hashes)
+    if not isinstance(frame.index, pd.MultiIndex):
+        return _finish(frame, path.stem, _checked_member(frame, str(path), validate), freq, files, hashes)
+    members = {}  # a universe in one file (e.g. saved from load_bars): each asset checked on its own
+    for asset in frame.index.get_level_values("asset").unique():
+        bars = frame.xs(asset, level="asset")
+        source = f"{path} [asset {asset}]"
+        members[str(asset)] = _finish(bars, str(asset), _checked_member(bars, source, validate), freq, files, hashes)
+    return _universe(members, path.stem, listed=False)
+
+
+def _universe(frames: dict[str, pd.DataFrame], name: str, *, listed: bool) -> pd.DataFrame:
+    """Member frames → one frame indexed by (asset, timestamp), with the universe's attrs."""
+    first = next(iter(frames.values()))
+    calendars = {m: f.attrs["calendar"] for m, f in frames.items()}
+    if len(set(calendars.values())) > 1:
+        raise DataError(f"asset {name!r}: cannot mix calendars in one dataset ({calendars})")
+    freqs = {m: f.attrs["freq"] for m, f in frames.items()}
+    if len(set(freqs.values())) > 1:
+        raise DataError(f"asset {name!r}: its assets have different bar frequencies ({freqs}); pass freq to resample")
+    out = pd.concat(frames, names=["asset", "timestamp"])
+    hashes = list(dict.fromkeys(f.attrs["sha256"] for f in frames.values()))
+    out.attrs = {
+        "asset": ",".join(frames) if listed else name,
+        "freq": first.attrs["freq"],
+        "calendar": first.attrs["calendar"],
+        "sources": list(dict.fromkeys(s for f in frames.values() for s in f.attrs["sources"])),
+        "sha256": hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest(),
+        "assets": list(frames),
+    }
+    return out
 
 
 def _pick_bundled(asset: str, freq: str | None) -> tuple[BundledDataset, str | None]:
@@ -194,21 +230,7 @@ def load_bars(asset: str | Path, freq: str | None = None, *, validate: bool = Tr
         if listed is not None and len(set(listed)) != len(listed):
             raise DataError(f"asset {name!r}: an asset is listed twice")
         frames = {m: load_bars(m, freq, validate=validate) for m in members}
-        first = next(iter(frames.values()))
-        calendars = {m: f.attrs["calendar"] for m, f in frames.items()}
-        if len(set(calendars.values())) > 1:
-            raise DataError(f"asset {name!r}: cannot mix calendars in one dataset ({calendars})")
-        out = pd.concat(frames, names=["asset", "timestamp"])
-        hashes = [f.attrs["sha256"] for f in frames.values()]
-        out.attrs = {
-            "asset": ",".join(members) if listed is not None else name.lower(),
-            "freq": first.attrs["freq"],
-            "calendar": first.attrs["calendar"],
-            "sources": [s for f in frames.values() for s in f.attrs["sources"]],
-            "sha256": hashlib.sha256("".join(hashes).encode()).hexdigest(),
-            "assets": members,
-        }
-        return out
+        return _universe(frames, name.lower(), listed=listed is not None)
     upper = name.upper()
     if upper not in {e.asset for e in bundled_datasets()}:
         known = ", ".join(sorted(bundled_assets()))

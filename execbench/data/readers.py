@@ -60,13 +60,20 @@ def _canonicalise(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         same = [str(c) for c in frame.columns if str(c).strip().lower() == twice[0]]
         raise DataError(f"{source}: columns {', '.join(map(repr, same))} are the same column once case is ignored; "
                         "keep one")
-    if isinstance(frame.index, pd.MultiIndex) and "timestamp" in frame.index.names:
-        assets = frame.index.get_level_values("asset").unique() if "asset" in frame.index.names else []
-        if len(assets) > 1:
-            raise DataError(f"{source}: holds {len(assets)} assets (a universe saved from load_bars); write one file "
-                            "per asset into a folder, or load it with pandas and pass the frame to the API")
-        frame = frame.reset_index(level=[n for n in frame.index.names if n != "timestamp"], drop=True)
     frame = frame.rename(columns=dict(zip(frame.columns, names, strict=True)))
+    if isinstance(frame.index, pd.MultiIndex) and "asset" in frame.index.names:  # a universe saved from load_bars
+        frame = frame.reset_index(level="asset")
+        if "timestamp" in frame.index.names:
+            frame = frame.reset_index(level=[n for n in frame.index.names if n != "timestamp"], drop=True)
+    if "asset" in frame.columns:  # one file, several assets (a universe; or one asset, labelled)
+        assets = pd.unique(frame["asset"].astype(str))
+        if len(assets) > 1:
+            members = {a: _canonicalise(frame[frame["asset"].astype(str).to_numpy() == a].drop(columns="asset"),
+                                        f"{source} [asset {a}]") for a in assets}
+            return pd.concat(members, names=["asset", "timestamp"])
+        frame = frame.drop(columns="asset")
+    if isinstance(frame.index, pd.MultiIndex) and "timestamp" in frame.index.names:
+        frame = frame.reset_index(level=[n for n in frame.index.names if n != "timestamp"], drop=True)
     if isinstance(frame.index, pd.DatetimeIndex):
         index = frame.index.tz_localize("UTC") if frame.index.tz is None else frame.index.tz_convert("UTC")
         index = pd.DatetimeIndex(index, name="timestamp")
@@ -152,6 +159,32 @@ def read_bar_file(path: str | Path) -> pd.DataFrame:
     raise DataError(f"{source}: unsupported file type {suffix!r}; expected one of {', '.join(_BAR_FILE_SUFFIXES)}")
 
 
+def bar_files(path: str | Path) -> list[Path]:
+    """The bar files ``read_bars_path`` reads: the file itself, or a folder's bar files in name order
+    (a Data Vision ``.CHECKSUM`` beside them is not one)."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _BAR_FILE_SUFFIXES)
+
+
+def verify_checksums(files: list[Path], hashes: list[str]) -> int:
+    """Check each file against a Binance Data Vision ``<file>.CHECKSUM`` beside it (``<sha256>  <name>``),
+    where there is one; returns how many were checked.  A mismatch is a ``DataError``."""
+    checked = 0
+    for path, digest in zip(files, hashes, strict=True):
+        checksum = path.with_name(path.name + ".CHECKSUM")
+        if not checksum.is_file():
+            continue
+        words = checksum.read_text(errors="replace").split()
+        expected = words[0].lower() if words else ""
+        if expected != digest:
+            raise DataError(f"{path}: its SHA-256 {digest[:16]}… does not match {checksum.name} "
+                            f"({expected[:16] or 'empty'}…); the file is damaged or not the one published")
+        checked += 1
+    return checked
+
+
 def read_bars_path(path: str | Path) -> pd.DataFrame:
     """Read a bar file, or every bar file in a folder (e.g. monthly Data Vision zips), concatenated.
 
@@ -159,9 +192,13 @@ def read_bars_path(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _BAR_FILE_SUFFIXES)
+        files = bar_files(path)
         if not files:
             raise DataError(f"{path}: folder has no bar files ({', '.join(_BAR_FILE_SUFFIXES)})")
         frames = [read_bar_file(p) for p in files]
+        several = next((p for p, f in zip(files, frames, strict=True) if isinstance(f.index, pd.MultiIndex)), None)
+        if several is not None and len(files) > 1:
+            raise DataError(f"{several}: holds several assets, but the files of a folder are read as one asset's "
+                            "history; load that file on its own")
         return pd.concat(frames)
     return read_bar_file(path)
