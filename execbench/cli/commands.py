@@ -355,8 +355,9 @@ def lem_alignment(args: argparse.Namespace) -> int:
     console.print_frame(result.table, f"causal vs upstream alignment, same LEM and seed, on {first.asset} {first.freq}, "
                                       f"T={args.horizon}: mean bps vs {args.benchmark.upper()} ({args.target} target), "
                                       f"same test orders")
-    console.out.print(f"{SIGN_CONVENTION}. The upstream-aligned model sees each bar it trades; its numbers are not "
-                      "achievable.")
+    why = (" The upstream-aligned model was trained to see each bar it trades; fed causally, its per-bar decisions "
+           "no longer add up, so it is refused." if result.refused else "")
+    console.out.print(f"{SIGN_CONVENTION}.{why}")
     out_dir = _out_dir(args, first.asset, "lem-alignment")
     extra = {"command": _command_line(), "seed": args.seed,
              "training": {k: {"history": m.history, "trained_on": m.trained_on,

@@ -88,4 +88,5 @@ def alignment_experiment(bars: pd.DataFrame, split: DateSplit, *, config: str = 
     table.insert(2, "Audit", [comparison[name].audit_label() for name in table["Strategy"]])
     rows = [{"Strategy": name, "Side": side, "Audit": "refused: not causal"} for name in refused for side in ("BUY", "SELL")]
     table = pd.concat([table, pd.DataFrame(rows, columns=table.columns)], ignore_index=True) if rows else table
+    table["N"] = table["N"].astype("Int64")  # a refused model's row has no N
     return AlignmentResult(models=models, comparison=comparison, table=table, refused=refused)

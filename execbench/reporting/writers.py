@@ -10,6 +10,8 @@ import pandas as pd
 
 def format_number(value) -> str:
     """How numbers are shown in printed and Markdown tables: 2 decimals, 3 significant digits below 0.1."""
+    if value is pd.NA:
+        return ""
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return ""
@@ -22,7 +24,7 @@ def write_table(frame: pd.DataFrame, out_dir: Path, stem: str, *, caption: str, 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}.md", out_dir / f"{stem}.tex"]
     frame.to_csv(paths[0], index=index, float_format="%.6g")
-    shown = frame.apply(lambda column: column.map(format_number) if column.dtype.kind == "f" else column)
+    shown = frame.apply(lambda column: column.map(format_number) if column.dtype.kind in "fiu" else column)
     align = (["left"] if index else []) + ["right" if frame[c].dtype.kind in "fiu" else "left" for c in frame.columns]
     paths[1].write_text(f"{caption}\n\n" + shown.to_markdown(index=index, disable_numparse=True, colalign=align) + "\n")
     styler = frame.style.format(precision=2, na_rep="")
