@@ -30,8 +30,9 @@ CELLS = [
     ("code", "frame = comparison[\"flex\"].result.to_frame()\n"
              "frame[frame[\"benchmark_type\"] == \"vwap\"].groupby([\"side\", \"min_period\"])[\"perf_bps\"]"
              ".mean().unstack(0).round(2).head(6)"),
-    ("md", "Is the flexible-horizon heuristic's edge real? Block-bootstrap CIs respect the overlapping windows; "
-           "the paired Wilcoxon test uses non-overlapping orders; Holm adjusts for the several comparisons."),
+    ("md", "Is the flexible-horizon heuristic's edge real? CIs resample blocks of dates (all assets together) "
+           "with a block length chosen from the data; the p-value is a HAC test of the same mean difference; "
+           "Holm adjusts for the several comparisons."),
     ("code", "runs = {name: ev.run_data() for name, ev in comparison.items()}\n"
              "eb.paired_table(runs, periods=[1, \"match\"], reps=200).round(4)"),
     ("code", "comparison[\"flex\"].table(\"ci\", reps=200, periods=[1, 3, 6, 12, \"match\"]).round(2)"),

@@ -50,12 +50,13 @@ def test_statistics_tables_from_results():
     ci = ci_table(runs["flex"], reps=100)
     assert len(ci) == 2 + 2 * 13
     assert ((ci["Mean lo"] <= ci["Mean"]) & (ci["Mean"] <= ci["Mean hi"])).all()
+    assert (ci["Block"] >= 24).all() and (ci["SE HAC"] > 0).all() and (ci["SE boot"] > 0).all()
     paired = paired_table(runs, periods=[1, "match"], reps=100)
     match = paired[paired["Min period"] == "Match"]
-    assert (match["Mean diff"].abs() < 1e-9).all() and (match["Wilcoxon p"] == 1.0).all()  # flex is TWAP there
+    assert (match["Mean diff"].abs() < 1e-9).all() and (match["p (HAC)"] == 1.0).all()  # flex is TWAP there
     early = paired[paired["Min period"] == "1"]
-    assert (early["CI lo"] > 0).all()  # stopping early beats TWAP on this month, both sides
-    assert (paired["Holm p"] >= paired["Wilcoxon p"]).all()
+    assert (early["CI lo"] > 0).all() and (early["p (HAC)"] < 0.05).all()  # stopping early beats TWAP, both sides
+    assert (paired["Holm p"] >= paired["p (HAC)"]).all()
 
 
 def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):

@@ -1,40 +1,136 @@
-"""Inference that respects overlapping order windows.
+"""Inference that respects overlapping order windows, shared dates and volatility clustering.
 
-Orders start at every bar, so neighbouring orders share up to T−1 bars and their slippages are
-strongly dependent.  Confidence intervals therefore come from a stationary (Politis–Romano) block
-bootstrap (``arch.bootstrap.StationaryBootstrap``) over orders sorted by origin time, with an expected
-block length of ``BLOCK_FACTOR`` × T origins (× the number of assets for a universe, whose orders
-share calendar days).  Paired rank tests use non-overlapping orders only (one origin every T bars per
-asset), where the windows are disjoint.
+Orders start at every bar, so neighbouring orders share up to T−1 bars; in a universe, orders of
+different assets share dates; and volatility clusters over days, so the dependence reaches further
+than one window.  Every interval and test here therefore works on **dates**, all assets together:
+
+* the orders are grouped by origin time (``DateBlocks``), and a statistic is resampled by a
+  stationary (Politis–Romano) block bootstrap over those dates (``arch.bootstrap.StationaryBootstrap``),
+  each resampled date bringing all its orders;
+* the expected block length is chosen from the data, per series: ``arch.bootstrap.optimal_block_length``
+  (Politis–White) on the per-date mean series, with a floor of ``BLOCK_FACTOR`` × T dates (the overlap);
+* beside the bootstrap SE, a Newey–West (HAC) SE of the mean of the per-date series, with that
+  block length as its lag, and the HAC t-test of the mean: a test of the same quantity as the CI.
+
+The old rank test (Wilcoxon on every T-th order) tested the median of the differences, not the mean
+the CI is about, and treated the assets of one date as independent; it is gone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from arch.bootstrap import StationaryBootstrap
+from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-BLOCK_FACTOR = 2
+BLOCK_FACTOR = 2  # the floor of the block length: this many horizons of dates
 DEFAULT_REPS = 400
 DEFAULT_LEVEL = 0.95
 ZERO_DIFFERENCE_BPS = 1e-6  # paired differences smaller than this are floating-point noise
+OPTIMAL_LENGTH_POINTS = 4096  # longer per-date series are averaged in groups before choosing the block
 
 
 def block_length(horizon: int, n_assets: int = 1) -> int:
-    """Expected block length (in orders sorted by origin) for the stationary bootstrap."""
+    """The floor of the expected block length, in dates: ``BLOCK_FACTOR`` × T (``n_assets`` is
+    accepted for callers that resample orders of a universe one asset after another)."""
     return max(1, BLOCK_FACTOR * horizon * max(1, n_assets))
 
 
 def bootstrap_indices(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 0) -> np.ndarray:
-    """Resampled order positions, (reps, n), from ``arch``'s stationary bootstrap."""
+    """Resampled positions, (reps, n), from ``arch``'s stationary bootstrap with expected block ``block``."""
     bootstrap = StationaryBootstrap(block, np.arange(n), seed=np.random.default_rng(seed))
     out = np.empty((reps, n), dtype=np.int64)
     for k, _ in enumerate(bootstrap.bootstrap(reps)):
         out[k] = bootstrap.index
     return out
+
+
+def data_block_length(series: np.ndarray, floor: int) -> int:
+    """Expected block length for ``series`` (one value per date, in time order): Politis–White's
+    optimal length for the stationary bootstrap, at least ``floor``, rounded up to the grid
+    floor · √2^k (so that the series of a table share a few sets of resamples), and at most a quarter
+    of the dates."""
+    floor = max(1, int(floor))
+    x = np.asarray(series, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 8 or np.ptp(x) == 0:
+        return floor
+    group = max(1, x.size // OPTIMAL_LENGTH_POINTS)  # Politis–White on means of `group` dates: it is O(n·lags)
+    means = x[: x.size // group * group].reshape(-1, group).mean(axis=1)
+    optimal = min(group * float(optimal_block_length(means)["stationary"].iloc[0]), x.size / 4)
+    steps = max(0.0, np.ceil(2.0 * np.log2(max(optimal, 1.0) / floor) - 1e-9))
+    return int(max(floor, min(round(floor * 2.0 ** (steps / 2.0)), max(floor, x.size // 4))))
+
+
+def hac_se(series: np.ndarray, lag: int) -> float:
+    """Newey–West (Bartlett-kernel) standard error of the mean of ``series`` with ``lag`` lags."""
+    x = np.asarray(series, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n < 2:
+        return np.nan
+    e = x - x.mean()
+    lag = int(min(max(lag, 0), n - 1))
+    variance = e @ e / n
+    for k in range(1, lag + 1):
+        variance += 2.0 * (1.0 - k / (lag + 1)) * (e[k:] @ e[:-k]) / n
+    return float(np.sqrt(max(variance, 0.0) / n))
+
+
+@dataclass(frozen=True)
+class DateBlocks:
+    """Orders grouped by origin date, all assets together, for resampling by blocks of dates.
+
+    ``order`` sorts the orders by date; date k holds ``order[starts[k]:starts[k] + counts[k]]``.
+    """
+
+    order: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+    floor: int  # the least expected block length, in dates
+    reps: int = DEFAULT_REPS
+    seed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dates(cls, dates: np.ndarray, horizon: int, *, reps: int = DEFAULT_REPS, seed: int = 0) -> "DateBlocks":
+        """Group orders by their origin times ``dates`` (any sortable values); the floor is 2·T dates."""
+        dates = np.asarray(dates)
+        order = np.argsort(dates, kind="stable")
+        _, starts, counts = np.unique(dates[order], return_index=True, return_counts=True)
+        return cls(order=order, starts=starts, counts=counts, floor=block_length(horizon), reps=reps, seed=seed)
+
+    @property
+    def n_dates(self) -> int:
+        return self.starts.size
+
+    def per_date(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per date: the sum of the finite values and their count."""
+        x = np.asarray(values, dtype=np.float64)[self.order]
+        finite = np.isfinite(x)
+        sums = np.add.reduceat(np.where(finite, x, 0.0), self.starts) if x.size else np.zeros(0)
+        counts = np.add.reduceat(finite.astype(np.float64), self.starts) if x.size else np.zeros(0)
+        return sums, counts
+
+    def date_means(self, values: np.ndarray) -> np.ndarray:
+        """The mean of each date's finite values (NaN for a date without any)."""
+        sums, counts = self.per_date(values)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sums / counts
+
+    def indices(self, block: int) -> np.ndarray:
+        """Resampled date positions (reps, dates) for an expected block length (cached per length)."""
+        if block not in self._cache:
+            self._cache[block] = bootstrap_indices(self.n_dates, block, self.reps, self.seed)
+        return self._cache[block]
+
+    def orders_of(self, dates: np.ndarray) -> np.ndarray:
+        """Positions (into the date-sorted orders) of every order of the given dates, in that order."""
+        counts = self.counts[dates]
+        offsets = np.repeat(self.starts[dates] - np.cumsum(counts) + counts, counts)
+        return offsets + np.arange(counts.sum())
 
 
 @dataclass(frozen=True)
@@ -80,30 +176,82 @@ def non_overlapping(order_keys: np.ndarray, horizon: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class PairedComparison:
-    """Strategy A minus strategy B on the same orders, in ``perf_bps`` (positive = A is better)."""
+class MeanInference:
+    """The mean of a series of order results with its uncertainty, by dates (module docstring).
 
-    mean_difference: Interval
-    wilcoxon_p: float
+    ``mean`` is the estimate with its percentile date-block-bootstrap CI; ``se_boot`` and ``se_hac``
+    the bootstrap and Newey–West standard errors; ``p_value`` the two-sided HAC t-test of mean = 0;
+    ``block`` the expected block length used (dates), which is also the HAC lag."""
+
+    mean: Interval
+    se_boot: float
+    se_hac: float
+    p_value: float
+    block: int
     n_orders: int
-    n_independent: int
+    n_dates: int
 
 
-def paired_comparison(perf_a: np.ndarray, perf_b: np.ndarray, indices: np.ndarray, independent: np.ndarray,
-                      level: float = DEFAULT_LEVEL) -> PairedComparison:
-    """Mean difference with a block-bootstrap CI, and the Wilcoxon signed-rank p-value on the
-    non-overlapping orders ``independent`` (two-sided; 1.0 when every difference is zero)."""
+def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAULT_LEVEL) -> MeanInference:
+    """Inference on the mean of ``values`` (one per order, in the orders' own order; NaN dropped)."""
+    sums, counts = blocks.per_date(values)
+    total = counts.sum()
+    if total == 0:
+        nan = Interval(np.nan, np.nan, np.nan)
+        return MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, 0, 0)
+    estimate = float(sums.sum() / total)
+    dated = counts > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        block = data_block_length(sums[dated] / counts[dated], blocks.floor)
+        indices = blocks.indices(block)
+        resampled = sums[indices].sum(axis=1) / counts[indices].sum(axis=1)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.nanquantile(resampled, [alpha, 1.0 - alpha])
+    # the ratio estimator Σ sums / Σ counts, linearised per date (equal counts: the date means)
+    scores = (sums[dated] - estimate * counts[dated]) / counts[dated].mean()
+    se_hac = hac_se(scores, block)
+    if se_hac > 0:
+        p_value = float(2.0 * stats.norm.sf(abs(estimate) / se_hac))
+    else:
+        p_value = 1.0 if estimate == 0 else 0.0
+    return MeanInference(mean=Interval(estimate, float(low), float(high)), se_boot=float(np.nanstd(resampled, ddof=1)),
+                         se_hac=se_hac, p_value=p_value, block=block, n_orders=int(total), n_dates=int(dated.sum()))
+
+
+def median_interval(values: np.ndarray, blocks: DateBlocks, block: int, level: float = DEFAULT_LEVEL) -> Interval:
+    """The median of ``values`` with a percentile CI, resampling dates (with all their orders) in blocks."""
+    x = np.asarray(values, dtype=np.float64)[blocks.order]
+    if not np.isfinite(x).any():
+        return Interval(np.nan, np.nan, np.nan)
+    indices = blocks.indices(block)
+    if (blocks.counts == 1).all():  # one order per date: the dates are the orders
+        resampled = _row_medians(x[indices])
+    else:
+        resampled = np.array([np.nanmedian(x[blocks.orders_of(row)]) for row in indices])
+    alpha = (1.0 - level) / 2.0
+    low, high = np.nanquantile(resampled, [alpha, 1.0 - alpha])
+    return Interval(float(np.nanmedian(x)), float(low), float(high))
+
+
+def _row_medians(x: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(x, axis=1)`` without its slow per-row path: sorted rows put NaN last."""
+    if not np.isnan(x).any():
+        return np.median(x, axis=1)
+    ordered = np.sort(x, axis=1)
+    finite = np.isfinite(ordered).sum(axis=1)
+    rows = np.arange(len(x))
+    low, high = np.maximum(finite - 1, 0) // 2, np.maximum(finite, 1) // 2
+    out = 0.5 * (ordered[rows, low] + ordered[rows, np.minimum(high, x.shape[1] - 1)])
+    return np.where(finite > 0, out, np.nan)
+
+
+def paired_comparison(perf_a: np.ndarray, perf_b: np.ndarray, blocks: DateBlocks,
+                      level: float = DEFAULT_LEVEL) -> MeanInference:
+    """Strategy A minus strategy B on the same orders, in ``perf_bps`` (positive = A is better): the
+    mean difference with its date-block CI, both SEs and the HAC test (``mean_inference``)."""
     diff = np.asarray(perf_a, dtype=np.float64) - np.asarray(perf_b, dtype=np.float64)
     diff = np.where(np.abs(diff) < ZERO_DIFFERENCE_BPS, 0.0, diff)  # rounding noise is no difference
-    interval = bootstrap_ci(diff, indices, "mean", level)
-    sample = diff[independent]
-    sample = sample[np.isfinite(sample)]
-    if sample.size == 0 or np.all(sample == 0):
-        p_value = 1.0
-    else:
-        p_value = float(stats.wilcoxon(sample, zero_method="zsplit").pvalue)
-    return PairedComparison(mean_difference=interval, wilcoxon_p=p_value, n_orders=int(np.isfinite(diff).sum()),
-                            n_independent=int(sample.size))
+    return mean_inference(diff, blocks, level)
 
 
 def holm(p_values: list[float] | np.ndarray) -> np.ndarray:

@@ -133,10 +133,11 @@ def _title_lines(record: dict, runs: dict[str, RunData]) -> list[str]:
     lines += ["", "conventions:"]
     for key, value in record.get("conventions", {}).items():
         lines.append(f"  {key}: {value}")
-    lines += ["", f"statistics: 95 % percentile CIs from a stationary block bootstrap ({DEFAULT_REPS} resamples, "
-                  f"expected block {BLOCK_FACTOR} x T origins x assets) over orders sorted by origin; paired "
-                  f"Wilcoxon signed-rank tests on non-overlapping orders (every T-th origin per asset); "
-                  f"Holm adjustment across the comparisons with TWAP."]
+    lines += ["", f"statistics: 95 % percentile CIs from a stationary bootstrap over origin dates, all assets "
+                  f"together ({DEFAULT_REPS} resamples); the expected block length is chosen per series "
+                  f"(Politis-White, at least {BLOCK_FACTOR} x T dates) and is also the lag of the Newey-West "
+                  f"(HAC) standard error; paired p-values are HAC t-tests of the mean difference (the quantity "
+                  f"the CI is about), Holm-adjusted across the comparisons with TWAP."]
     lines += ["", f"execbench {record.get('execbench_version')}, created {record.get('created_utc')}, "
                   f"command: {record.get('command')}"]
     return lines
@@ -195,8 +196,9 @@ def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, Run
         if is_compare and "twap" in runs:
             paired = paired_table(runs, periods=periods, seed=seed)
             _table_pages(pdf, paired, "Paired comparison with TWAP on the same orders (perf_bps, positive = better)",
-                         "Mean difference with a 95 % stationary-block-bootstrap CI; Wilcoxon signed-rank p-value on "
-                         "non-overlapping orders; Holm-adjusted p-values control the family-wise error over all rows.")
+                         "Mean difference with a 95 % date-block-bootstrap CI, bootstrap and HAC standard errors, the "
+                         "HAC t-test of a zero mean difference and its Holm adjustment over all rows; Block: the "
+                         "expected block length in dates, chosen from the data.")
             for side in ("buy", "sell"):
                 _figure_page(pdf, figures.strategies_density(runs, flexible[0], side), run_dir,
                              f"strategies_density_{side}_m{flexible[0]}")
