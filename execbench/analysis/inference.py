@@ -32,10 +32,9 @@ ZERO_DIFFERENCE_BPS = 1e-6  # paired differences smaller than this are floating-
 OPTIMAL_LENGTH_POINTS = 4096  # longer per-date series are averaged in groups before choosing the block
 
 
-def block_length(horizon: int, n_assets: int = 1) -> int:
-    """The floor of the expected block length, in dates: ``BLOCK_FACTOR`` × T (``n_assets`` is
-    accepted for callers that resample orders of a universe one asset after another)."""
-    return max(1, BLOCK_FACTOR * horizon * max(1, n_assets))
+def block_length(horizon: int) -> int:
+    """The floor of the expected block length, in dates: ``BLOCK_FACTOR`` × T."""
+    return max(1, BLOCK_FACTOR * horizon)
 
 
 def bootstrap_indices(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 0) -> np.ndarray:
@@ -113,12 +112,6 @@ class DateBlocks:
         sums = np.add.reduceat(np.where(finite, x, 0.0), self.starts) if x.size else np.zeros(0)
         counts = np.add.reduceat(finite.astype(np.float64), self.starts) if x.size else np.zeros(0)
         return sums, counts
-
-    def date_means(self, values: np.ndarray) -> np.ndarray:
-        """The mean of each date's finite values (NaN for a date without any)."""
-        sums, counts = self.per_date(values)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return sums / counts
 
     def indices(self, block: int) -> np.ndarray:
         """Resampled date positions (reps, dates) for an expected block length (cached per length)."""

@@ -17,8 +17,6 @@ Two signs, each checked on every scenario with enough orders:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from execbench.contracts import hit_rate, scenario_label
@@ -40,7 +38,7 @@ def near_certain(result) -> list[str]:
     return labels
 
 
-def impossible_results(result, baseline, twap_hit_rates: Mapping[str, float] | None = None) -> tuple[str, ...]:
+def impossible_results(result, baseline) -> tuple[str, ...]:
     """One-line warnings for results that a causal strategy cannot produce (module docstring).
 
     Parameters
@@ -48,10 +46,8 @@ def impossible_results(result, baseline, twap_hit_rates: Mapping[str, float] | N
     result
         The strategy's ``ReplayResult``.
     baseline
-        TWAP's ``ReplayResult`` on the same orders (its buy / VWAP / quantity / match scenario).
-    twap_hit_rates
-        TWAP's hit rate on the same orders for (at least) the labels ``near_certain(result)`` returns;
-        a label missing here and from ``baseline`` counts as 0.
+        TWAP's ``ReplayResult`` on the same orders: its buy / VWAP / quantity / match scenario, and the
+        scenarios ``near_certain(result)`` names (TWAP's hit rate there; a missing one counts as 0).
 
     Returns
     -------
@@ -72,9 +68,7 @@ def impossible_results(result, baseline, twap_hit_rates: Mapping[str, float] | N
                                 f"{TRACKING_FLOOR:g} x TWAP's {twap_std:.3g} on the same orders; a causal volume "
                                 "forecast cannot track VWAP this closely (does the strategy read the data itself?)")
         rate = hit_rate(perf)
-        twap_rate = (twap_hit_rates or {}).get(spec.label)
-        if twap_rate is None:
-            twap_rate = hit_rate(baseline.column("perf_bps", spec.label)) if spec.label in baseline.grid.labels else 0.0
+        twap_rate = hit_rate(baseline.column("perf_bps", spec.label)) if spec.label in baseline.grid.labels else 0.0
         if rate >= HIT_RATE_CEILING and 1.0 - rate < LOSS_SHARE * (1.0 - twap_rate):
             warnings.append(f"impossible result? {spec.label}: beats its benchmark on {rate:.1%} of orders, "
                             f"TWAP on {twap_rate:.1%} (does the strategy read the data itself?)")

@@ -58,7 +58,7 @@ class StepwiseLEM:
         self.positions = model.lookback + model.horizon - 1
         self._start = _compile(self._start_fn)
         self._observe = _compile(self._observe_fn)
-        self._decide = _compile(self._decide_fn, static=(0,))
+        self._decide = _compile(model.decide, static=(0,))
 
     # -- the compiled pieces ------------------------------------------------------------------------------
     def _attend(self, enriched, cache, position):
@@ -90,9 +90,6 @@ class StepwiseLEM:
         enriched = m.enrich_positions(hidden[:, None, :], selected)
         cache = ops.slice_update(cache, (0, position, 0), enriched)
         return new_states, cache, self._attend(enriched, cache, position)
-
-    def _decide_fn(self, step, context, features, rates, carry):
-        return self.model.decide(step, context, features, rates, carry)
 
     # -- the public steps ---------------------------------------------------------------------------------
     def start(self, history: np.ndarray, rates: np.ndarray) -> StepState:

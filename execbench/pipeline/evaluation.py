@@ -19,7 +19,7 @@ from execbench.analysis import tables
 from execbench.analysis.sanity import impossible_results, near_certain
 from execbench.analysis.shortfall import shortfall_table
 from execbench.analysis.significance import ci_table
-from execbench.contracts import Period, ScenarioGrid, hit_rate, period_short, run_periods, scenario_grid, scenario_label
+from execbench.contracts import Period, ScenarioGrid, period_short, run_periods, scenario_grid, scenario_label
 from execbench.engine import ImpactModel, replay
 from execbench.errors import DataError, StrategyError
 from execbench.orders import (
@@ -240,17 +240,6 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
     return ReplayResult.concat(parts).take(np.argsort(np.concatenate(done), kind="stable"))
 
 
-def _twap_hit_rates(result: ReplayResult, windows: OrderWindows, chunk_size: int, impact) -> dict[str, float]:
-    """TWAP's hit rates on the same orders in the scenarios where ``result`` beats its benchmark almost
-    always (``near_certain``): some contracts make that structural (``execbench.analysis.sanity``)."""
-    labels = near_certain(result)
-    if not labels:
-        return {}
-    grid = ScenarioGrid(tuple(spec for spec in result.grid.specs if spec.label in labels))
-    twap = replay_strategy(load_strategy("twap"), windows, grid, chunk_size=chunk_size, impact=impact)
-    return {label: hit_rate(twap.column("perf_bps", label)) for label in labels}
-
-
 def evaluate(
     strategy: Strategy | str,
     bars: pd.DataFrame,
@@ -355,8 +344,10 @@ def evaluate(
                              keep=keep, impact=impact, calls=calls)
     timings["strategy_and_replay_s"] = time.perf_counter() - tick
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
+    suspicious = set(near_certain(result)) - set(baseline_grid.labels)  # TWAP's hit rate there is needed too
+    baseline_grid = ScenarioGrid(baseline_grid.specs + tuple(s for s in grid.specs if s.label in suspicious))
     baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)
-    warnings = impossible_results(result, baseline, _twap_hit_rates(result, windows, chunk_size, impact))
+    warnings = impossible_results(result, baseline)
     return Evaluation(
         strategy=strategy.name, params=strategy.params(), asset=str(bars.attrs.get("asset")),
         freq=str(bars.attrs.get("freq")), horizon=horizon, split=split, windows=windows, result=result,
