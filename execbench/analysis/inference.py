@@ -119,6 +119,17 @@ class DateBlocks:
             self._cache[block] = bootstrap_indices(self.n_dates, block, self.reps, self.seed)
         return self._cache[block]
 
+    def resampled_counts(self, counts: np.ndarray, block: int) -> np.ndarray:
+        """Orders in each resample, (reps,), from per-date ``counts``; cached per block length when
+        no value is missing (``counts`` equal to the dates' own), as every series of a table then
+        shares them."""
+        if not np.array_equal(counts, self.counts):
+            return counts[self.indices(block)].sum(axis=1)
+        key = ("counts", block)
+        if key not in self._cache:
+            self._cache[key] = counts[self.indices(block)].sum(axis=1)
+        return self._cache[key]
+
     def orders_of(self, dates: np.ndarray) -> np.ndarray:
         """Positions (into the date-sorted orders) of every order of the given dates, in that order."""
         counts = self.counts[dates]
@@ -197,7 +208,7 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
     with np.errstate(invalid="ignore", divide="ignore"):
         block = data_block_length(sums[dated] / counts[dated], blocks.floor)
         indices = blocks.indices(block)
-        resampled = sums[indices].sum(axis=1) / counts[indices].sum(axis=1)
+        resampled = sums[indices].sum(axis=1) / blocks.resampled_counts(counts, block)
     alpha = (1.0 - level) / 2.0
     low, high = np.nanquantile(resampled, [alpha, 1.0 - alpha])
     # the ratio estimator Σ sums / Σ counts, linearised per date (equal counts: the date means)

@@ -35,8 +35,6 @@ def shortfall(result: ReplayResult) -> dict[str, np.ndarray]:
     arrival = ref["arrival"][:, None]
     plain = result.achieved if result.achieved_no_impact is None else result.achieved_no_impact
     scale = 1e4 / arrival
-    twap = result.grid.arrays()["is_twap"][None, :]
-    full = np.where(twap, ref["full_twap"][:, None], ref["full_vwap"][:, None])
     with np.errstate(invalid="ignore"):
         return {
             "is_bps": sign * (result.achieved - arrival) * scale,
@@ -44,7 +42,7 @@ def shortfall(result: ReplayResult) -> dict[str, np.ndarray]:
             "timing_bps": sign * (plain - ref["first"][:, None]) * scale,
             "impact_bps": sign * (result.achieved - plain) * scale,
             "opportunity_bps": sign * (1.0 - result.executed) * (ref["last"][:, None] - arrival) * scale,
-            "vs_full_bps": (result.achieved / full - 1.0) * 1e4,
+            "vs_full_bps": result.bps_against("full"),
         }
 
 

@@ -102,6 +102,15 @@ def _report(out_dir: Path, seed: int) -> None:
     console.out.print(f"report: {path}")
 
 
+def _print_edges(table) -> None:
+    from execbench.analysis.decomposition import edge_display
+
+    console.print_frame(edge_display(table),
+                        "edge, perf_bps (positive = better), vs the realised window (the contract), the full window "
+                        "and arrival; Option = what optstop, with no information, earns on the same orders; Rest = "
+                        "vs realised - Option (95% date-block CI, HAC p)")
+
+
 # -- commands -----------------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     """``execbench run``: fit, audit and evaluate one strategy; print and save its tables."""
@@ -139,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     console.print_frame(evaluation.table("shortfall", periods=periods, **choice),
                         f"implementation shortfall vs arrival price (bps, positive = cost) = delay + timing + impact + "
                         f"opportunity; {impact_note}")
+    _print_edges(evaluation.table("edges", periods=periods, **choice))
     for key in by:
         console.print_frame(evaluation.table("breakdown", by=key, periods=periods, **choice),
                             f"by {key}: bps (paper sign)")
@@ -181,6 +191,7 @@ def compare(args: argparse.Namespace) -> int:
     console.print_frame(comparison.table(periods=periods, benchmark=args.benchmark, target=args.target),
                         f"{', '.join(names)} on {first.asset} {first.freq}, T={args.horizon}: mean bps vs "
                         f"{args.benchmark.upper()} ({args.target} target), same orders")
+    _print_edges(comparison.edges(periods, args.benchmark, args.target))
     console.out.print(f"{SIGN_CONVENTION}.")
     out_dir = _out_dir(args, first.asset, "compare")
     paths = save_comparison(comparison, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
@@ -277,6 +288,41 @@ def cost_curve(args: argparse.Namespace) -> int:
         paths = write_table(table, stage, "cost_curve", caption=title)
         paths += save_figure(cost_curve_figure(table, "\n".join(textwrap.wrap(title, 90))), stage, "cost_curve")
     console.print_frame(table, f"{strategy.name.upper()}: implementation shortfall vs order size (bps)")
+    console.out.print(f"saved {len(paths)} files to {out_dir}/")
+    return 0
+
+
+def option_value(args: argparse.Namespace) -> int:
+    """``execbench option-value``: the option's value under the fitted model beside optstop on the test period."""
+    from execbench.pipeline.option import option_value as measure
+    from execbench.reporting.run_folder import staged_folder
+    from execbench.reporting.writers import write_table
+
+    _check_out(args)
+    periods = _periods(args.periods, args.horizon)
+    if periods and "match" in periods:
+        raise ParameterError("--periods: the match case has no option; give minimum periods in 1..T")
+    bars, split = _load(args, {})
+    with console.replay_progress("optstop on the test orders") as callbacks:
+        value = measure(bars, horizon=args.horizon, split=split, periods=periods, audit=not args.no_audit,
+                        seed=args.seed, **callbacks)
+    evaluation = value.evaluation
+    console.print_audit(evaluation.audit, evaluation.warnings)
+    table = value.table
+    where = (f"{evaluation.asset} {evaluation.freq}, T={args.horizon}, {evaluation.result.n_orders:,} test orders from "
+             f"{split.test_start.date()}, mean causal volatility {value.sigma_bps:.1f} bps per bar")
+    shown = table[["Side", "Benchmark", "Target", "Min period", "Model", "Model SE", "Realised"]].copy()
+    shown["Realised 95% CI"] = [f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in
+                                zip(table["Realised lo"], table["Realised hi"], strict=True)]
+    shown["Front"], shown["Mean end bar"] = table["Front"], table["Mean end bar"]
+    console.print_frame(shown, f"value of the flexible window (perf_bps, positive = better): Model = optstop's "
+                               f"expected edge under the martingale model fitted on the training bars; Realised = "
+                               f"what it earns on the test orders; {where}")
+    out_dir = _out_dir(args, evaluation.asset, "option-value")
+    with staged_folder(out_dir, overwrite=args.overwrite) as stage:
+        paths = write_table(table, stage, "option_value",
+                            caption=f"Value of the flexible window, perf_bps (positive = better); {where}. Command: "
+                                    f"{_command_line() or 'execbench option-value'}")
     console.out.print(f"saved {len(paths)} files to {out_dir}/")
     return 0
 

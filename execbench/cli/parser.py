@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(cc)
     cc.set_defaults(run="cost_curve")
 
+    ov = sub.add_parser("option-value", help="what the flexible window alone is worth: the zero-information stopping "
+                                             "policy (optstop) under its fitted model and on the test period")
+    ov.add_argument("--periods", default=None, help="minimum periods shown, e.g. 1,3,6 (default 1..T)")
+    ov.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit of optstop")
+    _out_args(ov)
+    _data_args(ov)
+    ov.set_defaults(run="option_value")
+
     tr = sub.add_parser("train", help="train a model (lem) and write a weights-only checkpoint with its config")
     tr.add_argument("model", help="lem")
     _model_args(tr, None, "maximum epochs (default 6, paper 30; early stopping on the validation period)")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from execbench.analysis import tables
+from execbench.analysis.decomposition import decomposition_lines, edge_table
 from execbench.analysis.sanity import impossible_results, near_certain
 from execbench.analysis.shortfall import shortfall_table
 from execbench.analysis.significance import ci_table
@@ -36,7 +37,7 @@ from execbench.pipeline.audit import AUDIT_ORDERS, AuditReport, audit_calls
 from execbench.results import ReplayResult, RunData
 from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, load_strategy, run_strategy
 
-TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci")
+TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci", "edges")
 
 CHUNK_BYTES = 256 * 2**20  # working memory of one replay chunk (allocations and the kernel's arrays)
 RESULT_FIELDS = 8  # float64 (orders × scenarios) arrays a result keeps (achieved, benchmark, ... impact)
@@ -82,6 +83,7 @@ class Evaluation:
     impact: ImpactModel | None = None
     audit: AuditReport | None = None
     warnings: tuple[str, ...] = ()  # results impossible without the future (``impossible_results``)
+    option: ReplayResult | None = None  # optstop on the same orders (flexible scenarios): the option's value
 
     def __repr__(self) -> str:
         return (f"Evaluation({self.strategy!r} on {self.asset} {self.freq}, T={self.horizon}: "
@@ -109,11 +111,13 @@ class Evaluation:
             lines.append(f"{side.upper()} mean bps vs {benchmark.upper()} ({target}; paper sign): " + ", ".join(cells))
         twap = np.nanmean(self.baseline.column("bps", scenario_label("buy", "vwap", target, "match")))
         lines.append(f"TWAP on the same orders vs the full-horizon VWAP: {twap:+.2f} bps")
+        if self.option is not None and any(spec.min_period == 1 and not spec.match for spec in result.grid.specs):
+            lines += decomposition_lines(self.table("edges", periods=[1], benchmark=benchmark, target=target))
         return "\n".join(lines)
 
     def run_data(self) -> RunData:
         """The on-disk form of the results (what ``results_<strategy>.npz`` holds)."""
-        return RunData.from_result(self.strategy, self.result, self.baseline)
+        return RunData.from_result(self.strategy, self.result, self.baseline, self.option)
 
     def table(self, kind: str = "paper", **options: Any) -> pd.DataFrame:
         """One of the run's tables as a DataFrame.
@@ -124,7 +128,9 @@ class Evaluation:
             ``"paper"`` (the paper's format; ``benchmark``, ``target``), ``"min_period"`` (``stat``:
             Mean or Std), ``"scenarios"`` (every scenario), ``"shortfall"`` (IS and its parts;
             ``periods``, ``benchmark``, ``target``), ``"breakdown"`` (``by``: regime, asset or year) or
-            ``"ci"`` (block-bootstrap CIs; ``periods``, ``reps``, ``seed``).
+            ``"ci"`` (block-bootstrap CIs; ``periods``, ``reps``, ``seed``) or ``"edges"`` (the edge
+            against the realised window, the full window and arrival, and the option / rest decomposition,
+            ``execbench.analysis.decomposition``; ``periods``, ``benchmark``, ``target``).
         """
         periods = options.pop("periods", None)
         if kind == "paper":
@@ -140,6 +146,8 @@ class Evaluation:
             return tables.breakdown_table(self.result, by, periods=periods or run_periods(self.horizon), **options)
         if kind == "ci":
             return ci_table(self.run_data(), periods=periods, **options)
+        if kind == "edges":
+            return edge_table({self.strategy: self.run_data()}, periods=periods or run_periods(self.horizon), **options)
         raise ValueError(f"Evaluation.table: kind {kind!r}; expected one of {', '.join(TABLE_KINDS)}")
 
 
@@ -169,6 +177,15 @@ class Comparison(Mapping[str, Evaluation]):
         """The comparison table (mean bps per strategy × side at ``periods``, default 1, T/2, T, match)."""
         return tables.comparison_table({k: e.result for k, e in self.items()}, periods=periods,
                                        benchmark=benchmark, target=target)
+
+    def edges(self, periods: list[Period] | None = None, benchmark: str = "vwap",
+              target: str = "quantity") -> pd.DataFrame:
+        """Every strategy's edge against the realised window, the full window and arrival, and its split
+        into the option's value and the rest (``execbench.analysis.decomposition.edge_table``), at
+        ``periods`` (default 1, T/2 and match)."""
+        first = next(iter(self.evaluations.values()))
+        return edge_table({k: e.run_data() for k, e in self.items()}, periods=periods or run_periods(first.horizon),
+                          benchmark=benchmark, target=target)
 
     def summary(self) -> str:
         """What was compared, each audit, and the comparison table."""
@@ -240,6 +257,19 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
     return ReplayResult.concat(parts).take(np.argsort(np.concatenate(done), kind="stable"))
 
 
+def replay_option(bars: pd.DataFrame, split: DateSplit, windows: OrderWindows, grid: ScenarioGrid, *,
+                  chunk_size: int = DEFAULT_CHUNK, impact: ImpactModel | None = None) -> ReplayResult | None:
+    """The zero-information stopping policy (``optstop``), fitted on the training bars, replayed on
+    ``windows`` for the flexible scenarios of ``grid``: what the option alone earns on those orders
+    (``None`` if the grid has no flexible scenario it supports)."""
+    stopping = load_strategy("optstop")
+    flexible = tuple(spec for spec in grid.specs if not spec.match and stopping.unsupported(spec) is None)
+    if not flexible:
+        return None
+    fit_strategy(stopping, training_bars(bars, split.train_end))
+    return replay_strategy(stopping, windows, ScenarioGrid(flexible), chunk_size=chunk_size, impact=impact)
+
+
 def evaluate(
     strategy: Strategy | str,
     bars: pd.DataFrame,
@@ -256,6 +286,8 @@ def evaluate(
     audit: bool = True,
     audit_orders: int = AUDIT_ORDERS,
     seed: int = 0,
+    option: bool = True,
+    option_result: ReplayResult | None = None,
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -293,6 +325,12 @@ def evaluate(
         Run the look-ahead audit (``audit_strategy``) on at least ``audit_orders`` orders, in whole
         calls of this run chosen with ``seed``, after fitting; its report is ``Evaluation.audit``.  A failed audit does
         not stop the evaluation: it is recorded and shown.
+    option
+        Also replay the zero-information stopping policy (``optstop``, fitted on the same training
+        bars) on the same orders, so that the edge splits into the option's value and the rest
+        (``Evaluation.option``).
+    option_result
+        That replay, already done on these windows (``compare`` shares one across strategies).
     progress
         Called with the number of orders done after each chunk.
     on_windows
@@ -348,10 +386,17 @@ def evaluate(
     baseline_grid = ScenarioGrid(baseline_grid.specs + tuple(s for s in grid.specs if s.label in suspicious))
     baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)
     warnings = impossible_results(result, baseline)
+    if option and option_result is None:
+        tick = time.perf_counter()
+        stage("replaying the zero-information stopping policy (optstop) on the same orders")
+        option_result = result if strategy.name == "optstop" else replay_option(
+            bars, split, windows, grid, chunk_size=chunk_size, impact=impact)
+        timings["option_s"] = time.perf_counter() - tick
     return Evaluation(
         strategy=strategy.name, params=strategy.params(), asset=str(bars.attrs.get("asset")),
         freq=str(bars.attrs.get("freq")), horizon=horizon, split=split, windows=windows, result=result,
         baseline=baseline, timings=timings, impact=impact, audit=report, warnings=warnings,
+        option=option_result if option else None,
         data={k: bars.attrs.get(k) for k in ("sources", "sha256", "calendar", "resampled_from") if k in bars.attrs},
     )
 
@@ -369,6 +414,7 @@ def compare(
     audit: bool = True,
     audit_orders: int = AUDIT_ORDERS,
     seed: int = 0,
+    option: bool = True,
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -377,7 +423,8 @@ def compare(
 
     The order windows are built once, with the longest history any of the strategies needs, so every
     strategy is scored on the same origins.  Every strategy is audited as in ``evaluate`` (unless
-    ``audit=False``).  Returns a ``Comparison``: evaluations keyed by strategy name.
+    ``audit=False``).  The stopping policy (``optstop``) is replayed once on those orders and shared
+    (``option``).  Returns a ``Comparison``: evaluations keyed by strategy name.
     """
     loaded = [load_strategy(s) if isinstance(s, str) else s for s in strategies]
     names = [s.name for s in loaded]
@@ -395,7 +442,12 @@ def compare(
                                   min_history=max([1, *(s.lookback for s in loaded)]), order_size=order_size)
     if on_windows is not None:
         on_windows(windows)
-    return Comparison({s.name: evaluate(s, bars, horizon=horizon, split=split, grid=grid, fit=False, windows=windows,
-                                        impact=impact, audit=audit, audit_orders=audit_orders, seed=seed,
-                                        progress=progress, on_stage=on_stage)
-                       for s in loaded})
+    evaluations: dict[str, Evaluation] = {}
+    shared = None
+    for strategy in sorted(loaded, key=lambda s: s.name != "optstop"):  # optstop first: its result is the option
+        evaluations[strategy.name] = evaluate(
+            strategy, bars, horizon=horizon, split=split, grid=grid, fit=False, windows=windows, impact=impact,
+            audit=audit, audit_orders=audit_orders, seed=seed, option=option, option_result=shared, progress=progress,
+            on_stage=on_stage)
+        shared = evaluations[strategy.name].option
+    return Comparison({name: evaluations[name] for name in names})

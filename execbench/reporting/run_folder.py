@@ -124,6 +124,14 @@ def run_record(evaluation: Evaluation, extra: dict[str, Any] | None = None) -> d
     }
 
 
+def _write_edges(table, out_dir: Path, where: str) -> list[Path]:
+    return write_table(table, out_dir, "edges",
+                       caption=f"Edge (perf_bps, positive = better) against the realised-window benchmark (the "
+                               f"contract), the full-window benchmark and the arrival price; the option's value "
+                               f"(optstop on the same orders) and the rest = edge vs realised - option, with 95% "
+                               f"date-block CIs and the HAC p-value of the rest, {where}.")
+
+
 def _audit_record(evaluation: Evaluation) -> dict | None:
     return None if evaluation.audit is None else evaluation.audit.to_dict()
 
@@ -155,6 +163,7 @@ def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchm
         paths += write_table(evaluation.table("scenarios"), out_dir, f"scenario_stats_{name}",
                              caption=f"{name}: every scenario, {where}.")
         paths.append(evaluation.run_data().save(out_dir, run_id))
+    paths += _write_edges(Comparison(dict(comparison)).edges(periods, benchmark, target), out_dir, where)
     for stem, (frame, caption) in (tables or {}).items():
         paths += write_table(frame, out_dir, stem, caption=caption)
     record = run_record(first)
@@ -201,6 +210,7 @@ def _write_evaluation(evaluation: Evaluation, out_dir: Path, run_id: str, *, ben
     paths += write_table(evaluation.table("shortfall", periods=periods, **choice), out_dir, "shortfall",
                          caption=f"{name}: implementation shortfall vs the arrival price (bps, positive = cost) and its "
                                  f"parts; bps vs the realised- and the full-window benchmark (paper sign), {where}.")
+    paths += _write_edges(evaluation.table("edges", periods=periods, **choice), out_dir, where)
     for key in by or []:
         paths += write_table(evaluation.table("breakdown", by=key, periods=periods, **choice), out_dir, f"by_{key}",
                              caption=f"{name}: bps by {key} ({SIGN_CONVENTION}), {where}.")

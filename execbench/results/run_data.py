@@ -1,8 +1,11 @@
 """What a report needs from an evaluation, saved next to its tables and loaded back.
 
 ``results_<strategy>.npz`` holds, per (order, scenario): bps (float32, paper sign), the realised end
-bar and violation counts; the kept allocations (float32); the TWAP baseline's bps against the
-full-horizon VWAP; the orders (asset, origin) and the scenario grid.
+bar and violation counts; the same achieved prices against the full-window benchmark and the arrival
+price; the bps of the zero-information stopping policy (``optstop``, the option's value) on the same
+orders and scenarios; the kept allocations (float32); the TWAP baseline's bps against the
+full-horizon VWAP; the orders (asset, origin) and the scenario grid.  Folders written before the
+three references existed load with them as ``None``.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import zipfile
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from execbench.contracts import MATCH, TARGETS, ContractSpec, PerScenario, ScenarioGrid, scenario_label
+from execbench.contracts import MATCH, TARGETS, ContractSpec, PerScenario, ScenarioGrid, perf_bps, scenario_label
 from execbench.errors import DataError
 from execbench.results.manifest import read_manifest, verify_file
 from execbench.engine import ReplayResult
@@ -40,6 +43,11 @@ class RunData(PerScenario):
     orders: pd.DataFrame  # asset, origin (UTC)
     allocations: np.ndarray | None = None  # (n, T, K)
     kept: tuple[str, ...] = ()
+    full_bps: np.ndarray | None = None  # (n, S), paper sign, against the benchmark over all T bars
+    arrival_bps: np.ndarray | None = None  # (n, S), paper sign, against the arrival price
+    option_bps: np.ndarray | None = None  # (n, S), paper sign: optstop's bps on the same orders and scenarios
+
+    EXTRAS: ClassVar[tuple[str, ...]] = ("full_bps", "arrival_bps", "option_bps")
 
     def __repr__(self) -> str:
         return (f"RunData({self.strategy!r}: {self.n_orders:,} orders × {len(self.grid)} scenarios, T={self.horizon}"
@@ -50,12 +58,30 @@ class RunData(PerScenario):
         return np.argsort(self.orders["origin"].to_numpy(), kind="stable")
 
     @classmethod
-    def from_result(cls, strategy: str, result: ReplayResult, baseline: ReplayResult) -> "RunData":
-        """From a strategy's ``ReplayResult`` and the TWAP baseline's on the same orders."""
+    def from_result(cls, strategy: str, result: ReplayResult, baseline: ReplayResult,
+                    option: ReplayResult | None = None) -> "RunData":
+        """From a strategy's ``ReplayResult``, the TWAP baseline's on the same orders and, if given,
+        the stopping policy's (``optstop``) on the same orders (NaN for the match case, which has no option,
+        and for scenarios it did not run)."""
         baseline_bps = np.column_stack([baseline.column("bps", label) for label in BASELINE_LABELS])
+        extras = {}
+        if result.reference is not None:
+            extras = {"full_bps": result.bps_against("full"), "arrival_bps": result.bps_against("arrival")}
+        if option is not None:
+            extras["option_bps"] = np.column_stack([
+                option.column("bps", spec.label) if spec.label in option.grid.labels and not spec.match
+                else np.full(result.n_orders, np.nan) for spec in result.grid.specs])
         return cls(strategy=strategy, grid=result.grid, bps=result.bps, end_bar=result.end_bar,
                    violations=result.violations, baseline_bps=baseline_bps, orders=result.orders,
-                   allocations=result.allocations, kept=result.kept)
+                   allocations=result.allocations, kept=result.kept, **extras)
+
+    def perf_against(self, reference: str) -> np.ndarray | None:
+        """perf_bps (positive = better) against ``"realised"`` (the contract), ``"full"`` (the full
+        window), ``"arrival"`` (the arrival price) or ``"option"`` (optstop's perf_bps against the realised
+        window on the same orders), (n, S); ``None`` where the run did not record it."""
+        values = {"realised": self.bps, "full": self.full_bps, "arrival": self.arrival_bps,
+                  "option": self.option_bps}[reference]
+        return None if values is None else perf_bps(values, self.grid.side_sign)
 
     @classmethod
     def from_evaluation(cls, evaluation) -> "RunData":
@@ -78,6 +104,8 @@ class RunData(PerScenario):
             origin=self.orders["origin"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64),
             allocations=np.zeros((0,), np.float32) if self.allocations is None else self.allocations,
             kept=np.array(self.kept, dtype=str),
+            **{name: np.zeros((0,), np.float32) if getattr(self, name) is None else getattr(self, name).astype(np.float32)
+               for name in self.EXTRAS},
         )
         return path
 
@@ -94,6 +122,8 @@ class RunData(PerScenario):
                 fields.pop("effective_min_rate", None)
                 specs.append(ContractSpec(**fields))
             allocations = data["allocations"]
+            extras = {name: data[name].astype(np.float64) for name in cls.EXTRAS
+                      if name in data.files and data[name].size}
             orders = pd.DataFrame({
                 "asset": data["asset"].astype(object),
                 "origin": pd.DatetimeIndex(data["origin"].astype("datetime64[ns]")).tz_localize("UTC"),
@@ -102,7 +132,8 @@ class RunData(PerScenario):
                        bps=data["bps"].astype(np.float64), end_bar=data["end_bar"].astype(np.int64),
                        violations=data["violations"].astype(np.int64),
                        baseline_bps=data["baseline_bps"].astype(np.float64), orders=orders,
-                       allocations=None if allocations.size == 0 else allocations, kept=tuple(data["kept"].tolist()))
+                       allocations=None if allocations.size == 0 else allocations, kept=tuple(data["kept"].tolist()),
+                       **extras)
         except DataError:
             raise
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:

@@ -55,6 +55,22 @@ class ReplayResult(PerScenario):
         """Side-adjusted bps, positive = better than the benchmark (``metrics.perf_bps``)."""
         return PerScenario.perf_bps.fget(self)
 
+    def bps_against(self, reference: str) -> np.ndarray:
+        """Paper-sign bps of the achieved price against a fixed reference, (n, S): ``"full"``, the
+        scenario's benchmark (VWAP or TWAP) over all T bars, whatever window the strategy realised;
+        ``"arrival"``, the last bar price before the origin.  Needs ``reference`` (set by
+        ``evaluate``)."""
+        if self.reference is None:
+            raise ValueError("bps_against: the result has no reference prices (replay it through evaluate)")
+        if reference == "full":
+            twap = self.grid.arrays()["is_twap"][None, :]
+            price = np.where(twap, self.reference["full_twap"][:, None], self.reference["full_vwap"][:, None])
+        elif reference == "arrival":
+            price = self.reference["arrival"][:, None]
+        else:
+            raise ValueError(f"bps_against: reference {reference!r}; expected 'full' or 'arrival'")
+        return paper_bps(self.achieved, price)
+
     def valid(self) -> np.ndarray:
         """(n, S) mask of results with a defined benchmark (a VWAP over a window with no volume is NaN)."""
         return np.isfinite(self.bps)
