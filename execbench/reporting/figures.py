@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -112,6 +113,41 @@ def mean_by_period(ci: pd.DataFrame, strategy: str, *, benchmark: str = "vwap", 
                  f"95 % block-bootstrap CIs)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def option_decomposition(edges: pd.DataFrame, *, benchmark: str = "vwap", target: str = "quantity",
+                         note: str = ""):
+    """Per side, against the minimum period: each strategy's edge against the realised window (solid,
+    95 % CI band) and against the full window (dotted), and the option's value (what optstop earns on
+    the same orders, grey dashed with its CI band); from ``decomposition.edge_table``.  ``note`` is
+    printed above the panels."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5.6 if note else 4), sharey=True)
+    flexible = edges[edges["Min period"] != "Match"]
+    for ax, side in zip(axes, ("BUY", "SELL"), strict=True):
+        rows = flexible[flexible["Side"] == side]
+        for k, (name, part) in enumerate(rows.groupby("Strategy", sort=False)):
+            x = part["Min period"].astype(int).to_numpy()
+            color = PALETTE[k % len(PALETTE)]
+            ax.plot(x, part["vs realised"], "o-", color=color, label=f"{name}: vs realised window")
+            ax.fill_between(x, part["vs realised lo"], part["vs realised hi"], color=color, alpha=0.15, linewidth=0)
+            ax.plot(x, part["vs full"], ":", color=color, label=f"{name}: vs full window")
+        option = rows.drop_duplicates("Min period")
+        x = option["Min period"].astype(int).to_numpy()
+        ax.plot(x, option["Option"], "--", color="black", linewidth=1.6, label="option value (optstop, no information)")
+        ax.fill_between(x, option["Option lo"], option["Option hi"], color="grey", alpha=0.2, linewidth=0)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("minimum period m (bars)")
+        ax.set_title(f"{side}: {benchmark.upper()} benchmark, {target} target", fontsize=9)
+    axes[0].set_ylabel("mean edge, perf_bps (positive = better)")
+    axes[1].legend(fontsize=6.5, loc="upper right")
+    fig.suptitle("What flexibility is worth: the edge above the dashed line needs information", fontsize=10)
+    if note:
+        fig.tight_layout(rect=(0, 0, 1, 0.72))
+        fig.text(0.04, 0.9, "\n".join(textwrap.wrap(note, 150)), fontsize=7.5, va="top")
+    else:
+        fig.tight_layout()
     return fig
 
 

@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from execbench.analysis.inference import BLOCK_FACTOR, DEFAULT_REPS  # noqa: E402
+from execbench.analysis.decomposition import edge_table  # noqa: E402
 from execbench.analysis.significance import ci_table, paired_table  # noqa: E402
 from execbench.contracts import MATCH, report_periods  # noqa: E402
 from execbench.results import RunData, load_run, read_manifest, verify_file  # noqa: E402
@@ -53,7 +54,8 @@ def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
 def _table_pages(pdf: PdfPages, frame: pd.DataFrame, title: str, note: str = "") -> None:
     """Render a table across as many pages as it needs: no clipped rows or columns.  Wide tables go
     landscape, long headers wrap, and the font shrinks until every column fits the page."""
-    cells = pd.DataFrame({c: [_fmt(v, p_value=str(c).endswith(" p")) for v in frame[c]] for c in frame.columns})
+    cells = pd.DataFrame({c: [_fmt(v, p_value=str(c).endswith(" p") or str(c).startswith("p ")) for v in frame[c]]
+                          for c in frame.columns})
     headers = ["\n".join(textwrap.wrap(str(c), 10)) or " " for c in frame.columns]
     chars = [max([len(line) for line in h.split("\n")] + [len(v) for v in cells[c]]) + 2
              for h, c in zip(headers, frame.columns, strict=True)]
@@ -143,6 +145,30 @@ def _title_lines(record: dict, runs: dict[str, RunData]) -> list[str]:
     return lines
 
 
+def _option_pages(pdf: PdfPages, run_dir: Path, runs: dict[str, RunData], flexible: list, seed: int) -> None:
+    """The edge three ways and its split into the option's value and the rest: two sentences, a figure
+    and the table (or a note, for a folder written before execbench recorded them)."""
+    title = "What flexibility is worth"
+    if any(run.option_bps is None or run.full_bps is None for run in runs.values()):
+        _text_page(pdf, title, ["This folder was written before execbench recorded the full-window and arrival "
+                                "benchmarks and the stopping policy's result per order; run it again to see the "
+                                "decomposition of the edge."])
+        return
+    edges = edge_table(runs, periods=[*flexible, MATCH], seed=seed)
+    note = ("A flexible contract is scored against the benchmark of the window the trader ends, and choosing that window "
+            "is an option: a policy with no information about prices (optstop: optimal stopping on a driftless model "
+            "fitted on the training bars) already earns the dashed line against the realised-window benchmark. "
+            "Only the rest (a strategy's edge minus the option's value on the same orders; paired CIs in the next "
+            "table) is evidence that a strategy knows something; against the full window (dotted), which no choice "
+            "of window moves, the option is worth nothing.")
+    _figure_page(pdf, figures.option_decomposition(edges, note=note), run_dir, "option_decomposition")
+    shown = edges.drop(columns=[c for c in edges.columns if c.endswith((" lo", " hi")) and not c.startswith("Rest")])
+    _table_pages(pdf, shown, "Edge three ways, and option + rest (perf_bps, positive = better)",
+                 "vs realised: the contract's benchmark; vs full: the benchmark over all T bars; vs arrival: the last "
+                 "price before the origin; Option: optstop on the same orders; Rest = vs realised - Option with its "
+                 "95 % date-block CI and HAC p-value.")
+
+
 def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None, seed: int = 0) -> Path:
     """Write ``report.pdf`` (and ``figures/``) into a run or comparison folder; return its path."""
     run_dir = Path(run_dir)
@@ -177,6 +203,7 @@ def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, Run
         for name, title in table_files:
             if name in manifest["files"]:
                 _table_pages(pdf, pd.read_csv(verify_file(run_dir, name, manifest)), title, sign)
+        _option_pages(pdf, run_dir, runs, flexible, seed)
         for name, run in runs.items():
             ci = ci_table(run, seed=seed, periods=None if not is_compare else periods)
             _table_pages(pdf, ci, f"{name}: statistics with 95 % block-bootstrap CIs (VWAP benchmark, quantity target)",
