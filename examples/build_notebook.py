@@ -35,6 +35,11 @@ CELLS = [
            "Holm adjusts for the several comparisons."),
     ("code", "runs = {name: ev.run_data() for name, ev in comparison.items()}\n"
              "eb.paired_table(runs, periods=[1, \"match\"], reps=200).round(4)"),
+    ("md", "How much of the edge is the option of choosing the window? `optstop` (optimal stopping with no "
+           "information about prices) is replayed on the same orders: `Option` is what it earns, `Rest` the part of "
+           "each strategy's edge beyond it, with paired CIs; the edge against the full window and against arrival "
+           "is shown beside it."),
+    ("code", "comparison.edges(periods=[1, 6]).round(2)"),
     ("code", "comparison[\"flex\"].table(\"ci\", reps=200, periods=[1, 3, 6, 12, \"match\"]).round(2)"),
     ("code", "figures.mean_by_period(eb.ci_table(runs[\"flex\"], reps=200), \"flex\");"),
     ("code", "figures.execution_curves(runs[\"flex\"], [1, 6, \"match\"]);"),
