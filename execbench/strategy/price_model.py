@@ -143,13 +143,11 @@ class MartingaleModel:
         """Causal, deseasonalised volatility level per order from the ``vol_bars`` + 1 bars before the
         origin, (n,) as a fraction per bar; NaN where the history holds no return."""
         returns = np.diff(np.log(history_prices), axis=1)
-        scaled = returns / self.vol_factor(history_times[:, 1:])
-        with np.errstate(invalid="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return np.sqrt(np.nanmean(scaled**2, axis=1))
+        squares = (returns / self.vol_factor(history_times[:, 1:])) ** 2
+        finite = np.isfinite(squares)
+        count = finite.sum(axis=1)
+        total = np.where(finite, squares, 0.0).sum(axis=1)
+        return np.sqrt(np.where(count > 0, total / np.maximum(count, 1), np.nan))
 
     def window_times(self, starts: np.ndarray, horizon: int) -> np.ndarray:
         """Open times of ``horizon`` consecutive bars from each start, (n, T) datetime64[ns]."""
