@@ -7,6 +7,7 @@ import numpy as np
 from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.strategy import bounded_step, rate_bounds
 from execbench.strategy import OrderContext, Param, StepObservation, Strategy
+from execbench.strategy.stopping import continue_desired, running_benchmark
 
 
 class FlexHeuristic(Strategy):
@@ -62,15 +63,10 @@ class FlexHeuristic(Strategy):
         horizon = state["horizon"]
         remaining = 1.0 - obs.allocated.sum(axis=1)
         stretch = remaining / (horizon - s)
-        front = np.maximum(self.front / state["min_period"][None, :], stretch)
-        desired = np.where(bar <= state["min_period"][None, :], front, stretch)
+        desired = continue_desired(remaining, s, horizon, state["min_period"][None, :], self.front)
         if s > 0:
             last = obs.prices[:, -1]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                vwap = (obs.prices * obs.volumes).sum(axis=1) / obs.volumes.sum(axis=1)
-            twap = obs.prices.mean(axis=1)
-            vwap = np.where(np.isfinite(vwap), vwap, twap)
-            bench = np.where(state["is_twap"][None, :], twap[:, None], vwap[:, None])
+            bench = running_benchmark(obs.prices, obs.volumes, state["is_twap"])
             edge = self.threshold_bps * 1e-4
             good = np.where(state["buy"][None, :], last[:, None] < bench * (1 - edge),
                             last[:, None] > bench * (1 + edge))

@@ -12,6 +12,7 @@ from execbench.strategy import OrderContext, Param, StepObservation, Strategy, b
 from execbench.strategy.price_model import MartingaleModel
 from execbench.strategy.stopping import (
     PATHS,
+    SIGMA_REF,
     StoppingRule,
     average_fill,
     continue_desired,
@@ -85,7 +86,7 @@ class OptimalStopping(Strategy):
         history holds no return."""
         model = self.fitted_model()
         level = model.level(ctx.history("prices", self.lookback), ctx.history_times(self.lookback))
-        fallback = np.nanmedian(level) if np.isfinite(level).any() else 1e-3
+        fallback = np.nanmedian(level) if np.isfinite(level).any() else SIGMA_REF
         return np.where(np.isfinite(level) & (level > 0), level, fallback)
 
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:

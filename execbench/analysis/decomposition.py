@@ -35,8 +35,12 @@ def edge_table(runs: dict[str, RunData], *, periods: list[int | str], benchmark:
     each with its 95 % date-block CI; the rest's HAC p-value.  Columns of a reference the run did not
     record (an older folder) are NaN."""
     rows = []
+    shared: tuple[np.ndarray, object] | None = None  # the runs of a comparison share their orders and resamples
     for name, run in runs.items():
-        blocks = date_blocks(run, reps, seed)
+        origins = run.orders["origin"].to_numpy()
+        if shared is None or not np.array_equal(shared[0], origins):
+            shared = (origins, date_blocks(run, reps, seed))
+        blocks = shared[1]
         edges = {key: run.perf_against(key) for key, _ in EDGES}
         for side in SIDES:
             for period in periods:

@@ -167,11 +167,17 @@ class StoppingRule:
 
     def first_exercise(self, states: np.ndarray) -> np.ndarray:
         """Bar (0-based) at which each path exercises, (n,) from states (n, T, BASIS); T−1 if never."""
-        horizon = self.spec.horizon
-        exercise = np.einsum("ntb,tb->nt", states, self.coef) > 0
-        exercise[:, :max(self.spec.min_period - 1, 0)] = False
-        exercise[:, horizon - 1] = True
-        return np.argmax(exercise, axis=1)
+        return first_exercise(states, self.coef, self.spec.min_period)
+
+
+def first_exercise(states: np.ndarray, coef: np.ndarray, min_period: int) -> np.ndarray:
+    """Bar (0-based) at which each path exercises under regressions ``coef`` (T, BASIS), never before
+    bar m, (n,) from states (n, T, BASIS); T−1 if never."""
+    horizon = coef.shape[0]
+    exercise = np.einsum("ntb,tb->nt", states, coef) > 0
+    exercise[:, :max(min_period - 1, 0)] = False
+    exercise[:, horizon - 1] = True
+    return np.argmax(exercise, axis=1)
 
 
 def _fit_coef(payoffs: np.ndarray, states: np.ndarray, spec: ContractSpec) -> np.ndarray:
@@ -221,7 +227,7 @@ def solve_rule(spec: ContractSpec, paths: _PathCache) -> StoppingRule:
 
     def outcome(coef: np.ndarray, schedule: np.ndarray, which: int) -> np.ndarray:
         payoffs, states = paths.get(which, schedule, spec)
-        stop = StoppingRule(spec, 0.0, coef, 0.0, 0.0).first_exercise(states)
+        stop = first_exercise(states, coef, spec.min_period)
         return payoffs[np.arange(len(stop)), stop]
 
     candidates = []
