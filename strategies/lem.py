@@ -1,7 +1,9 @@
 """The Large Execution Model as a strategy: a thin adapter over the ``execbench.lem`` library.
 
-With a checkpoint (default: the one shipped beside this module in ``checkpoints/``) the architecture
-and weights come from it and ``fit`` only reports an asset/frequency mismatch; with
+With a checkpoint the architecture and weights come from it and ``fit`` only reports an
+asset/frequency mismatch.  The default, ``checkpoint="bundled"``, is one of the two shipped beside
+this module in ``checkpoints/``: the unified crypto model for intraday bars, the Dow-30 model for
+daily sessions (chosen in ``fit`` by the bars' calendar; both share one architecture).  With
 ``checkpoint=none``, ``fit`` trains a new model on the training bars (``execbench.lem.train_lem``).
 The model is run as an ``adaptive`` strategy: ``start`` reads the history positions, and before each
 execution bar s ``step`` adds the bar the framework has just revealed (s − 1) and runs decision block
@@ -24,13 +26,23 @@ from typing import Any
 import numpy as np
 
 from execbench.contracts import ContractSpec, ScenarioGrid, grid_position
+from execbench.data import UNIVERSES, universe_members
 from execbench.errors import StrategyError
 from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, settle, shared_rates
 from execbench.lem.features import ALIGNMENTS, lem_features, min_history, sequence_features
-from execbench.lem.presets import ARCHITECTURE, DEFAULTS, TRAINING
+from execbench.lem.presets import ARCHITECTURE, DECISIONS, DEFAULTS, TRAINING
 from execbench.strategy import OrderContext, Param, RealisedWindow, StepObservation, Strategy
 
-BUNDLED_CHECKPOINT = Path(str(files(__package__) / "checkpoints" / "lem-btcusdt-15m"))
+CHECKPOINTS = Path(str(files(__package__) / "checkpoints"))
+# the shipped checkpoints by data calendar: one unified intraday model (5 pairs × 15m/30m/1h), one daily
+BUNDLED_CHECKPOINTS = {"continuous": CHECKPOINTS / "lem-crypto", "sessions": CHECKPOINTS / "lem-dow30-1d"}
+BUNDLED_CHECKPOINT = BUNDLED_CHECKPOINTS["continuous"]
+
+
+def _members(asset: str) -> list[str]:
+    """The assets a dataset label names: comma-separated names, a bundled universe as its members."""
+    names = [a.strip() for a in asset.split(",") if a.strip()]
+    return [m for a in names for m in (universe_members(a) if a.lower() in UNIVERSES else [a])]
 
 
 class LEM(Strategy):
@@ -43,7 +55,8 @@ class LEM(Strategy):
     param_specs = {**{k: Param(int, low=1) for k in ("horizon", "lookback", "hidden", "embedding", "rnn_layers", "heads",
                                                      "mlp_hidden", "batch_size", "max_samples", "predict_batch")},
                    "epochs": Param(int, low=0), "seed": Param(int), "learning_rate": Param(float, low=0.0, low_open=True),
-                   "alignment": Param(str, choices=tuple(ALIGNMENTS)), "checkpoint": Param(str, allow_none=True)}
+                   "alignment": Param(str, choices=tuple(ALIGNMENTS)), "decision": Param(str, choices=DECISIONS),
+                   "checkpoint": Param(str, allow_none=True)}
 
     def __init__(self, horizon: int = DEFAULTS["horizon"], lookback: int = DEFAULTS["lookback"],
                  hidden: int = DEFAULTS["hidden"], embedding: int = DEFAULTS["embedding"],
@@ -51,12 +64,14 @@ class LEM(Strategy):
                  mlp_hidden: int = DEFAULTS["mlp_hidden"], epochs: int = DEFAULTS["epochs"],
                  batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
                  max_samples: int = DEFAULTS["max_samples"], seed: int = DEFAULTS["seed"], predict_batch: int = 1024,
-                 alignment: str = DEFAULTS["alignment"], checkpoint: str | None = "bundled"):
+                 alignment: str = DEFAULTS["alignment"], decision: str = DEFAULTS["decision"],
+                 checkpoint: str | None = "bundled"):
         self.horizon, self.lookback_bars, self.hidden, self.embedding = int(horizon), int(lookback), int(hidden), int(embedding)
         self.rnn_layers, self.heads, self.mlp_hidden = int(rnn_layers), int(heads), int(mlp_hidden)
         self.epochs, self.batch_size, self.learning_rate = int(epochs), int(batch_size), float(learning_rate)
         self.max_samples, self.seed, self.predict_batch = int(max_samples), int(seed), int(predict_batch)
         self.alignment = self._check_alignment(alignment)
+        self.decision = str(decision)
         self.trained = None  # execbench.lem.TrainedLEM once trained or loaded
         self.checkpoint = None if str(checkpoint).lower() in ("none", "") else checkpoint
         if self.checkpoint is not None:
@@ -119,7 +134,7 @@ class LEM(Strategy):
                 "embedding": self.embedding, "rnn_layers": self.rnn_layers, "heads": self.heads,
                 "mlp_hidden": self.mlp_hidden, "epochs": self.epochs, "batch_size": self.batch_size,
                 "learning_rate": self.learning_rate, "max_samples": self.max_samples, "seed": self.seed,
-                "predict_batch": self.predict_batch, "alignment": self.alignment}
+                "predict_batch": self.predict_batch, "alignment": self.alignment, "decision": self.decision}
 
     def unsupported(self, spec: ContractSpec) -> str | None:
         return model_unsupported(self.horizon, spec)
@@ -134,24 +149,36 @@ class LEM(Strategy):
         return self
 
     def trained_for(self, bars) -> bool:
-        """Whether the model was trained on this dataset's asset(s) and frequency."""
+        """Whether the model was trained on this dataset's asset(s) and frequency (a bundled universe
+        stands for its members)."""
         trained = self.trained_on or {}
         pairs = {(d.get("asset"), d.get("freq")) for d in trained.get("datasets", [])}
-        assets = str(bars.attrs.get("asset")).split(",")
-        covered = {a for asset, _ in pairs for a in str(asset).split(",")}
+        covered = {a for asset, _ in pairs for a in _members(str(asset))}
         freqs = {f for _, f in pairs}
-        return set(assets) <= covered and bars.attrs.get("freq") in freqs
+        return set(_members(str(bars.attrs.get("asset")))) <= covered and bars.attrs.get("freq") in freqs
 
     def fit(self, bars) -> "LEM":
         """Train on ``bars`` (the evaluation's training period) — or, with a checkpoint, keep it and only
         report when it was trained on another asset or frequency."""
         if self.trained is not None and self.checkpoint is not None:
+            self._match_calendar(bars.attrs.get("calendar", "continuous"))
             if not self.trained_for(bars):
                 trained = self.trained_on or {}
                 warnings.warn(f"strategy 'lem': checkpoint trained on {trained.get('asset')} {trained.get('freq')}, "
                               f"evaluated on {bars.attrs.get('asset')} {bars.attrs.get('freq')}", stacklevel=2)
             return self
         return self.train(bars)
+
+    def _match_calendar(self, calendar: str) -> None:
+        """Switch the bundled checkpoint to the one for ``calendar``; another model trained on another
+        calendar (whose calendar features mean something else) is an error."""
+        if self.trained is None or calendar == self.calendar:
+            return
+        if self.checkpoint == "bundled" and calendar in BUNDLED_CHECKPOINTS:
+            self._load_checkpoint(BUNDLED_CHECKPOINTS[calendar])
+            return
+        raise StrategyError(f"strategy 'lem': the model was trained on {self.calendar} bars, the orders are on "
+                            f"{calendar} bars (pass a checkpoint trained on such bars, or checkpoint=none)")
 
     def save_checkpoint(self, out_dir: str | Path, extra: dict[str, Any] | None = None) -> list[Path]:
         """Write the trained model as a checkpoint folder (``execbench.lem.save_checkpoint``)."""
@@ -197,14 +224,15 @@ class LEM(Strategy):
         """Model output (n, T, T+1, 4, 2) for any n, in fixed ``predict_batch`` shapes."""
         return predict_in_fixed_batches(self.model, [features, rates], self.predict_batch)
 
-    def _require_trained(self) -> None:
+    def _require_trained(self, calendar: str) -> None:
         if self.trained is None:
             raise StrategyError("strategy 'lem' is not fitted: call fit(training bars) or load a saved state")
+        self._match_calendar(calendar)
 
     def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
         """Every bar of every scenario from one whole-sequence pass (the ``sequence`` mode of
         ``alignment="upstream"``; the causal model runs stepwise through ``start`` / ``step``)."""
-        self._require_trained()
+        self._require_trained(ctx.calendar)
         low, high = shared_rates(self.name, grid)
         features = lem_features(ctx, window, self.lookback_bars, lead=ALIGNMENTS[self.alignment]).astype("float32")
         rates = np.tile(np.array([[low, high]], "float32"), (ctx.n_orders, 1))
@@ -214,7 +242,7 @@ class LEM(Strategy):
         """The model's state before execution bar 0, from the history positions only."""
         from execbench.lem.stepwise import StepwiseLEM
 
-        self._require_trained()
+        self._require_trained(ctx.calendar)
         if self._stepper is None or self._stepper.model is not self.model:
             self._stepper = StepwiseLEM(self.model)
         low, high = shared_rates(self.name, grid)

@@ -10,7 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import execbench as eb  # noqa: E402
-from execbench.lem.loss import lem_loss, lem_loss_numpy, lem_slippage, lem_slippage_numpy  # noqa: E402
+from execbench.lem.loss import (  # noqa: E402
+    expected_stop_loss, expected_stop_loss_numpy, expected_stop_slippage, lem_loss, lem_loss_numpy, lem_slippage, lem_slippage_numpy,
+    stop_paths_numpy)
 
 from test_engine import random_allocations, random_market  # noqa: E402
 
@@ -77,3 +79,40 @@ def test_loss_is_differentiable_and_rewards_buying_before_a_rise():
     assert lem_loss_numpy(early, prices, volumes) < lem_loss_numpy(late, prices, volumes)
     grad = gradient(lambda a: lem_loss(a, prices, volumes), early.astype(np.float32))
     assert np.isfinite(grad).all() and np.abs(grad).sum() > 0
+
+
+def hard_stop_output(alloc: np.ndarray) -> np.ndarray:
+    """A stop model's training output that is the hard allocation ``alloc`` (B, T, N, 4, 2): p = 1 on
+    the bar each path finishes (and the last), 0 before; continuation = the allocation."""
+    p = (1.0 - np.cumsum(alloc, axis=1) <= 1e-12).astype(np.float64)
+    p[:, -1] = 1.0
+    return np.stack([alloc, p], axis=-1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_expected_stop_loss_of_hard_stops_is_the_lem_loss(seed):
+    _, prices, volumes, alloc = lem_inputs(seed)
+    shaped = alloc.reshape(16, 6, 7, 4, 2)
+    pred = hard_stop_output(shaped)
+    assert expected_stop_loss_numpy(pred, prices, volumes) == pytest.approx(lem_loss_numpy(shaped, prices, volumes),
+                                                                            rel=1e-12)
+
+
+def test_expected_stop_loss_keras_equals_numpy_twin_and_mixes_the_stopping_bars():
+    _, prices, volumes, alloc = lem_inputs(4)
+    rng = np.random.default_rng(4)
+    p = np.concatenate([rng.uniform(size=(16, 5, 7, 4, 2)), np.ones((16, 1, 7, 4, 2))], axis=1)
+    pred = np.stack([alloc.reshape(16, 6, 7, 4, 2), p], axis=-1)
+    paths, weights = stop_paths_numpy(pred)
+    np.testing.assert_allclose(paths.sum(axis=2), 1.0, atol=1e-12)  # every stopping bar completes the order
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-12)  # the stopping bars' probabilities
+    slow = lem_slippage_numpy(paths.reshape(16 * 6, 6, 7, 4, 2), np.repeat(prices, 6, axis=0),
+                              np.repeat(volumes, 6, axis=0)).reshape(weights.shape)
+    fast, fast_weights = expected_stop_slippage(*(x.astype(np.float32) for x in (pred, prices, volumes)))
+    np.testing.assert_allclose(np.asarray(fast), slow, atol=5e-5)  # cumulative sums == one pass per stopping bar
+    np.testing.assert_allclose(np.asarray(fast_weights), weights, atol=1e-6)
+    expected = expected_stop_loss_numpy(pred, prices, volumes)
+    as_float32 = (x.astype(np.float32) for x in (pred, prices, volumes))
+    assert float(expected_stop_loss(*as_float32)) == pytest.approx(expected, rel=1e-5)
+    hard = lem_loss_numpy(alloc.reshape(16, 6, 7, 4, 2), prices, volumes)
+    assert expected != pytest.approx(hard, rel=1e-6)  # the random stops do change the loss

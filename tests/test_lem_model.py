@@ -13,11 +13,17 @@ LOOKBACK, HORIZON, FEATURES = 6, 4, 5
 SEQUENCE = LOOKBACK + HORIZON - 1
 
 
-def tiny_model():
+def tiny_model(decision="rate"):
     from execbench.lem.model import LargeExecutionModel
 
     return LargeExecutionModel(lookback=LOOKBACK, horizon=HORIZON, n_features=FEATURES, hidden=8, embedding=4,
-                               heads=2, mlp_hidden=8)
+                               heads=2, mlp_hidden=8, decision=decision)
+
+
+def coin_flip_stops(model) -> None:
+    """Stop logits around 0 instead of the untrained STOP_BIAS, so that about half the paths stop."""
+    for bias in model.stop_biases:
+        bias.assign(np.zeros(bias.shape, "float32"))
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +102,24 @@ def test_weights_load_into_a_placeholder_build(model_and_inputs):
     fresh = tiny_model()
     build_symbolically(fresh, SEQUENCE, FEATURES)
     assert any(np.any(np.asarray(w)) for w in fresh.get_weights()[:3])
+
+
+def test_stop_blocks_finish_the_remainder_where_the_expected_policy_stops():
+    """Inference follows the training output's continuation allocations up to the first bar with
+    p > ½, trades the whole remainder there and nothing after."""
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(64, SEQUENCE, FEATURES)).astype("float32")
+    rates = np.tile(np.array([[1 / HORIZON**2, 1.0]], "float32"), (64, 1))
+    model = tiny_model("stop")
+    model([features[:1], rates[:1]])
+    coin_flip_stops(model)
+    hard = np.asarray(model([features, rates]))
+    trained = np.asarray(model([features, rates], training=True))
+    assert trained.shape == (*hard.shape, 2)
+    cont, p = trained[..., 0], trained[..., 1]
+    first = np.argmax(p > 0.5, axis=1)  # p = 1 on the last bar
+    assert 0 < (first < HORIZON - 1).mean() < 1  # some paths stop early, some do not
+    bars = np.arange(HORIZON)[None, :, None, None, None]
+    before = np.cumsum(cont, axis=1) - cont
+    expected = np.where(bars < first[:, None], cont, np.where(bars == first[:, None], 1.0 - before, 0.0))
+    np.testing.assert_allclose(hard, expected, atol=1e-5)

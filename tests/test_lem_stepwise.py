@@ -15,12 +15,16 @@ from execbench.lem.stepwise import StepwiseLEM  # noqa: E402
 from execbench.lem.training import build_model  # noqa: E402
 
 
-@pytest.mark.parametrize("rnn_layers,n", [(1, 5), (2, 40)])
-def test_stepwise_inference_equals_the_whole_sequence_model(rnn_layers, n):
-    """Random weights and inputs, one and two TKAN layers, a batch that needs padding: decision s from the
-    history plus positions up to L−1+s equals row s of one whole-sequence pass."""
-    architecture = {**DEFAULTS, "lookback": 6, "horizon": 5, "hidden": 8, "rnn_layers": rnn_layers}
+@pytest.mark.parametrize("rnn_layers,n,decision", [(1, 5, "rate"), (2, 40, "stop")])
+def test_stepwise_inference_equals_the_whole_sequence_model(rnn_layers, n, decision):
+    """Random weights and inputs, one and two TKAN layers, a batch that needs padding, rate and stop
+    blocks (stopping about half the paths): decision s from the history plus positions up to L−1+s
+    equals row s of one whole-sequence pass."""
+    architecture = {**DEFAULTS, "lookback": 6, "horizon": 5, "hidden": 8, "rnn_layers": rnn_layers,
+                    "decision": decision}
     model = build_model(architecture, "continuous")
+    for bias in model.stop_biases:
+        bias.assign(np.zeros(bias.shape, "float32"))
     rng = np.random.default_rng(rnn_layers)
     features = rng.normal(size=(n, 6 + 5 - 1, model.n_features)).astype("float32")
     rates = np.tile(np.array([[0.0, 0.5]], "float32"), (n, 1))

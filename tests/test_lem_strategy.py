@@ -49,24 +49,38 @@ def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
         eb.evaluate(strategy, bars, split=split, fit=False, horizon=6, audit_orders=8)
 
 
-def test_bundled_checkpoint_runs_without_training(tmp_path):
+def test_bundled_checkpoints_run_without_training(tmp_path):
+    """The unified crypto checkpoint serves any bundled pair and frequency, the Dow-30 one daily
+    sessions (picked in fit by the bars' calendar); another dataset runs with a mismatch warning."""
     import json
     import warnings
 
-    from execbench.strategies.lem import BUNDLED_CHECKPOINT
+    from execbench.strategies.lem import BUNDLED_CHECKPOINTS
 
-    config = json.loads((BUNDLED_CHECKPOINT / "config.json").read_text())
-    assert config["trained_on"]["asset"] == "BTCUSDT" and config["trained_on"]["freq"] == "15m"
-    assert (BUNDLED_CHECKPOINT / "lem.weights.npz").stat().st_size < 5_000_000
-    strategy = load_strategy("lem")  # the bundled checkpoint
-    assert strategy.model is not None and strategy.trained_on["asset"] == "BTCUSDT"
-    eth = eb.load_bars("ETHUSDT")
-    split = eb.make_split(eth, test_start="2026-04-27")
+    for calendar, path in BUNDLED_CHECKPOINTS.items():
+        config = json.loads((path / "config.json").read_text())
+        assert config["calendar"] == calendar and config["architecture"]["decision"] == "stop"
+        assert (path / "lem.weights.npz").stat().st_size < 5_000_000
+    crypto = {(d["asset"], d["freq"]) for d in json.loads(
+        (BUNDLED_CHECKPOINTS["continuous"] / "config.json").read_text())["trained_on"]["datasets"]}
+    assert {"15m", "30m", "1h"} == {f for _, f in crypto}
+    strategy = load_strategy("lem")  # the bundled checkpoints
+    eth = eb.load_bars("ETHUSDT", "1h")
+    split = eb.make_split(eth, test_start="2026-04-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a pair and frequency it was trained on: no mismatch warning
+        ev = eb.evaluate(strategy, eth, split=split, audit_orders=8)
+    np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
+    aapl = eb.load_bars("AAPL", "1d")
+    ev = eb.evaluate(strategy, aapl, split=eb.make_split(aapl, test_start="2024-06-01"), audit_orders=8)
+    assert strategy.calendar == "sessions" and "AAPL" in strategy.trained_on["asset"]
+    np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
+    other = eb.load_bars("ETHUSDT")
+    other.attrs["asset"] = "MYCOIN"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ev = eb.evaluate(strategy, eth, split=split, audit_orders=8)  # fit() keeps the checkpoint and reports the mismatch
-    assert any("checkpoint trained on BTCUSDT 15m, evaluated on ETHUSDT 15m" in str(w.message) for w in caught)
-    np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
+        load_strategy("lem").fit(other)  # fit() keeps the checkpoint and reports the mismatch
+    assert any("evaluated on MYCOIN 15m" in str(w.message) for w in caught)
     with pytest.raises(StrategyError, match="no checkpoint at"):
         load_strategy("lem", checkpoint=str(tmp_path))
     with pytest.raises(StrategyError, match="alignment='upstream' conflicts with the checkpoint"):
@@ -120,6 +134,8 @@ def test_multi_asset_multi_frequency_training(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no mismatch warning for a trained-on dataset
         strategy.fit(eth30)
+    with pytest.raises(StrategyError, match="trained on continuous bars, the orders are on sessions bars"):
+        strategy.fit(eb.load_bars("AAPL", "1d"))  # its calendar features would mean something else
     with pytest.raises(eb.DataError, match="cannot mix calendars"):
         eb.load_bars("BTCUSDT,AAPL")
 

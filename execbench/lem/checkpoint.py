@@ -51,6 +51,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     if "alignment" not in config.get("architecture", {}):
         raise StrategyError(f"strategy 'lem': {path}/{CONFIG} is from an older LEM (no 'alignment' in its "
                             "architecture); retrain it with `execbench train lem`")
+    config["architecture"].setdefault("decision", "rate")  # checkpoints from before stop blocks
     return config
 
 

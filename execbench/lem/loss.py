@@ -17,6 +17,14 @@ that grows with the price).  Departures from the text, to match what the engine 
 * the loss is +(PnL + Risk)/count, a cost to minimise: eq. 46's leading minus would *maximise*
   softplus(D_buy − D_sell), i.e. reward buying dear and selling cheap.  Upstream ``lems`` also
   minimises the positive form.
+
+Stop blocks (``decision="stop"``, see ``execbench.lem.model``) train on the randomised stopping policy:
+the model's training output adds, per bar k, the probability p_k of finishing the remainder there
+(given the path has not finished before).  Stopping at bar k trades the continuation allocations
+before k and the remainder at k; it has probability w_k = p_k·Π_{j<k}(1 − p_j) (p_{T−1} = 1), and
+its slippage D_k is ``lem_slippage`` of that allocation.  The PnL term is softplus(E[D_buy] −
+E[D_sell]), the risk term E[softplus(|D_match|)]; with every p ∈ {0, 1} that is ``lem_loss`` of the
+hard allocation (tested).
 """
 
 from __future__ import annotations
@@ -59,6 +67,37 @@ def lem_slippage_numpy(alloc: np.ndarray, prices: np.ndarray, volumes: np.ndarra
 
 def _softplus(x):
     return np.logaddexp(0.0, x)
+
+
+def _stop_masks(horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """(K, T) masks over stop bar k × bar t: t < k (continuation allocations) and t == k (the remainder)."""
+    k, t = np.arange(horizon)[:, None], np.arange(horizon)[None, :]
+    return (t < k).astype(np.float64), (t == k).astype(np.float64)
+
+
+def stop_paths_numpy(pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Training output (B, T, N, 4, 2, 2) → the allocation of every stopping bar k (B, K=T, T, N, 4, 2)
+    and its probability w_k (B, K, N, 4, 2); the twin of ``stop_paths``."""
+    cont, p = pred[..., 0], pred[..., 1]
+    horizon = cont.shape[1]
+    before, at = _stop_masks(horizon)
+    remaining = 1.0 - (np.cumsum(cont, axis=1) - cont)  # before bar k
+    shape = (1, horizon, horizon, 1, 1, 1)
+    paths = cont[:, None] * before.reshape(shape) + remaining[:, :, None] * at.reshape(shape)
+    survive = np.concatenate([np.ones_like(p[:, :1]), np.cumprod(1.0 - p, axis=1)[:, :-1]], axis=1)
+    return paths, p * survive
+
+
+def expected_stop_loss_numpy(pred: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0) -> float:
+    """Twin of ``expected_stop_loss``."""
+    paths, weights = stop_paths_numpy(pred)
+    batch, horizon = prices.shape
+    d = lem_slippage_numpy(paths.reshape(batch * horizon, *paths.shape[2:]), np.repeat(prices, horizon, axis=0),
+                           np.repeat(volumes, horizon, axis=0), alpha).reshape(weights.shape)
+    mean = (weights * d).sum(axis=1)
+    pnl = _softplus(mean[:, :-1, 0:2, :] - mean[:, :-1, 2:4, :])
+    risk = (weights[:, :, -1] * _softplus(np.abs(d[:, :, -1]))).sum(axis=1)
+    return float((pnl.sum() + risk.sum()) / (pnl.size + risk.size))
 
 
 def lem_loss_numpy(alloc: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0) -> float:
@@ -111,6 +150,78 @@ def lem_loss(alloc, prices, volumes, alpha: float = 50.0):
     return (ops.sum(pnl) + ops.sum(risk)) / count
 
 
+def expected_stop_slippage(pred, prices, volumes, alpha: float = 50.0):
+    """D_k of every stopping bar (B, K, T+1, 4, 2) and its probability w_k, from a stop model's
+    training output (B, T, T+1, 4, 2, 2).
+
+    Equal to ``lem_slippage`` of each stopping bar's allocation (``stop_paths``; the NumPy twin does
+    exactly that), in O(T) cumulative sums instead of T passes: for t ≤ k the unexecuted share from
+    bar t on is the continuation path's, so its soft completion mask is too, and after k only the
+    forced bars (and those before any volume) stay in the benchmark."""
+    from keras import ops
+
+    cont, p = pred[..., 0], pred[..., 1]
+    horizon = cont.shape[1]
+    prices = ops.cast(prices, cont.dtype)
+    volumes = ops.cast(volumes, cont.dtype)
+    prices = prices / prices[:, :1]
+    forced = ops.convert_to_tensor(_masks_numpy(horizon), dtype=cont.dtype)[None, :, :, None, None]
+    cumulative = ops.cumsum(volumes, axis=1)
+    traded_before = ops.concatenate([ops.ones_like(volumes[:, :1]), ops.cast(cumulative[:, :-1] > 0, cont.dtype)],
+                                    axis=1)
+    needed = forced + (1.0 - forced) * (1.0 - traded_before)[:, :, None, None, None]
+    remaining = 1.0 - (ops.cumsum(cont, axis=1) - cont)  # R_t: unexecuted before bar t = stopping there
+    mask = needed + (1.0 - needed) * (2.0 * ops.sigmoid(alpha * remaining) - 1.0)
+    price = prices[:, :, None, None, None]
+
+    def before(x):  # Σ_{t<k} x_t
+        return ops.cumsum(x, axis=1) - x
+
+    executed = cont * mask
+    last = remaining * mask  # what stopping at k trades on bar k, mask-weighted
+    bought = before(executed * price) + last * price  # volume paths: Σ a·m·p
+    units = before(executed) + last  # Σ a·m
+    spent = before(executed / price) + last / price  # notional paths: Σ a·m/p
+    achieved = ops.stack([bought[..., 0] / (units[..., 0] + EPS), units[..., 1] / (spent[..., 1] + EPS)], axis=-1)
+    weights = ops.stack([volumes, ops.ones_like(volumes)] * 2, axis=-1)[:, :, None, :, None]
+    inside, outside = weights * mask, weights * needed  # up to k; after k
+
+    def split_sum(first, then):  # Σ_{t≤k} first_t + Σ_{t>k} then_t
+        return ops.cumsum(first, axis=1) + ops.sum(then, axis=1, keepdims=True) - ops.cumsum(then, axis=1)
+
+    benchmark = (split_sum(inside * price, outside * price) + EPS) / (split_sum(inside, outside) + EPS)
+    survive = ops.concatenate([ops.ones_like(p[:, :1]), ops.cumprod(1.0 - p, axis=1)[:, :-1]], axis=1)
+    return (achieved / benchmark - 1.0) * 100.0, p * survive
+
+
+def expected_stop_loss(pred, prices, volumes, alpha: float = 50.0):
+    """The LEM loss of the randomised stopping policy (see the module docstring)."""
+    from keras import ops
+
+    d, weights = expected_stop_slippage(pred, prices, volumes, alpha)
+    mean = ops.sum(weights * d, axis=1)
+    pnl = ops.softplus(mean[:, :-1, 0:2, :] - mean[:, :-1, 2:4, :])
+    risk = ops.sum(weights[:, :, -1] * ops.softplus(ops.abs(d[:, :, -1])), axis=1)
+    count = float(np.prod(pnl.shape[1:]) + np.prod(risk.shape[1:])) * ops.shape(d)[0]
+    return (ops.sum(pnl) + ops.sum(risk)) / count
+
+
+def training_loss(pred, prices, volumes):
+    """``lem_loss`` of allocations, or ``expected_stop_loss`` of a stop model's training output."""
+    return expected_stop_loss(pred, prices, volumes) if len(pred.shape) == 6 else lem_loss(pred, prices, volumes)
+
+
+def _slippage_and_risk(pred, prices, volumes):
+    """(D of the flexible slots, |D| of the match slot), expected over stops for a training output."""
+    from keras import ops
+
+    if len(pred.shape) == 6:
+        d, weights = expected_stop_slippage(pred, prices, volumes)
+        return ops.sum(weights[:, :, :-1] * d[:, :, :-1], axis=1), ops.sum(weights[:, :, -1] * ops.abs(d[:, :, -1]), axis=1)
+    d = lem_slippage(pred, prices, volumes)
+    return d[:, :-1], ops.abs(d[:, -1])
+
+
 def _side_adjusted_bps(d):
     """Per-scenario improvement in bps, positive = better: −D for buys, +D for sells (D in percent)."""
     from keras import ops
@@ -124,13 +235,13 @@ def improvement_bps(y_true, y_pred):
     (…, 1) volumes, as the loss takes them."""
     from keras import ops
 
-    d = lem_slippage(y_pred, y_true[..., 0], y_true[..., 1])
-    return ops.mean(_side_adjusted_bps(d[:, :-1]))
+    flexible, _ = _slippage_and_risk(y_pred, y_true[..., 0], y_true[..., 1])
+    return ops.mean(_side_adjusted_bps(flexible))
 
 
 def risk_bps(y_true, y_pred):
     """The paper's risk metric as a keras metric: mean |slippage| (bps) of the match case."""
     from keras import ops
 
-    d = lem_slippage(y_pred, y_true[..., 0], y_true[..., 1])
-    return ops.mean(ops.abs(d[:, -1])) * 100.0
+    _, risk = _slippage_and_risk(y_pred, y_true[..., 0], y_true[..., 1])
+    return ops.mean(risk) * 100.0

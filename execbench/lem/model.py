@@ -13,7 +13,18 @@ Allocations are then soft-clipped to [min rate, max rate], pushed up to what com
 requires, clipped to the remaining budget, and the last bar takes the remainder, so every path sums
 to exactly 1 (eq. 25–27).
 
-Output: (batch, T, T+1, 4, 2), the order of ``execbench.scenario_grid(T)``.
+``decision="stop"`` (execbench's default; ``"rate"`` is the paper's block) adds what a flexible
+window needs and the paper's block cannot express: a rate block allocates at most twice its base
+curve per bar, so it cannot *finish now* when the running benchmark turns favourable, which is where
+the option's value lies (``execbench.strategy.stopping``).  Each decision block gets a second output,
+a stop probability p (finish the path's remainder on this bar), and sees the price curves in units of
+the order's causal volatility (the RMS of the lookback returns) and that volatility's log.  Inference
+stops when p > ½.  Training optimises the expected loss of the randomised stopping policy (deep
+optimal stopping, Becker, Cheridito & Jentzen 2019): in training mode the model returns, per bar, the
+continuation allocation and p (``execbench.lem.loss.expected_stop_loss``).
+
+Output: (batch, T, T+1, 4, 2), the order of ``execbench.scenario_grid(T)``; in training mode with
+``decision="stop"``, (batch, T, T+1, 4, 2, 2): continuation allocations and stop probabilities.
 """
 
 from __future__ import annotations
@@ -26,9 +37,12 @@ from keras import layers, ops
 from tkan import TKAN
 
 from execbench.lem.features import RETURN_SCALE  # the features' returns are in percent
+from execbench.lem.presets import DECISIONS
 
 SHARED_CURVES = 3  # return since arrival; last price vs market VWAP and vs TWAP so far
 PATH_CURVES = 3  # the path's executed share; its average price vs market VWAP and vs TWAP so far
+SIGMA_FLOOR = 1e-3  # percent per bar: the floor of the causal volatility the stop blocks scale by
+STOP_BIAS = -3.0  # initial stop logit: p ≈ 5 %, so an untrained model rarely stops
 
 
 @contextlib.contextmanager
@@ -95,8 +109,11 @@ class LargeExecutionModel(keras.Model):
     (minimum, maximum) trading rate per bar."""
 
     def __init__(self, lookback: int, horizon: int, n_features: int, hidden: int = 32, embedding: int = 8,
-                 rnn_layers: int = 1, heads: int = 2, mlp_hidden: int = 32, **kwargs):
+                 rnn_layers: int = 1, heads: int = 2, mlp_hidden: int = 32, decision: str = "rate", **kwargs):
         super().__init__(**kwargs)
+        if decision not in DECISIONS:
+            raise ValueError(f"LargeExecutionModel: decision={decision!r}, expected one of {DECISIONS}")
+        self.decision = decision
         self.lookback, self.horizon, self.n_features = lookback, horizon, n_features
         self.hidden, self.embedding_size, self.rnn_layers = hidden, embedding, rnn_layers
         self.heads, self.mlp_hidden = heads, mlp_hidden
@@ -114,6 +131,7 @@ class LargeExecutionModel(keras.Model):
 
     def build(self, input_shape):
         shared = self.hidden + self.n_features + 2 + SHARED_CURVES + PATH_CURVES  # context, features, rates, curves
+        shared += self.decision == "stop"  # log volatility
         self.kernels_1, self.biases_1, self.kernels_2, self.biases_2 = [], [], [], []
         for step in range(self.horizon - 1):
             width = shared + step  # + the path's own earlier allocations
@@ -125,6 +143,13 @@ class LargeExecutionModel(keras.Model):
                                                   initializer="lecun_normal", name=f"step{step}_kernel_2"))
             self.biases_2.append(self.add_weight(shape=(self.n_periods, self.n_paths, 1), initializer="zeros",
                                                  name=f"step{step}_bias_2"))
+        self.stop_kernels, self.stop_biases = [], []
+        for step in range(self.horizon - 1 if self.decision == "stop" else 0):
+            self.stop_kernels.append(self.add_weight(shape=(self.n_periods, self.n_paths, self.mlp_hidden, 1),
+                                                     initializer="lecun_normal", name=f"step{step}_stop_kernel"))
+            self.stop_biases.append(self.add_weight(shape=(self.n_periods, self.n_paths, 1),
+                                                    initializer=keras.initializers.Constant(STOP_BIAS),
+                                                    name=f"step{step}_stop_bias"))
         # learnable base curves, positive and summing to one over the steps (via a softmax)
         self.base_logits = self.add_weight(shape=(self.horizon, self.n_periods, self.n_paths), initializer="zeros",
                                            name="base_curve_logits")
@@ -151,22 +176,36 @@ class LargeExecutionModel(keras.Model):
         enriched = self.enrich_positions(hidden, selected)
         return self.attention(enriched, enriched, use_causal_mask=True)
 
-    def initial_carry(self, batch, dtype="float32") -> dict:
+    def lookback_sigma(self, features):
+        """(B,) the order's causal volatility: RMS of the lookback positions' returns (percent per bar),
+        floored at ``SIGMA_FLOOR``."""
+        returns = features[:, :self.lookback, 1]
+        return ops.maximum(ops.sqrt(ops.mean(returns * returns, axis=1)), SIGMA_FLOOR)
+
+    def initial_carry(self, batch, dtype="float32", sigma=None) -> dict:
         """What the decision blocks carry from bar to bar, before execution bar 0: the unexecuted share
-        of each path, the running market sums and each path's traded sums (Σ aₖ·pₖ and Σ aₖ/pₖ), and
-        the path's earlier allocations (B, T+1, 8, bars so far)."""
+        of each path, the running market sums and each path's traded sums (Σ aₖ·pₖ and Σ aₖ/pₖ), the
+        path's earlier allocations (B, T+1, 8, bars so far) and, for stop blocks, ``sigma``
+        (``lookback_sigma``)."""
         market = ops.zeros((batch,), dtype=dtype)
         paths = ops.zeros((batch, self.n_periods, self.n_paths), dtype=dtype)
-        return {"remaining": ops.ones((batch, self.n_periods, self.n_paths), dtype=dtype), "cum_return": market,
-                "market_volume": market, "market_notional": market, "price_sum": market, "bought": paths,
-                "spent": paths, "history": ops.zeros((batch, self.n_periods, self.n_paths, 0), dtype=dtype)}
+        carry = {"remaining": ops.ones((batch, self.n_periods, self.n_paths), dtype=dtype), "cum_return": market,
+                 "market_volume": market, "market_notional": market, "price_sum": market, "bought": paths,
+                 "spent": paths, "history": ops.zeros((batch, self.n_periods, self.n_paths, 0), dtype=dtype)}
+        if self.decision == "stop":
+            if sigma is None:
+                raise ValueError("LargeExecutionModel.initial_carry: stop blocks need the lookback sigma")
+            carry["sigma"] = ops.cast(sigma, dtype)
+        return carry
 
-    def decide(self, step: int, context, features, rates, carry: dict):
+    def decide(self, step: int, context, features, rates, carry: dict, expected: bool = False):
         """Decision block ``step`` (execution bar origin+step, step < T−1): ``context`` (B, H) and
         ``features`` (B, F) are sequence position L−1+step, the last bar before that execution bar;
         ``carry`` is what the earlier blocks left (``initial_carry``).  Returns the allocation (B, T+1, 8)
         and the carry for the next block.  ``call`` and the stepwise inference (``execbench.lem.stepwise``)
-        both run every decision through here."""
+        both run every decision through here.  Stop blocks finish the remainder where p > ½; with
+        ``expected`` (training) they return the continuation allocation and leave p in
+        ``carry["stop_prob"]``."""
         batch = ops.shape(features)[0]
         lo, hi = rates[:, 0][:, None, None], rates[:, 1][:, None, None]
         base = ops.softmax(self.base_logits, axis=0)[step]  # (T+1, 8)
@@ -195,7 +234,13 @@ class LargeExecutionModel(keras.Model):
             curves = RETURN_SCALE * ops.stack([ops.log(p), p / vwap - 1.0, p / twap - 1.0], axis=-1)
             own_curves = ops.stack([executed, RETURN_SCALE * (average / vwap[:, None, None] - 1.0),
                                     RETURN_SCALE * (average / twap[:, None, None] - 1.0)], axis=-1)
-        shared = ops.concatenate([context, features, rates, curves], axis=-1)
+        parts = [context, features, rates, curves]
+        if self.decision == "stop":  # price curves in units of the order's volatility, and its level
+            sigma = carry["sigma"]
+            parts = [context, features, rates, curves / sigma[:, None], ops.log(sigma)[:, None]]
+            own_curves = ops.concatenate([own_curves[..., :1], own_curves[..., 1:] / sigma[:, None, None, None]],
+                                         axis=-1)
+        shared = ops.concatenate(parts, axis=-1)
         shared = ops.broadcast_to(shared[:, None, None, :], (batch, self.n_periods, self.n_paths, shared.shape[-1]))
         x = ops.concatenate([shared, own_curves, history], axis=-1)
         h = ops.relu(ops.einsum("bnpi,npij->bnpj", x, self.kernels_1[step]) + self.biases_1[step])
@@ -204,25 +249,41 @@ class LargeExecutionModel(keras.Model):
         capped = soft_clip(desired + lo, hi)
         needed = ops.maximum(remaining - (self.horizon - 1 - step) * hi, 0.0)
         alloc = ops.clip(soft_clip(capped + needed, remaining), 0.0, remaining)
+        if self.decision == "stop":
+            stop = ops.sigmoid(ops.einsum("bnpi,npij->bnpj", h, self.stop_kernels[step])[..., 0]
+                               + self.stop_biases[step][..., 0])
+            if expected:
+                carry["stop_prob"] = stop
+            else:
+                alloc = ops.where(stop > 0.5, remaining, alloc)
         carry["remaining"] = remaining - alloc
         carry["history"] = ops.concatenate([history, alloc[..., None]], axis=-1)
         return alloc, carry
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         features, rates = inputs
         batch = ops.shape(features)[0]
+        expected = bool(training) and self.decision == "stop"
         context = self.context(features)
-        carry = self.initial_carry(batch, features.dtype)
-        allocations = []
+        sigma = self.lookback_sigma(features) if self.decision == "stop" else None
+        carry = self.initial_carry(batch, features.dtype, sigma)
+        allocations, stops = [], []
         for step in range(self.horizon - 1):
             position = self.lookback - 1 + step  # the last bar before execution bar `step`
-            alloc, carry = self.decide(step, context[:, position], features[:, position], rates, carry)
+            alloc, carry = self.decide(step, context[:, position], features[:, position], rates, carry, expected)
             allocations.append(alloc)
+            if expected:
+                stops.append(carry.pop("stop_prob"))
         allocations.append(carry["remaining"])  # the last bar takes the remainder
-        out = ops.stack(allocations, axis=1)  # (B, T, T+1, 8)
-        return ops.reshape(out, (batch, self.horizon, self.n_periods, 4, 2))
+        shape = (batch, self.horizon, self.n_periods, 4, 2)
+        out = ops.reshape(ops.stack(allocations, axis=1), shape)  # (B, T, T+1, 8) → grid order
+        if not expected:
+            return out
+        stops.append(ops.ones_like(stops[0]))  # the last bar always finishes
+        return ops.stack([out, ops.reshape(ops.stack(stops, axis=1), shape)], axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "lookback": self.lookback, "horizon": self.horizon,
                 "n_features": self.n_features, "hidden": self.hidden, "embedding": self.embedding_size,
-                "rnn_layers": self.rnn_layers, "heads": self.heads, "mlp_hidden": self.mlp_hidden}
+                "rnn_layers": self.rnn_layers, "heads": self.heads, "mlp_hidden": self.mlp_hidden,
+                "decision": self.decision}

@@ -57,7 +57,7 @@ def build_model(architecture: dict[str, Any], calendar: str, *, for_weights: boo
     model = LargeExecutionModel(
         lookback=lookback, horizon=horizon, n_features=n_features, hidden=architecture["hidden"],
         embedding=architecture["embedding"], rnn_layers=architecture["rnn_layers"], heads=architecture["heads"],
-        mlp_hidden=architecture["mlp_hidden"])
+        mlp_hidden=architecture["mlp_hidden"], decision=architecture.get("decision", "rate"))
     with placeholder_initializers() if for_weights else contextlib.nullcontext():
         build_symbolically(model, lookback + horizon - 1, n_features)
     return model
@@ -90,7 +90,7 @@ def train_lem(datasets: pd.DataFrame | Sequence[pd.DataFrame], architecture: dic
         with a validation period).
     """
     keras = keras_backend()
-    from execbench.lem.loss import improvement_bps, lem_loss, risk_bps
+    from execbench.lem.loss import improvement_bps, risk_bps, training_loss
 
     started = time.perf_counter()
     datasets = [datasets] if isinstance(datasets, pd.DataFrame) else list(datasets)
@@ -104,7 +104,7 @@ def train_lem(datasets: pd.DataFrame | Sequence[pd.DataFrame], architecture: dic
     data = lem_dataset(datasets, end=end, **sizes)
     model = build_model(architecture, data.calendar)
     model.compile(optimizer=keras.optimizers.Adam(training["learning_rate"]),
-                  loss=lambda y, p: lem_loss(p, y[..., 0], y[..., 1]), metrics=[improvement_bps, risk_bps])
+                  loss=lambda y, p: training_loss(p, y[..., 0], y[..., 1]), metrics=[improvement_bps, risk_bps])
     callbacks, validation_data = [], None
     if validation is not None:  # whole windows before the validation end: none reaches later bars
         before_end = [training_bars(d, validation[1]) for d in datasets]
