@@ -7,8 +7,8 @@ evaluates ``twap, flex, optstop, lem`` on the same test orders (audit included),
 
 * LEM − optstop and LEM − flex, perf_bps (positive = the LEM is better), m = 1…6, buy and sell, with
   the date-block bootstrap CI and the HAC p-value (``execbench.analysis.paired_table``);
-* the flexible-case std of perf_bps, LEM and flex, m = 1…6;
-* the match-VWAP std, LEM / TWAP.
+* the flexible-case mean and std of perf_bps, LEM, flex and optstop, m = 1…6;
+* the match-VWAP std, LEM / TWAP; per asset, the m = 1 means and that ratio.
 """
 
 from __future__ import annotations
@@ -49,14 +49,30 @@ def main() -> None:
         for period in PERIODS:
             label = scenario_label(side, "vwap", "quantity", period)
             rows.append({"Side": side, "m": period,
+                         **{f"mean {k}": runs[k].column("perf_bps", label).mean() for k in ("lem", "flex", "optstop")},
                          **{f"std {k}": runs[k].column("perf_bps", label).std() for k in ("lem", "flex", "optstop")}})
         label = scenario_label(side, "vwap", "quantity", "match")
         rows.append({"Side": side, "m": "match",
                      **{f"std {k}": runs[k].column("perf_bps", label).std() for k in ("lem", "flex", "optstop")},
                      "lem/twap": runs["lem"].column("perf_bps", label).std()
                      / runs["twap"].column("perf_bps", label).std()})
-    print("\nstd of perf_bps")
+    print("\nmean and std of perf_bps")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
+    assets = runs["lem"].orders["asset"].to_numpy()
+    per_asset = []
+    for asset in dict.fromkeys(assets):
+        mine = assets == asset
+        row = {"asset": asset, "orders": int(mine.sum())}
+        for side in SIDES:
+            flexible = scenario_label(side, "vwap", "quantity", 1)
+            for k in ("lem", "flex", "optstop"):
+                row[f"{side} m=1 {k}"] = runs[k].column("perf_bps", flexible)[mine].mean()
+            match = scenario_label(side, "vwap", "quantity", "match")
+            row[f"{side} match std lem/twap"] = (runs["lem"].column("perf_bps", match)[mine].std()
+                                                 / runs["twap"].column("perf_bps", match)[mine].std())
+        per_asset.append(row)
+    print("\nper asset: mean perf_bps at m = 1, match-VWAP std ratio")
+    print(pd.DataFrame(per_asset).round(3).to_string(index=False))
     print(f"\n{args.asset} {bars.attrs.get('freq')}, {len(runs['lem'].orders):,} test orders, "
           f"{time.perf_counter() - started:.0f} s")
 
