@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[lem,dev,upstream]"
 	touch $(STAMP)
 
-# the headline command: the LEM from its shipped checkpoint (strategies/checkpoints/lem-btcusdt-15m)
+# the headline command: the LEM from its shipped unified crypto checkpoint (strategies/checkpoints/lem-crypto)
 run: setup
 	$(BIN)/execbench run --strategy lem --asset BTCUSDT
 

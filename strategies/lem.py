@@ -55,6 +55,7 @@ class LEM(Strategy):
     param_specs = {**{k: Param(int, low=1) for k in ("horizon", "lookback", "hidden", "embedding", "rnn_layers", "heads",
                                                      "mlp_hidden", "batch_size", "max_samples", "predict_batch")},
                    "epochs": Param(int, low=0), "seed": Param(int), "learning_rate": Param(float, low=0.0, low_open=True),
+                   "risk_weight": Param(float, low=0.0),
                    "alignment": Param(str, choices=tuple(ALIGNMENTS)), "decision": Param(str, choices=DECISIONS),
                    "checkpoint": Param(str, allow_none=True)}
 
@@ -63,13 +64,15 @@ class LEM(Strategy):
                  rnn_layers: int = DEFAULTS["rnn_layers"], heads: int = DEFAULTS["heads"],
                  mlp_hidden: int = DEFAULTS["mlp_hidden"], epochs: int = DEFAULTS["epochs"],
                  batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
-                 max_samples: int = DEFAULTS["max_samples"], seed: int = DEFAULTS["seed"], predict_batch: int = 1024,
+                 max_samples: int = DEFAULTS["max_samples"], seed: int = DEFAULTS["seed"],
+                 risk_weight: float = DEFAULTS["risk_weight"], predict_batch: int = 1024,
                  alignment: str = DEFAULTS["alignment"], decision: str = DEFAULTS["decision"],
                  checkpoint: str | None = "bundled"):
         self.horizon, self.lookback_bars, self.hidden, self.embedding = int(horizon), int(lookback), int(hidden), int(embedding)
         self.rnn_layers, self.heads, self.mlp_hidden = int(rnn_layers), int(heads), int(mlp_hidden)
         self.epochs, self.batch_size, self.learning_rate = int(epochs), int(batch_size), float(learning_rate)
         self.max_samples, self.seed, self.predict_batch = int(max_samples), int(seed), int(predict_batch)
+        self.risk_weight = float(risk_weight)
         self.alignment = self._check_alignment(alignment)
         self.decision = str(decision)
         self.trained = None  # execbench.lem.TrainedLEM once trained or loaded
@@ -134,6 +137,7 @@ class LEM(Strategy):
                 "embedding": self.embedding, "rnn_layers": self.rnn_layers, "heads": self.heads,
                 "mlp_hidden": self.mlp_hidden, "epochs": self.epochs, "batch_size": self.batch_size,
                 "learning_rate": self.learning_rate, "max_samples": self.max_samples, "seed": self.seed,
+                "risk_weight": self.risk_weight,
                 "predict_batch": self.predict_batch, "alignment": self.alignment, "decision": self.decision}
 
     def unsupported(self, spec: ContractSpec) -> str | None:

@@ -116,3 +116,18 @@ def test_expected_stop_loss_keras_equals_numpy_twin_and_mixes_the_stopping_bars(
     assert float(expected_stop_loss(*as_float32)) == pytest.approx(expected, rel=1e-5)
     hard = lem_loss_numpy(alloc.reshape(16, 6, 7, 4, 2), prices, volumes)
     assert expected != pytest.approx(hard, rel=1e-6)  # the random stops do change the loss
+
+
+def test_risk_weight_scales_the_match_terms_only():
+    _, prices, volumes, alloc = lem_inputs(5)
+    shaped = alloc.reshape(16, 6, 7, 4, 2)
+    d = lem_slippage_numpy(shaped, prices, volumes)
+    terms = 16 * (6 * 2 * 2 + 4 * 2)  # PnL: 6 flexible slots × (VWAP, TWAP) × 2 targets; risk: 4 × 2
+    risk = np.logaddexp(0.0, np.abs(d[:, -1])).sum() / terms
+    base = lem_loss_numpy(shaped, prices, volumes)
+    assert lem_loss_numpy(shaped, prices, volumes, risk_weight=3.0) == pytest.approx(base + 2.0 * risk, rel=1e-12)
+    as_float32 = [x.astype(np.float32) for x in (shaped, prices, volumes)]
+    assert float(lem_loss(*as_float32, risk_weight=3.0)) == pytest.approx(base + 2.0 * risk, rel=1e-5)
+    pred = hard_stop_output(shaped)
+    assert expected_stop_loss_numpy(pred, prices, volumes, risk_weight=3.0) == pytest.approx(base + 2.0 * risk,
+                                                                                             rel=1e-12)

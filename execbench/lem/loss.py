@@ -88,7 +88,8 @@ def stop_paths_numpy(pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return paths, p * survive
 
 
-def expected_stop_loss_numpy(pred: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0) -> float:
+def expected_stop_loss_numpy(pred: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0,
+                             risk_weight: float = 1.0) -> float:
     """Twin of ``expected_stop_loss``."""
     paths, weights = stop_paths_numpy(pred)
     batch, horizon = prices.shape
@@ -97,15 +98,16 @@ def expected_stop_loss_numpy(pred: np.ndarray, prices: np.ndarray, volumes: np.n
     mean = (weights * d).sum(axis=1)
     pnl = _softplus(mean[:, :-1, 0:2, :] - mean[:, :-1, 2:4, :])
     risk = (weights[:, :, -1] * _softplus(np.abs(d[:, :, -1]))).sum(axis=1)
-    return float((pnl.sum() + risk.sum()) / (pnl.size + risk.size))
+    return float((pnl.sum() + risk_weight * risk.sum()) / (pnl.size + risk.size))
 
 
-def lem_loss_numpy(alloc: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0) -> float:
+def lem_loss_numpy(alloc: np.ndarray, prices: np.ndarray, volumes: np.ndarray, alpha: float = 50.0,
+                   risk_weight: float = 1.0) -> float:
     """Twin of ``lem_loss``."""
     d = lem_slippage_numpy(alloc, prices, volumes, alpha)
     pnl = _softplus(d[:, :-1, 0:2, :] - d[:, :-1, 2:4, :])
     risk = _softplus(np.abs(d[:, -1]))
-    return float((pnl.sum() + risk.sum()) / (pnl.size + risk.size))
+    return float((pnl.sum() + risk_weight * risk.sum()) / (pnl.size + risk.size))
 
 
 def lem_slippage(alloc, prices, volumes, alpha: float = 50.0):
@@ -138,16 +140,17 @@ def lem_slippage(alloc, prices, volumes, alpha: float = 50.0):
     return (achieved / benchmark - 1.0) * 100.0
 
 
-def lem_loss(alloc, prices, volumes, alpha: float = 50.0):
+def lem_loss(alloc, prices, volumes, alpha: float = 50.0, risk_weight: float = 1.0):
     """Mean of softplus(D_buy − D_sell) over the flexible cases and softplus(|D|) over the match case
-    (a cost to minimise; see the module docstring)."""
+    (a cost to minimise; see the module docstring); ``risk_weight`` scales the match-case terms (1 in
+    the paper)."""
     from keras import ops
 
     d = lem_slippage(alloc, prices, volumes, alpha)
     pnl = ops.softplus(d[:, :-1, 0:2, :] - d[:, :-1, 2:4, :])
     risk = ops.softplus(ops.abs(d[:, -1]))
     count = float(np.prod(pnl.shape[1:]) + np.prod(risk.shape[1:])) * d.shape[0]
-    return (ops.sum(pnl) + ops.sum(risk)) / count
+    return (ops.sum(pnl) + risk_weight * ops.sum(risk)) / count
 
 
 def expected_stop_slippage(pred, prices, volumes, alpha: float = 50.0):
@@ -194,7 +197,7 @@ def expected_stop_slippage(pred, prices, volumes, alpha: float = 50.0):
     return (achieved / benchmark - 1.0) * 100.0, p * survive
 
 
-def expected_stop_loss(pred, prices, volumes, alpha: float = 50.0):
+def expected_stop_loss(pred, prices, volumes, alpha: float = 50.0, risk_weight: float = 1.0):
     """The LEM loss of the randomised stopping policy (see the module docstring)."""
     from keras import ops
 
@@ -203,12 +206,13 @@ def expected_stop_loss(pred, prices, volumes, alpha: float = 50.0):
     pnl = ops.softplus(mean[:, :-1, 0:2, :] - mean[:, :-1, 2:4, :])
     risk = ops.sum(weights[:, :, -1] * ops.softplus(ops.abs(d[:, :, -1])), axis=1)
     count = float(np.prod(pnl.shape[1:]) + np.prod(risk.shape[1:])) * ops.shape(d)[0]
-    return (ops.sum(pnl) + ops.sum(risk)) / count
+    return (ops.sum(pnl) + risk_weight * ops.sum(risk)) / count
 
 
-def training_loss(pred, prices, volumes):
+def training_loss(pred, prices, volumes, risk_weight: float = 1.0):
     """``lem_loss`` of allocations, or ``expected_stop_loss`` of a stop model's training output."""
-    return expected_stop_loss(pred, prices, volumes) if len(pred.shape) == 6 else lem_loss(pred, prices, volumes)
+    loss = expected_stop_loss if len(pred.shape) == 6 else lem_loss
+    return loss(pred, prices, volumes, risk_weight=risk_weight)
 
 
 def _slippage_and_risk(pred, prices, volumes):

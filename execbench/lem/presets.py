@@ -17,11 +17,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 ARCHITECTURE = ("horizon", "lookback", "hidden", "embedding", "rnn_layers", "heads", "mlp_hidden", "alignment",
                 "decision")
 DECISIONS = ("stop", "rate")  # decision blocks with a stop output (execbench) or rates only (the paper)
-TRAINING = ("epochs", "batch_size", "learning_rate", "max_samples", "seed")
+TRAINING = ("epochs", "batch_size", "learning_rate", "max_samples", "seed", "risk_weight")
 # the tiny configuration: the defaults of the ``lem`` strategy's parameters
 DEFAULTS: dict[str, Any] = {"horizon": 12, "lookback": 24, "hidden": 16, "embedding": 4, "rnn_layers": 1, "heads": 2,
                             "mlp_hidden": 16, "alignment": "causal", "decision": "stop", "epochs": 2, "batch_size": 256,
-                            "learning_rate": 1e-3, "max_samples": 20_000, "seed": 0}
+                            "learning_rate": 1e-3, "max_samples": 20_000, "seed": 0,
+                            "risk_weight": 1.0}
 DEFAULT_TRAINING_EPOCHS = 6  # ``execbench train lem`` without --epochs (a preset may set its own)
 
 

@@ -103,8 +103,10 @@ def train_lem(datasets: pd.DataFrame | Sequence[pd.DataFrame], architecture: dic
     keras.utils.set_random_seed(training["seed"])
     data = lem_dataset(datasets, end=end, **sizes)
     model = build_model(architecture, data.calendar)
+    risk_weight = training.get("risk_weight", 1.0)
     model.compile(optimizer=keras.optimizers.Adam(training["learning_rate"]),
-                  loss=lambda y, p: training_loss(p, y[..., 0], y[..., 1]), metrics=[improvement_bps, risk_bps])
+                  loss=lambda y, p: training_loss(p, y[..., 0], y[..., 1], risk_weight),
+                  metrics=[improvement_bps, risk_bps])
     callbacks, validation_data = [], None
     if validation is not None:  # whole windows before the validation end: none reaches later bars
         before_end = [training_bars(d, validation[1]) for d in datasets]
