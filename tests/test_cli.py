@@ -58,7 +58,7 @@ def test_run_dow30_daily(tmp_path, capsys):
      "error: synthetic market parameter 'kapa': unknown; valid: bars, kappa, mu, paths, rho, s0, seed"),
     (["run", "--market-param", "seed=3"], "error: synthetic market parameters (seed) apply to a synthetic market"),
     (["run", "--strategy", "lem", "--param", "hiden=8"], "error: strategy 'lem': unknown parameter 'hiden'; valid: "
-                                                        "alignment, batch_size, checkpoint, embedding, epochs"),
+                                                        "alignment, batch_size, checkpoint, decision, embedding, epochs"),
     (["compare", "--periods", "1,99"], "error: --periods: '99' is not a minimum period in 1..12 or 'match'"),
 ])
 def test_bad_input_is_one_line_not_a_traceback(argv, message, capsys):
