@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"execbench needs Python 3.11, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lem,dev,upstream]"
+	$(BIN)/python -m pip install --quiet -e ".[lem,agents,dev,upstream]"
 	touch $(STAMP)
 
 # the headline command: the LEM from its shipped unified crypto checkpoint (strategies/checkpoints/lem-crypto)
@@ -41,6 +41,7 @@ test-backends: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_lem.py
+	$(BIN)/python benchmarks/bench_env.py
 	$(BIN)/python benchmarks/bench_cli.py
 
 notebook: setup
