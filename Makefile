@@ -50,7 +50,7 @@ notebook: setup
 # the wheel: the library, the built-in strategies (execbench.strategies), the bundled data
 # (execbench.bundled) and the shipped LEM checkpoint
 wheel: setup
-	rm -rf dist
+	rm -rf dist build  # setuptools reuses build/lib: a file deleted from the tree would stay in the wheel
 	$(BIN)/python -m build --wheel --outdir dist . > /dev/null
 	@ls -l dist/*.whl
 
