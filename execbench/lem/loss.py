@@ -77,7 +77,7 @@ def _stop_masks(horizon: int) -> tuple[np.ndarray, np.ndarray]:
 
 def stop_paths_numpy(pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Training output (B, T, N, 4, 2, 2) → the allocation of every stopping bar k (B, K=T, T, N, 4, 2)
-    and its probability w_k (B, K, N, 4, 2); the twin of ``stop_paths``."""
+    and its probability w_k (B, K, N, 4, 2): what ``expected_stop_slippage`` sums in closed form."""
     cont, p = pred[..., 0], pred[..., 1]
     horizon = cont.shape[1]
     before, at = _stop_masks(horizon)
@@ -110,21 +110,27 @@ def lem_loss_numpy(alloc: np.ndarray, prices: np.ndarray, volumes: np.ndarray, a
     return float((pnl.sum() + risk_weight * risk.sum()) / (pnl.size + risk.size))
 
 
+def _market(prices, volumes, dtype):
+    """Prices over each window's first price and volumes, in ``dtype``, and the bars every benchmark
+    keeps (B, T, T+1, 1, 1): the forced ones of each minimum-period slot and those before any volume."""
+    from keras import ops
+
+    horizon = prices.shape[1]
+    prices = ops.cast(prices, dtype)  # TensorFlow does not promote float64 data to float32 allocations
+    volumes = ops.cast(volumes, dtype)
+    prices = prices / prices[:, :1]
+    forced = ops.convert_to_tensor(_masks_numpy(horizon), dtype=dtype)[None, :, :, None, None]
+    cumulative = ops.cumsum(volumes, axis=1)
+    traded_before = ops.concatenate([ops.ones_like(volumes[:, :1]), ops.cast(cumulative[:, :-1] > 0, dtype)], axis=1)
+    return prices, volumes, forced + (1.0 - forced) * (1.0 - traded_before)[:, :, None, None, None]
+
+
 def lem_slippage(alloc, prices, volumes, alpha: float = 50.0):
     """D = (achieved / benchmark − 1)·100 per (B, T+1, 4, 2) with soft completion masks (keras ops,
     differentiable in ``alloc``)."""
     from keras import ops
 
-    horizon = prices.shape[1]
-    prices = ops.cast(prices, alloc.dtype)  # TensorFlow does not promote float64 data to float32 allocations
-    volumes = ops.cast(volumes, alloc.dtype)
-    prices = prices / prices[:, :1]
-    forced = ops.convert_to_tensor(_masks_numpy(horizon), dtype=alloc.dtype)[None, :, :, None, None]
-    cumulative = ops.cumsum(volumes, axis=1)
-    traded_before = ops.concatenate([ops.ones_like(volumes[:, :1]), ops.cast(cumulative[:, :-1] > 0, alloc.dtype)],
-                                    axis=1)
-    volume_mask = (1.0 - traded_before)[:, :, None, None, None]
-    needed = forced + (1.0 - forced) * volume_mask
+    prices, volumes, needed = _market(prices, volumes, alloc.dtype)
     remaining = ops.flip(ops.cumsum(ops.flip(alloc, axis=1), axis=1), axis=1)
     soft = 2.0 * ops.sigmoid(alpha * remaining) - 1.0
     mask = needed + (1.0 - needed) * soft
@@ -157,22 +163,14 @@ def expected_stop_slippage(pred, prices, volumes, alpha: float = 50.0):
     """D_k of every stopping bar (B, K, T+1, 4, 2) and its probability w_k, from a stop model's
     training output (B, T, T+1, 4, 2, 2).
 
-    Equal to ``lem_slippage`` of each stopping bar's allocation (``stop_paths``; the NumPy twin does
-    exactly that), in O(T) cumulative sums instead of T passes: for t ≤ k the unexecuted share from
+    Equal to ``lem_slippage`` of each stopping bar's allocation (``stop_paths_numpy``; the NumPy twin
+    does exactly that), in O(T) cumulative sums instead of T passes: for t ≤ k the unexecuted share from
     bar t on is the continuation path's, so its soft completion mask is too, and after k only the
     forced bars (and those before any volume) stay in the benchmark."""
     from keras import ops
 
     cont, p = pred[..., 0], pred[..., 1]
-    horizon = cont.shape[1]
-    prices = ops.cast(prices, cont.dtype)
-    volumes = ops.cast(volumes, cont.dtype)
-    prices = prices / prices[:, :1]
-    forced = ops.convert_to_tensor(_masks_numpy(horizon), dtype=cont.dtype)[None, :, :, None, None]
-    cumulative = ops.cumsum(volumes, axis=1)
-    traded_before = ops.concatenate([ops.ones_like(volumes[:, :1]), ops.cast(cumulative[:, :-1] > 0, cont.dtype)],
-                                    axis=1)
-    needed = forced + (1.0 - forced) * (1.0 - traded_before)[:, :, None, None, None]
+    prices, volumes, needed = _market(prices, volumes, cont.dtype)
     remaining = 1.0 - (ops.cumsum(cont, axis=1) - cont)  # R_t: unexecuted before bar t = stopping there
     mask = needed + (1.0 - needed) * (2.0 * ops.sigmoid(alpha * remaining) - 1.0)
     price = prices[:, :, None, None, None]

@@ -182,20 +182,19 @@ class LargeExecutionModel(keras.Model):
         returns = features[:, :self.lookback, 1]
         return ops.maximum(ops.sqrt(ops.mean(returns * returns, axis=1)), SIGMA_FLOOR)
 
-    def initial_carry(self, batch, dtype="float32", sigma=None) -> dict:
+    def initial_carry(self, history, dtype="float32") -> dict:
         """What the decision blocks carry from bar to bar, before execution bar 0: the unexecuted share
         of each path, the running market sums and each path's traded sums (Σ aₖ·pₖ and Σ aₖ/pₖ), the
-        path's earlier allocations (B, T+1, 8, bars so far) and, for stop blocks, ``sigma``
-        (``lookback_sigma``)."""
+        path's earlier allocations (B, T+1, 8, bars so far) and, for stop blocks, the order's
+        ``sigma`` (``lookback_sigma`` of the ``history`` positions, (B, ≥ L, F))."""
+        batch = ops.shape(history)[0]
         market = ops.zeros((batch,), dtype=dtype)
         paths = ops.zeros((batch, self.n_periods, self.n_paths), dtype=dtype)
         carry = {"remaining": ops.ones((batch, self.n_periods, self.n_paths), dtype=dtype), "cum_return": market,
                  "market_volume": market, "market_notional": market, "price_sum": market, "bought": paths,
                  "spent": paths, "history": ops.zeros((batch, self.n_periods, self.n_paths, 0), dtype=dtype)}
         if self.decision == "stop":
-            if sigma is None:
-                raise ValueError("LargeExecutionModel.initial_carry: stop blocks need the lookback sigma")
-            carry["sigma"] = ops.cast(sigma, dtype)
+            carry["sigma"] = ops.cast(self.lookback_sigma(history), dtype)
         return carry
 
     def decide(self, step: int, context, features, rates, carry: dict, expected: bool = False):
@@ -265,8 +264,7 @@ class LargeExecutionModel(keras.Model):
         batch = ops.shape(features)[0]
         expected = bool(training) and self.decision == "stop"
         context = self.context(features)
-        sigma = self.lookback_sigma(features) if self.decision == "stop" else None
-        carry = self.initial_carry(batch, features.dtype, sigma)
+        carry = self.initial_carry(features, features.dtype)
         allocations, stops = [], []
         for step in range(self.horizon - 1):
             position = self.lookback - 1 + step  # the last bar before execution bar `step`

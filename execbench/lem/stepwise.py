@@ -100,11 +100,7 @@ class StepwiseLEM:
         states, cache, context = self._start(history)
         return StepState(n=n, step=0, position=history.shape[1] - 1, rnn_states=states, cache=cache,
                          context=context, features=history[:, -1], rates=rates,
-                         carry=self.model.initial_carry(rows, "float32", self._sigma(history)))
-
-    def _sigma(self, history: np.ndarray):
-        """The stop blocks' lookback volatility (``None`` for rate blocks)."""
-        return self.model.lookback_sigma(history) if self.model.decision == "stop" else None
+                         carry=self.model.initial_carry(history, "float32"))
 
     def observe(self, state: StepState, row: np.ndarray) -> None:
         """Add the next sequence position (n, F): the bar just before ``state.step``."""

@@ -57,7 +57,7 @@ def build_model(architecture: dict[str, Any], calendar: str, *, for_weights: boo
     model = LargeExecutionModel(
         lookback=lookback, horizon=horizon, n_features=n_features, hidden=architecture["hidden"],
         embedding=architecture["embedding"], rnn_layers=architecture["rnn_layers"], heads=architecture["heads"],
-        mlp_hidden=architecture["mlp_hidden"], decision=architecture.get("decision", "rate"))
+        mlp_hidden=architecture["mlp_hidden"], decision=architecture["decision"])
     with placeholder_initializers() if for_weights else contextlib.nullcontext():
         build_symbolically(model, lookback + horizon - 1, n_features)
     return model
@@ -103,7 +103,7 @@ def train_lem(datasets: pd.DataFrame | Sequence[pd.DataFrame], architecture: dic
     keras.utils.set_random_seed(training["seed"])
     data = lem_dataset(datasets, end=end, **sizes)
     model = build_model(architecture, data.calendar)
-    risk_weight = training.get("risk_weight", 1.0)
+    risk_weight = training["risk_weight"]
     model.compile(optimizer=keras.optimizers.Adam(training["learning_rate"]),
                   loss=lambda y, p: training_loss(p, y[..., 0], y[..., 1], risk_weight),
                   metrics=[improvement_bps, risk_bps])
