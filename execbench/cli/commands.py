@@ -335,10 +335,52 @@ def _epoch_printer(bar, task):
     return report
 
 
+TRAINABLE = ("lem", "ppo")
+
+
 def train(args: argparse.Namespace) -> int:
+    """``execbench train MODEL``: train a model and write its checkpoint."""
+    if args.model not in TRAINABLE:
+        raise ParameterError(f"train: unknown model {args.model!r}; available: {', '.join(TRAINABLE)}")
+    return {"lem": _train_lem, "ppo": _train_ppo}[args.model](args)
+
+
+def _train_ppo(args: argparse.Namespace) -> int:
+    """``execbench train ppo``: PPO in the execution environment on the training bars; ``--seed`` seeds it."""
+    from execbench.orders import training_bars
+    from execbench.reporting.run_folder import staged_folder
+    from execbench.strategy import load_strategy
+
+    params, market, _ = _namespaces(args)
+    _check_out(args)
+    bars, split = _load(args, market)
+    params = {"seed": args.seed, "horizon": args.horizon, **params, "checkpoint": None}
+    agent = load_strategy("ppo", **params)
+    train = training_bars(bars, split.train_end)
+    console.out.print(f"training ppo (seed {agent.seed}, {agent.iterations} iterations × {agent.episodes:,} episodes) on "
+                      f"{bars.attrs.get('asset')} {bars.attrs.get('freq')}, bars before {split.train_end.date()}, every "
+                      f"scenario of the T={agent.horizon} grid")
+    with console.progress() as bar:
+        task = bar.add_task("compiling the environment and the first iteration", total=agent.iterations)
+
+        def report(i: int, logs: dict) -> None:
+            bar.update(task, completed=i, description=f"episode perf {logs['reward']:+.2f} bps (std "
+                                                      f"{logs['reward_std']:.1f}), finish {logs['finish']:.0%}")
+        agent.train(train, on_iteration=report)
+    policy = agent.policy
+    out_dir = _out_dir(args, str(bars.attrs.get("asset")), "ppo-checkpoint")
+    with staged_folder(out_dir, overwrite=args.overwrite) as stage:
+        paths = policy.save(stage, extra={"command": _command_line()})
+    last = policy.history["reward"][-20:]
+    console.out.print(f"trained {len(policy.history['reward'])} iterations on {policy.trained_on['orders']:,} orders in "
+                      f"{policy.seconds:.0f} s; mean episode perf over the last {len(last)} iterations "
+                      f"{sum(last) / len(last):+.2f} bps (sampled actions)", highlight=False)
+    console.out.print(f"saved {len(paths)} files to {out_dir}/ — use it with --param checkpoint={out_dir}")
+    return 0
+
+
+def _train_lem(args: argparse.Namespace) -> int:
     """``execbench train lem``: train a LEM and write its checkpoint."""
-    if args.model != "lem":
-        raise ParameterError(f"train: unknown model {args.model!r}; available: lem")
     from execbench.data import load_bars
     from execbench.lem import keras_backend, save_checkpoint, train_lem, training_params
     from execbench.orders import make_split

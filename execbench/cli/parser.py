@@ -129,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(ov)
     ov.set_defaults(run="option_value")
 
-    tr = sub.add_parser("train", help="train a model (lem) and write a weights-only checkpoint with its config")
-    tr.add_argument("model", help="lem")
+    tr = sub.add_parser("train", help="train a model (lem, ppo) and write a weights-only checkpoint with its config")
+    tr.add_argument("model", help="lem (the Large Execution Model) or ppo (PPO in the JAX execution environment; "
+                                  "--seed seeds it, --param iterations=N, episodes=N, hidden=N, learning_rate=X)")
     _model_args(tr, None, "maximum epochs (default 6, paper 30; early stopping on the validation period)")
     _out_args(tr, "checkpoint folder")
     _data_args(tr)

@@ -1,0 +1,294 @@
+"""A compact PPO (clipped surrogate, GAE, separate value network) on ``optax`` for ``ExecutionEnv``.
+
+Why not a packaged agent: ``rejax`` 0.1.3 (the gymnax-style PPO that would take this environment)
+installs twenty more packages, among them ``tfp-nightly`` (a nightly build, which cannot be pinned to
+a release) and its own flax/orbax stack; ``sbx-rl`` steps gymnasium environments from Python, which
+gives up the jit + vmap speed that ``benchmarks/bench_env.py`` measures (277×).  PPO over a pure-JAX
+environment is ~150 lines on ``optax`` (pinned in the ``agents`` extra), compiled whole: one
+iteration (rollout of ``episodes`` orders, GAE, ``epochs`` × ``minibatches`` updates) is one
+``jax.jit`` call.
+
+**Policy.**  A categorical over ``ACTIONS``: trade the unexecuted order at 0.5×, 1× or 2× TWAP's pace
+on the remainder (R / (T − s)), or finish it now.  So a uniform policy is a randomised TWAP, the
+flexible window's option (finish when the price is on your side) is one action away, and any output is
+a valid schedule before the environment's clipping (the contract's rates, completion by T).  The
+network reads the environment's observation plus the price gaps in units of the order's causal
+volatility (the RMS of the observed lookback returns) and that volatility's log, all standardised by
+moments of the first rollout (then frozen).
+
+**Training.**  Episodes are orders of the training market under a contract drawn per episode from the
+given ones; the reward is the engine's score at the end of the episode (perf_bps, times
+``reward_scale``).  Everything is a function of ``seed``: the same seed gives the same weights on the
+same machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from execbench.errors import StrategyError
+from execbench.learning.env import EnvParams, ExecutionEnv, Market
+
+PACES = (0.5, 1.0, 2.0)  # multiples of TWAP's pace on the remainder; the last action finishes the order
+ACTIONS = ("slow", "twap", "fast", "finish")
+PPO_DEFAULTS: dict[str, Any] = {"hidden": 64, "iterations": 200, "episodes": 1024, "epochs": 4, "minibatches": 4,
+                                "learning_rate": 3e-4, "clip": 0.2, "gae_lambda": 0.95, "value_coef": 0.5,
+                                "entropy_coef": 1e-2, "reward_scale": 0.1, "seed": 0}
+WEIGHTS_FILE, CONFIG_FILE = "weights.npz", "config.json"
+
+@dataclass(frozen=True, eq=False)
+class PPOPolicy:
+    """Trained weights (arrays by name), the environment they were trained for, the training
+    configuration, what they were trained on and the per-iteration history."""
+
+    weights: dict[str, np.ndarray]
+    horizon: int
+    lookback: int
+    config: dict[str, Any]
+    trained_on: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float | None = None
+
+    def __repr__(self) -> str:
+        return (f"PPOPolicy(T={self.horizon}, lookback={self.lookback}, hidden={self.config.get('hidden')}, "
+                f"seed={self.config.get('seed')}, {len(self.history.get('reward', []))} iterations)")
+
+    def save(self, folder: str | Path, extra: dict | None = None) -> list[Path]:
+        """Write ``weights.npz`` and ``config.json`` into ``folder`` (created)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / WEIGHTS_FILE, **{k: np.asarray(v, np.float32) for k, v in self.weights.items()})
+        config = {"model": "ppo", "horizon": self.horizon, "lookback": self.lookback, "config": self.config,
+                  "trained_on": self.trained_on, "history": self.history, "seconds": self.seconds, **(extra or {})}
+        (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1, default=str) + "\n")
+        return [folder / WEIGHTS_FILE, folder / CONFIG_FILE]
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "PPOPolicy":
+        """Read what ``save`` wrote (a clear error when the folder is not a PPO checkpoint)."""
+        folder = Path(folder)
+        if not (folder / WEIGHTS_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
+            raise StrategyError(f"PPO checkpoint {folder}: expected {WEIGHTS_FILE} and {CONFIG_FILE} in it")
+        config = json.loads((folder / CONFIG_FILE).read_text())
+        if config.get("model") != "ppo":
+            raise StrategyError(f"PPO checkpoint {folder}: {CONFIG_FILE} is for model {config.get('model')!r}, not 'ppo'")
+        with np.load(folder / WEIGHTS_FILE) as stored:
+            weights = {k: stored[k] for k in stored.files}
+        return cls(weights=weights, horizon=int(config["horizon"]), lookback=int(config["lookback"]),
+                   config=config["config"], trained_on=config.get("trained_on", {}),
+                   history=config.get("history", {}), seconds=config.get("seconds"))
+
+def policy_features(obs, lookback: int):
+    """The network's input: the observation, its four price gaps in units of the order's causal
+    volatility (the RMS of the observed returns, floored at 1e-4 percent) signed so that positive is
+    favourable to the order's side, and that volatility's log."""
+    import jax.numpy as jnp
+
+    sigma = jnp.maximum(jnp.sqrt(jnp.mean(obs[..., :lookback] ** 2, axis=-1, keepdims=True)), 1e-4)
+    favourable = -obs[..., 2 * lookback + 6:2 * lookback + 7]  # −side: a price below the benchmark is good for a buyer
+    gaps = favourable * obs[..., 2 * lookback + 2:2 * lookback + 6] / sigma
+    return jnp.concatenate([obs, jnp.clip(gaps, -10.0, 10.0), jnp.log(sigma)], axis=-1)
+
+def feature_size(env: ExecutionEnv) -> int:
+    return env.observation_size + 5
+
+def init_weights(key, n_inputs: int, hidden: int) -> dict:
+    """Two two-layer tanh networks (policy logits, value); the input normaliser starts as the identity."""
+    import jax
+    import jax.numpy as jnp
+
+    keys = jax.random.split(key, 6)
+
+    def dense(k, n_in, n_out, scale):
+        return jax.random.normal(k, (n_in, n_out)) * scale / jnp.sqrt(n_in), jnp.zeros(n_out)
+
+    weights = {"in_mean": jnp.zeros(n_inputs), "in_std": jnp.ones(n_inputs)}
+    for head, (k1, k2, k3), n_out, scale in (("p", keys[:3], len(ACTIONS), 0.01), ("v", keys[3:], 1, 1.0)):
+        weights[f"{head}w1"], weights[f"{head}b1"] = dense(k1, n_inputs, hidden, 1.0)
+        weights[f"{head}w2"], weights[f"{head}b2"] = dense(k2, hidden, hidden, 1.0)
+        weights[f"{head}w3"], weights[f"{head}b3"] = dense(k3, hidden, n_out, scale)
+    return weights
+
+def forward(weights: dict, obs, lookback: int):
+    """(action logits (…, 4), value (…)) for environment observations (…, observation size)."""
+    import jax
+    import jax.numpy as jnp
+
+    x = policy_features(obs, lookback)
+    x = (x - jax.lax.stop_gradient(weights["in_mean"])) / jax.lax.stop_gradient(weights["in_std"])
+
+    def mlp(head):
+        h = jnp.tanh(x @ weights[f"{head}w1"] + weights[f"{head}b1"])
+        h = jnp.tanh(h @ weights[f"{head}w2"] + weights[f"{head}b2"])
+        return h @ weights[f"{head}w3"] + weights[f"{head}b3"]
+
+    return mlp("p"), mlp("v")[..., 0]
+
+def to_fraction(action, obs, lookback: int, horizon: int):
+    """An action index → the share of the whole order to trade (the environment clips it)."""
+    import jax.numpy as jnp
+
+    remaining = obs[..., 2 * lookback + 1]
+    bars_left = jnp.maximum(horizon - jnp.round(obs[..., 2 * lookback] * horizon), 1.0)  # T − s
+    pace = jnp.asarray(PACES + (float(horizon),), obs.dtype)[action]
+    return jnp.minimum(pace / bars_left, 1.0) * remaining
+
+def greedy_action(weights: dict, obs, lookback: int, horizon: int):
+    """The trained policy's decision: the most probable action, as a share of the order."""
+    import jax.numpy as jnp
+
+    logits, _ = forward(weights, obs, lookback)
+    return to_fraction(jnp.argmax(logits, axis=-1), obs, lookback, horizon)
+
+def stack_params(params: Sequence[EnvParams]) -> EnvParams:
+    """Contracts stacked into one ``EnvParams`` of arrays (a leading axis to draw or vmap over)."""
+    return EnvParams(*(np.asarray(values) for values in zip(*params, strict=True)))
+
+def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams], config: dict[str, Any] | None = None,
+              on_iteration: Callable[[int, dict[str, float]], None] | None = None,
+              trained_on: dict[str, Any] | None = None) -> PPOPolicy:
+    """Train a policy on ``market``'s orders under ``contracts`` (one drawn per episode).
+
+    Parameters
+    ----------
+    env, market
+        The environment and the training orders (``Market.from_bars`` of the training period).
+    contracts
+        The contracts episodes are drawn from (``EnvParams.from_spec`` of a grid's scenarios).
+    config
+        Overrides of ``PPO_DEFAULTS`` (unknown names are refused).
+    on_iteration
+        Called after each iteration with its number and ``{"reward", "reward_std", "finish"}``: the
+        mean and std of the episodes' perf_bps and the share of decisions that finished the order.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    config = {**PPO_DEFAULTS, **(config or {})}
+    unknown = set(config) - set(PPO_DEFAULTS)
+    if unknown:
+        raise StrategyError(f"ppo: unknown parameters {sorted(unknown)}; valid: {', '.join(PPO_DEFAULTS)}")
+    if market.n_orders == 0:
+        raise StrategyError("ppo: the training market holds no orders (too few training bars for the horizon and lookback)")
+    started = time.perf_counter()
+    horizon, lookback = env.horizon, env.lookback
+    stacked = stack_params(contracts)
+    n_contracts = len(contracts)
+    episodes, minibatches = int(config["episodes"]), int(config["minibatches"])
+    optimiser = optax.chain(optax.clip_by_global_norm(0.5), optax.adam(config["learning_rate"]))
+    market = Market(*(jnp.asarray(a, jnp.float32) for a in market))
+
+    def episode(weights, key):
+        k_order, k_contract, k_act = jax.random.split(key, 3)
+        params = jax.tree.map(lambda x: jnp.asarray(x)[jax.random.randint(k_contract, (), 0, n_contracts)], stacked)
+        obs, state = env.reset(k_order, params, market)
+
+        def body(carry, k):
+            obs, state = carry
+            logits, value = forward(weights, obs, lookback)
+            action = jax.random.categorical(k, logits)
+            logp = jax.nn.log_softmax(logits)[action]
+            new_obs, state, reward, _, info = env.step(None, state, to_fraction(action, obs, lookback, horizon),
+                                                       params, market)
+            return (new_obs, state), (obs, action, logp, value, reward, info["perf_bps"])
+
+        _, (obs_seq, actions, logp, values, rewards, perf) = jax.lax.scan(body, (obs, state),
+                                                                          jax.random.split(k_act, horizon))
+        next_values = jnp.concatenate([values[1:], jnp.zeros(1)])  # γ = 1; nothing after the last bar
+        deltas = config["reward_scale"] * rewards + next_values - values
+
+        def gae(carry, delta):
+            advantage = delta + config["gae_lambda"] * carry
+            return advantage, advantage
+
+        _, advantages = jax.lax.scan(gae, 0.0, deltas, reverse=True)
+        finished = (actions == len(ACTIONS) - 1).mean()
+        return obs_seq, actions, logp, advantages, advantages + values, perf[-1], finished
+
+    def loss_fn(weights, batch):
+        obs, actions, old_logp, advantage, returns = batch
+        logits, value = forward(weights, obs, lookback)
+        log_probs = jax.nn.log_softmax(logits)
+        logp = jnp.take_along_axis(log_probs, actions[:, None], axis=-1)[:, 0]
+        ratio = jnp.exp(logp - old_logp)
+        advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+        clipped = jnp.clip(ratio, 1 - config["clip"], 1 + config["clip"])
+        policy = -jnp.minimum(ratio * advantage, clipped * advantage).mean()
+        entropy = -(jnp.exp(log_probs) * log_probs).sum(axis=-1).mean()
+        return policy + config["value_coef"] * ((value - returns) ** 2).mean() - config["entropy_coef"] * entropy
+
+    rollouts = jax.vmap(episode, in_axes=(None, 0))
+
+    @jax.jit
+    def iteration(weights, opt_state, key):
+        k_roll, k_perm = jax.random.split(key)
+        obs, actions, logp, adv, returns, perf, finished = rollouts(weights, jax.random.split(k_roll, episodes))
+        flat = [x.reshape(episodes * horizon, *x.shape[2:]) for x in (obs, actions, logp, adv, returns)]
+        size = episodes * horizon // minibatches
+
+        def epoch(carry, k):
+            order = jax.random.permutation(k, episodes * horizon)
+
+            def minibatch(carry, i):
+                weights, opt_state = carry
+                rows = jax.lax.dynamic_slice(order, (i * size,), (size,))
+                grads = jax.grad(loss_fn)(weights, [x[rows] for x in flat])
+                updates, opt_state = optimiser.update(grads, opt_state, weights)
+                return (optax.apply_updates(weights, updates), opt_state), None
+
+            carry, _ = jax.lax.scan(minibatch, carry, jnp.arange(minibatches))
+            return carry, None
+
+        (weights, opt_state), _ = jax.lax.scan(epoch, (weights, opt_state), jax.random.split(k_perm, config["epochs"]))
+        return weights, opt_state, perf.mean(), perf.std(), finished.mean()
+
+    key = jax.random.PRNGKey(int(config["seed"]))
+    key, k_init, k_first = jax.random.split(key, 3)
+    weights = init_weights(k_init, feature_size(env), int(config["hidden"]))
+    # the input normaliser: moments of a first rollout of the untrained policy, then frozen
+    first = jax.jit(rollouts)(weights, jax.random.split(k_first, episodes))[0]
+    first = policy_features(first.reshape(-1, first.shape[-1]), lookback)
+    weights = {**weights, "in_mean": first.mean(axis=0), "in_std": jnp.maximum(first.std(axis=0), 1e-3)}
+    opt_state = optimiser.init(weights)
+    history: dict[str, list[float]] = {"reward": [], "reward_std": [], "finish": []}
+    for i in range(int(config["iterations"])):
+        key, k = jax.random.split(key)
+        weights, opt_state, mean, std, finish = iteration(weights, opt_state, k)
+        logs = {"reward": float(mean), "reward_std": float(std), "finish": float(finish)}
+        for name, value in logs.items():
+            history[name].append(value)
+        if on_iteration is not None:
+            on_iteration(i + 1, logs)
+    return PPOPolicy(weights={k: np.asarray(v) for k, v in weights.items()}, horizon=horizon, lookback=lookback,
+                     config=config, trained_on=dict(trained_on or {}), history=history,
+                     seconds=time.perf_counter() - started)
+
+def greedy_perf(policy: PPOPolicy, env: ExecutionEnv, market: Market, params: EnvParams, orders: np.ndarray) -> np.ndarray:
+    """perf_bps of the greedy policy on ``orders`` of ``market`` under one contract, in float64."""
+    import jax
+    import jax.numpy as jnp
+
+    with jax.enable_x64(True):
+        weights = {k: jnp.asarray(v, jnp.float64) for k, v in policy.weights.items()}
+
+        def one(order):
+            obs, state = env.reset_to(order, params, market)
+
+            def body(carry, _):
+                obs, state = carry
+                action = greedy_action(weights, obs, env.lookback, env.horizon)
+                obs, state, _, _, info = env.step(None, state, action, params, market)
+                return (obs, state), info["perf_bps"]
+
+            _, perf = jax.lax.scan(body, (obs, state), None, length=env.horizon)
+            return perf[-1]
+
+        return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(orders)))
