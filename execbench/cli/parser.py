@@ -137,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(tr)
     tr.set_defaults(run="train")
 
+    mr = sub.add_parser("meta-report", help="the meta-strategy on the test period: its picks by regime, its score "
+                                            "against each candidate and against the best single one in hindsight")
+    _params(mr, strategy="meta parameter, e.g. checkpoint=DIR")
+    mr.add_argument("--scenarios", default=None, help="comma-separated scenario labels (default buy/sell VWAP "
+                                                      "quantity at m = 1 and T/2)")
+    _out_args(mr)
+    _data_args(mr)
+    mr.set_defaults(run="meta_report")
+
     al = sub.add_parser("lem-alignment", help="train the LEM with the causal and with the upstream lems alignment "
                                               "(same seed), audit both and compare them with TWAP on the test orders")
     _model_args(al, 3, "maximum epochs of each training (default 3)")
