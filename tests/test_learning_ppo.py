@@ -54,6 +54,16 @@ def test_engine_scores_what_the_environment_played(bars, split, trained):
         column = list(ev.result.grid.specs).index(spec)
         expected = greedy_perf(trained.policy, env, market, EnvParams.from_spec(spec), orders)
         np.testing.assert_allclose(ev.result.perf_bps[:, column], expected, atol=1e-6, err_msg=spec.label)
+    # the seed table: a run against itself has no spread, and its CI holds the mean difference with TWAP
+    from execbench.analysis.significance import seed_table
+    from execbench.results import RunData
+
+    run = RunData.from_evaluation(ev)
+    table = seed_table({"seed 0": run, "again": run}, periods=[1, "match"], reps=200)
+    assert (table["seed spread"] == 0).all() and not table["sign flips"].any()
+    assert ((table["CI lo (orders)"] <= table["mean over seeds"]) & (table["mean over seeds"] <= table["CI hi (orders)"])).all()
+    twap = -ev.baseline.column("bps", "buy-vwap-quantity-match")
+    np.testing.assert_allclose(table["seed 0 − TWAP"].iloc[0], (run.column("perf_bps", "buy-vwap-quantity-m1") - twap).mean())
 
 
 def test_checkpoint_round_trip_and_bad_folder(tmp_path, trained):

@@ -80,3 +80,33 @@ def paired_table(runs: dict[str, RunData], *, reference: str = "twap", periods: 
     if len(table):
         table.insert(table.columns.get_loc("p (HAC)") + 1, "Holm p", holm(table["p (HAC)"].to_numpy()))
     return table
+
+
+def seed_table(runs: dict[str, RunData], *, periods: list[int | str], target: str = "quantity",
+               reps: int = DEFAULT_REPS, seed: int = 0) -> pd.DataFrame:
+    """A learned strategy trained with several seeds (``runs``: one run per seed, the same orders),
+    against TWAP on those orders (the runs' TWAP baseline; VWAP-benchmark scenarios): per side and
+    minimum period, each seed's mean perf_bps difference, their mean and spread across seeds, the
+    date-block CI across orders of the seed-averaged difference, and whether the seeds disagree in sign."""
+    names = list(runs)
+    first = runs[names[0]]
+    for name in names[1:]:
+        if not (runs[name].orders["origin"].to_numpy() == first.orders["origin"].to_numpy()).all():
+            raise ValueError(f"seed_table: {name!r} and {names[0]!r} were not evaluated on the same orders")
+    blocks = date_blocks(first, reps, seed)
+    twap_bps = first.baseline_bps[:, ["quantity", "notional"].index(target)]
+    rows = []
+    for side in SIDES:
+        sign = 1.0 if side == "buy" else -1.0
+        twap = -sign * twap_bps
+        for period in periods:
+            label = scenario_label(side, "vwap", target, period)
+            diffs = np.stack([runs[name].column("perf_bps", label) - twap for name in names])
+            per_seed = np.nanmean(diffs, axis=1)
+            pooled = mean_inference(diffs.mean(axis=0), blocks).mean
+            rows.append({"Side": side.upper(), "Min period": period_name(period).removeprefix("m="),
+                         **{f"{name} − TWAP": value for name, value in zip(names, per_seed, strict=True)},
+                         "mean over seeds": per_seed.mean(), "seed spread": per_seed.max() - per_seed.min(),
+                         "CI lo (orders)": pooled.low, "CI hi (orders)": pooled.high,
+                         "sign flips": bool((per_seed > 0).any() and (per_seed < 0).any())})
+    return pd.DataFrame(rows)
