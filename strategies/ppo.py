@@ -56,9 +56,9 @@ class PPOAgent(Strategy):
         return None if self.policy is None else self.policy.trained_on
 
     def training_config(self) -> dict[str, Any]:
-        """``train_ppo``'s configuration from the strategy's parameters (the rest are its defaults)."""
+        """``train_ppo``'s configuration from the strategy's parameters (the rest are ``PPO_DEFAULTS``)."""
         return {"hidden": self.hidden, "iterations": self.iterations, "episodes": self.episodes,
-                "learning_rate": self.learning_rate, "seed": self.seed, "gae_lambda": 0.8, "entropy_coef": 1e-3}
+                "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _use(self, policy) -> None:
         from execbench.learning import ExecutionEnv

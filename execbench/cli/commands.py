@@ -335,35 +335,33 @@ def _epoch_printer(bar, task):
     return report
 
 
-TRAINABLE = ("lem", "ppo", "meta")
-
-
 def train(args: argparse.Namespace) -> int:
     """``execbench train MODEL``: train a model and write its checkpoint."""
-    if args.model not in TRAINABLE:
-        raise ParameterError(f"train: unknown model {args.model!r}; available: {', '.join(TRAINABLE)}")
-    return {"lem": _train_lem, "ppo": _train_ppo, "meta": _train_meta}[args.model](args)
+    trainers = {"lem": _train_lem, "ppo": _train_ppo, "meta": _train_meta}
+    if args.model not in trainers:
+        raise ParameterError(f"train: unknown model {args.model!r}; available: {', '.join(trainers)}")
+    return trainers[args.model](args)
 
 
 def _train_meta(args: argparse.Namespace) -> int:
     """``execbench train meta``: the selector over ``--param candidates=a,b,...`` from their results on
     the training and validation orders."""
+    from execbench.learning.meta import DEFAULT_CANDIDATES, load_candidates
     from execbench.params import parse_params
-    from execbench.pipeline.meta import train_meta
+    from execbench.pipeline.meta import TRAIN_EVERY, train_meta
     from execbench.reporting.run_folder import staged_folder
-    from execbench.learning.meta import load_candidates
 
     _, market, _ = _namespaces(args)
     params = parse_params(args.param, "--param")
     unknown = set(params) - {"candidates", "every"}
     if unknown:
         raise ParameterError(f"--param {sorted(unknown)[0]}: train meta takes candidates=a,b,... and every=N")
-    names = tuple(n.strip() for n in str(params.get("candidates", "twap,flex,optstop,ppo,lem")).split(",") if n.strip())
+    names = tuple(n.strip() for n in str(params.get("candidates", ",".join(DEFAULT_CANDIDATES))).split(",") if n.strip())
     candidates = load_candidates(names)
     _check_out(args)
     bars, split = _load(args, market)
     with console.out.status("training the meta selector") as status:
-        trained = train_meta(bars, split, candidates, horizon=args.horizon, every=int(params.get("every", 4)),
+        trained = train_meta(bars, split, candidates, horizon=args.horizon, every=int(params.get("every", TRAIN_EVERY)),
                              on_stage=lambda text: status.update(text))
     summary = trained.summary
     console.out.print(f"selector over {', '.join(names)} on {trained.selector.trained_on['orders']:,} orders "
@@ -455,6 +453,7 @@ def _train_lem(args: argparse.Namespace) -> int:
 def meta_report(args: argparse.Namespace) -> int:
     """``execbench meta-report``: what the meta-strategy picked on the test orders, by regime, and its score."""
     from execbench.pipeline.meta import meta_test_breakdown
+    from execbench.reporting.run_folder import staged_folder
     from execbench.strategy import load_strategy
 
     params, market, _ = _namespaces(args)
@@ -468,8 +467,6 @@ def meta_report(args: argparse.Namespace) -> int:
     console.print_frame(table, f"meta-strategy on {bars.attrs.get('asset')} {bars.attrs.get('freq')}, test orders from "
                                f"{split.test_start.date()}: mean perf_bps (positive = better) and share of picks")
     out_dir = _out_dir(args, str(bars.attrs.get("asset")), "meta-report")
-    from execbench.reporting.run_folder import staged_folder
-
     with staged_folder(out_dir, overwrite=args.overwrite) as stage:
         table.to_csv(stage / "meta_breakdown.csv", index=False)
     console.out.print(f"saved meta_breakdown.csv to {out_dir}/")

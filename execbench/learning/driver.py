@@ -39,9 +39,6 @@ class PolicyDriver:
         self.decide = decide
         self._step = None
 
-    def unsupported_reason(self, spec) -> str | None:
-        return "the execution environment does not model participation caps" if spec.max_participation is not None else None
-
     def _compiled(self):
         import jax
 
@@ -69,9 +66,8 @@ class PolicyDriver:
         level = np.ones(padded)
         level[:n] = volumes[:n, :lookback + 1].mean(axis=1)
         ones = np.ones(padded)
-        params = [EnvParams.from_spec(spec) for spec in grid.specs]
         return {"n": n, "market": Market(prices, volumes, ones, ones, ones, level),
-                "params": EnvParams(*(np.asarray(v) for v in zip(*params, strict=True)))}
+                "params": EnvParams.stack([EnvParams.from_spec(spec) for spec in grid.specs])}
 
     def step(self, state: dict, obs: StepObservation) -> np.ndarray:
         import jax

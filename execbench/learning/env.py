@@ -68,6 +68,11 @@ class EnvParams(NamedTuple):
                    is_twap=spec.benchmark == "twap", min_period=int(spec.min_period), min_rate=float(spec.effective_min_rate),
                    max_rate=float(spec.max_rate), risk_aversion=float(risk_aversion), **extra)
 
+    @classmethod
+    def stack(cls, contracts) -> "EnvParams":
+        """Contracts stacked into one ``EnvParams`` of arrays (a leading axis to draw or vmap over)."""
+        return cls(*(np.asarray(values) for values in zip(*contracts, strict=True)))
+
 
 class Market(NamedTuple):
     """Orders to sample episodes from: ``prices``/``volumes`` (N, L + 1 + T), the L + 1 bars before

@@ -30,10 +30,12 @@ import numpy as np
 
 from execbench.errors import StrategyError
 from execbench.strategy import Strategy
+from execbench.strategy.volume_profile import slot_of
 
 FEATURES = ("log_vol", "vol_trend", "volume_surprise", "tod_sin", "tod_cos", "weekend")
 ALPHAS = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)  # ridge penalties tried, × the number of training orders
 META_FILE = "meta.json"
+DEFAULT_CANDIDATES = ("twap", "flex", "optstop", "ppo", "lem")
 
 
 def _day_bars(freq: str) -> int:
@@ -64,9 +66,8 @@ def origin_features(prices: np.ndarray, volumes: np.ndarray, times: np.ndarray, 
         trend = np.log(recent / whole)
         level = np.nanmean(volumes, axis=1)
         surprise = np.log(volumes[:, -1] / level)
-    stamps = times.astype("datetime64[m]").astype(np.int64)
-    minute = stamps % (24 * 60)
-    weekday = ((stamps // (24 * 60)) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    slot = slot_of(times, "continuous")  # minute of the week, Monday 00:00 = 0
+    minute, weekday = slot % (24 * 60), slot // (24 * 60)
     angle = 2 * np.pi * minute / (24 * 60)
     out = np.stack([log_vol, trend, surprise, np.where(daily, 0.0, np.sin(angle)), np.where(daily, 0.0, np.cos(angle)),
                     np.where(daily, weekday / 4.0, (weekday >= 5).astype(float))], axis=1)

@@ -38,10 +38,11 @@ from execbench.learning.env import EnvParams, ExecutionEnv, Market
 
 PACES = (0.5, 1.0, 2.0)  # multiples of TWAP's pace on the remainder; the last action finishes the order
 ACTIONS = ("slow", "twap", "fast", "finish")
-PPO_DEFAULTS: dict[str, Any] = {"hidden": 64, "iterations": 200, "episodes": 1024, "epochs": 4, "minibatches": 4,
-                                "learning_rate": 3e-4, "clip": 0.2, "gae_lambda": 0.95, "value_coef": 0.5,
-                                "entropy_coef": 1e-2, "reward_scale": 0.1, "seed": 0}
+PPO_DEFAULTS: dict[str, Any] = {"hidden": 64, "iterations": 300, "episodes": 1024, "epochs": 4, "minibatches": 4,
+                                "learning_rate": 1e-3, "clip": 0.2, "gae_lambda": 0.8, "value_coef": 0.5,
+                                "entropy_coef": 1e-3, "reward_scale": 0.1, "seed": 0}
 WEIGHTS_FILE, CONFIG_FILE = "weights.npz", "config.json"
+
 
 @dataclass(frozen=True, eq=False)
 class PPOPolicy:
@@ -85,6 +86,7 @@ class PPOPolicy:
                    config=config["config"], trained_on=config.get("trained_on", {}),
                    history=config.get("history", {}), seconds=config.get("seconds"))
 
+
 def policy_features(obs, lookback: int):
     """The network's input: the observation, its four price gaps in units of the order's causal
     volatility (the RMS of the observed returns, floored at 1e-4 percent) signed so that positive is
@@ -96,8 +98,10 @@ def policy_features(obs, lookback: int):
     gaps = favourable * obs[..., 2 * lookback + 2:2 * lookback + 6] / sigma
     return jnp.concatenate([obs, jnp.clip(gaps, -10.0, 10.0), jnp.log(sigma)], axis=-1)
 
+
 def feature_size(env: ExecutionEnv) -> int:
     return env.observation_size + 5
+
 
 def init_weights(key, n_inputs: int, hidden: int) -> dict:
     """Two two-layer tanh networks (policy logits, value); the input normaliser starts as the identity."""
@@ -116,6 +120,7 @@ def init_weights(key, n_inputs: int, hidden: int) -> dict:
         weights[f"{head}w3"], weights[f"{head}b3"] = dense(k3, hidden, n_out, scale)
     return weights
 
+
 def forward(weights: dict, obs, lookback: int):
     """(action logits (…, 4), value (…)) for environment observations (…, observation size)."""
     import jax
@@ -131,6 +136,7 @@ def forward(weights: dict, obs, lookback: int):
 
     return mlp("p"), mlp("v")[..., 0]
 
+
 def to_fraction(action, obs, lookback: int, horizon: int):
     """An action index → the share of the whole order to trade (the environment clips it)."""
     import jax.numpy as jnp
@@ -140,6 +146,7 @@ def to_fraction(action, obs, lookback: int, horizon: int):
     pace = jnp.asarray(PACES + (float(horizon),), obs.dtype)[action]
     return jnp.minimum(pace / bars_left, 1.0) * remaining
 
+
 def greedy_action(weights: dict, obs, lookback: int, horizon: int):
     """The trained policy's decision: the most probable action, as a share of the order."""
     import jax.numpy as jnp
@@ -147,9 +154,6 @@ def greedy_action(weights: dict, obs, lookback: int, horizon: int):
     logits, _ = forward(weights, obs, lookback)
     return to_fraction(jnp.argmax(logits, axis=-1), obs, lookback, horizon)
 
-def stack_params(params: Sequence[EnvParams]) -> EnvParams:
-    """Contracts stacked into one ``EnvParams`` of arrays (a leading axis to draw or vmap over)."""
-    return EnvParams(*(np.asarray(values) for values in zip(*params, strict=True)))
 
 def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams], config: dict[str, Any] | None = None,
               on_iteration: Callable[[int, dict[str, float]], None] | None = None,
@@ -180,7 +184,7 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
         raise StrategyError("ppo: the training market holds no orders (too few training bars for the horizon and lookback)")
     started = time.perf_counter()
     horizon, lookback = env.horizon, env.lookback
-    stacked = stack_params(contracts)
+    stacked = EnvParams.stack(contracts)
     n_contracts = len(contracts)
     episodes, minibatches = int(config["episodes"]), int(config["minibatches"])
     optimiser = optax.chain(optax.clip_by_global_norm(0.5), optax.adam(config["learning_rate"]))
@@ -270,6 +274,7 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
     return PPOPolicy(weights={k: np.asarray(v) for k, v in weights.items()}, horizon=horizon, lookback=lookback,
                      config=config, trained_on=dict(trained_on or {}), history=history,
                      seconds=time.perf_counter() - started)
+
 
 def greedy_perf(policy: PPOPolicy, env: ExecutionEnv, market: Market, params: EnvParams, orders: np.ndarray) -> np.ndarray:
     """perf_bps of the greedy policy on ``orders`` of ``market`` under one contract, in float64."""

@@ -14,7 +14,7 @@ import pandas as pd
 
 from execbench.contracts import ScenarioGrid, scenario_grid
 from execbench.errors import StrategyError
-from execbench.learning.meta import MetaSelector, fit_selector, origin_features
+from execbench.learning.meta import MetaSelector, feature_lookback, fit_selector, origin_features
 from execbench.orders import DateSplit, OrderWindows, build_order_windows, training_bars
 from execbench.pipeline.evaluation import replay_strategy
 from execbench.strategy import Strategy
@@ -25,6 +25,8 @@ TRAIN_EVERY = 4  # every 4th origin of the training and validation periods (neig
 
 @dataclass(frozen=True, eq=False)
 class MetaTraining:
+    """A trained selector, its fitted candidates and ``fit_selector``'s validation summary."""
+
     selector: MetaSelector
     candidates: list[Strategy]
     summary: dict[str, Any]
@@ -45,8 +47,7 @@ def candidate_perf(candidates: list[Strategy], windows: OrderWindows, grid: Scen
 
 
 def window_features(windows: OrderWindows, freq: str) -> np.ndarray:
-    from execbench.learning.meta import feature_lookback
-
+    """``origin_features`` of ``windows``' orders."""
     lookback = feature_lookback(freq)
     return origin_features(windows.history("prices", lookback), windows.history("volumes", lookback),
                            windows.origin_times(), freq)
@@ -57,8 +58,6 @@ def train_meta(bars: pd.DataFrame, split: DateSplit, candidates: list[Strategy],
                on_stage: Callable[[str], None] | None = None) -> MetaTraining:
     """Fit the candidates on the training bars, replay them on every ``every``-th order whose whole window
     ends before the test start, and fit the selector (validation: orders from ``split.val_start``)."""
-    from execbench.learning.meta import feature_lookback
-
     if split.val_start is None:
         raise StrategyError("meta: training the selector needs a validation period (--val-start)")
     grid = scenario_grid(horizon)
