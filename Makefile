@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/execbench run --strategy lem --asset BTCUSDT
 
+# one worker per core; each test file runs whole on one worker (its module fixtures are built once)
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # the LEM tests under keras' other backends, where installed into the venv (not part of CI), e.g.
 #   .venv/bin/pip install tensorflow-cpu   or   .venv/bin/pip install torch

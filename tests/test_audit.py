@@ -180,12 +180,12 @@ def test_a_strategy_reading_the_data_itself_is_flagged_as_impossible(btc):
     impossible-result check flags the run, and an honest strategy is not flagged."""
     bars, _ = btc
     split = eb.make_split(bars, test_start="2026-04-20", val_start="2026-01-01")
-    ev = eb.evaluate(cheats.DiskReader(), bars, split=split, audit_orders=8)
+    ev = eb.evaluate(cheats.DiskReader(), bars, split=split, audit_orders=8, option=False)
     assert ev.audit.passed
     assert any("buy-vwap-quantity-match" in w and "below 0.1 x TWAP" in w for w in ev.warnings), ev.warnings
     assert "WARNING: impossible result?" in ev.summary()
     for honest in ("dvwap", "twap", "flex"):  # TWAP "beats" a fixed-notional TWAP benchmark on every order
-        assert eb.evaluate(honest, bars, split=split, audit=False).warnings == (), honest
+        assert eb.evaluate(honest, bars, split=split, audit=False, option=False).warnings == (), honest
 
 
 def test_near_certain_hit_rates_are_flagged_unless_twap_shares_them(btc):

@@ -104,7 +104,7 @@ def test_a_local_folder_named_like_bundled_data_does_not_replace_it(tmp_path, mo
 def test_hit_rate_counts_ties_as_ties():
     """TWAP against the TWAP benchmark over the full window differs from it by ~1e-12 bps: no hits, no misses."""
     bars = eb.load_bars("BTCUSDT")
-    ev = eb.evaluate("twap", bars, split=eb.make_split(bars, test_start="2026-04-20"), audit=False)
+    ev = eb.evaluate("twap", bars, split=eb.make_split(bars, test_start="2026-04-20"), audit=False, option=False)
     stats = ev.table("scenarios").set_index("scenario")
     tiny = np.abs(ev.result.column("perf_bps", "buy-twap-quantity-match"))
     assert 0 < tiny.max() < 1e-6  # floating-point noise, not a result
@@ -170,7 +170,7 @@ def test_a_state_fitted_past_the_validation_start_is_refused_and_another_asset_w
     eth = eb.load_bars("ETHUSDT")
     with pytest.warns(UserWarning, match="state fitted on another asset BTCUSDT"):
         eb.evaluate(eb.load_fitted(path), eth, split=eb.make_split(eth, test_start="2026-04-27"), fit=False,
-                    audit=False)
+                    audit=False, option=False)
 
 
 def test_data_edge_cases_are_one_line(tmp_path, capsys):

@@ -49,15 +49,15 @@ def btc():
 def test_no_impact_model_is_exactly_no_impact_and_cost_grows_with_size(btc):
     bars, split = btc
     impact = ImpactModel(eps=0.05, beta=0.5, gamma=0.02)
-    plain = eb.evaluate("vwap", bars, split=split, order_size=0.01, audit=False).result
-    zero = eb.evaluate("vwap", bars, split=split, order_size=0.01, impact=ImpactModel(), audit=False).result
+    plain = eb.evaluate("vwap", bars, split=split, order_size=0.01, audit=False, option=False).result
+    zero = eb.evaluate("vwap", bars, split=split, order_size=0.01, impact=ImpactModel(), audit=False, option=False).result
     np.testing.assert_array_equal(zero.achieved, plain.achieved)
     np.testing.assert_array_equal(zero.benchmark, plain.benchmark)
     with pytest.raises(eb.DataError, match="order_size"):  # a zero-size order is refused
-        eb.evaluate("vwap", bars, split=split, order_size=0.0)
+        eb.evaluate("vwap", bars, split=split, order_size=0.0, option=False)
     costs = []
     for size in (0.01, 0.05, 0.2, 0.5):
-        result = eb.evaluate("vwap", bars, split=split, order_size=size, impact=impact, audit=False).result
+        result = eb.evaluate("vwap", bars, split=split, order_size=size, impact=impact, audit=False, option=False).result
         parts = shortfall(result)
         assert (parts["impact_bps"] > 0).all()  # against the trader: buys pay more, sells receive less
         costs.append(float(parts["impact_bps"].mean()))
@@ -67,13 +67,13 @@ def test_no_impact_model_is_exactly_no_impact_and_cost_grows_with_size(btc):
 def test_shortfall_parts_add_up_and_benchmark_choice(btc):
     bars, split = btc
     impact = ImpactModel(eps=0.05, gamma=0.05)
-    result = eb.evaluate("flex", bars, split=split, order_size=0.1, impact=impact, audit=False).result
+    result = eb.evaluate("flex", bars, split=split, order_size=0.1, impact=impact, audit=False, option=False).result
     parts = shortfall(result)
     total = sum(parts[name] for name in COMPONENTS[1:])
     np.testing.assert_allclose(parts["is_bps"], total, atol=1e-8)
     assert np.abs(parts["opportunity_bps"]).max() < 1e-6  # every order completes
     shifted = eb.evaluate("flex", bars, split=split, order_size=0.1,
-                          impact=ImpactModel(eps=0.05, gamma=0.05, benchmark_with_impact=True), audit=False).result
+                          impact=ImpactModel(eps=0.05, gamma=0.05, benchmark_with_impact=True), audit=False, option=False).result
     np.testing.assert_array_equal(shifted.achieved, result.achieved)
     buy = result.grid.index("buy-vwap-quantity-match")
     assert (shifted.benchmark[:, buy] >= result.benchmark[:, buy]).all()  # our buying lifts the benchmark too

@@ -38,7 +38,7 @@ def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
     assert len(strategy.loss_history) == 1 and np.isfinite(strategy.loss_history[0])
     report = audit_strategy(strategy, bars, split=split, fit=False, n_orders=8)
     assert report.passed, report.summary()
-    ev = eb.evaluate(strategy, bars, split=split, fit=False, audit_orders=8)
+    ev = eb.evaluate(strategy, bars, split=split, fit=False, audit_orders=8, option=False)
     np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
     assert np.isfinite(ev.result.bps).all() and ev.result.n_orders > 300
     again = load_fitted(strategy.save(tmp_path / "lem.json"))
@@ -46,7 +46,7 @@ def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
     grid = eb.scenario_grid(12)
     np.testing.assert_array_equal(eb.run_strategy(again, windows, grid), eb.run_strategy(strategy, windows, grid))
     with pytest.raises(StrategyError, match="built for T=12"):
-        eb.evaluate(strategy, bars, split=split, fit=False, horizon=6, audit_orders=8)
+        eb.evaluate(strategy, bars, split=split, fit=False, horizon=6, audit_orders=8, option=False)
 
 
 def test_bundled_checkpoints_run_without_training(tmp_path):
@@ -69,10 +69,10 @@ def test_bundled_checkpoints_run_without_training(tmp_path):
     split = eb.make_split(eth, test_start="2026-04-01")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a pair and frequency it was trained on: no mismatch warning
-        ev = eb.evaluate(strategy, eth, split=split, audit_orders=8)
+        ev = eb.evaluate(strategy, eth, split=split, audit_orders=8, option=False)
     np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
     aapl = eb.load_bars("AAPL", "1d")
-    ev = eb.evaluate(strategy, aapl, split=eb.make_split(aapl, test_start="2024-06-01"), audit_orders=8)
+    ev = eb.evaluate(strategy, aapl, split=eb.make_split(aapl, test_start="2024-06-01"), audit_orders=8, option=False)
     assert strategy.calendar == "sessions" and strategy.trained_for(aapl)  # dow30 stands for its members
     np.testing.assert_allclose(ev.result.executed, 1.0, atol=1e-9)
     other = eb.load_bars("ETHUSDT")
@@ -105,7 +105,7 @@ def test_train_command_writes_a_checkpoint_that_loads(tmp_path, capsys):
     strategy = load_strategy("lem", checkpoint=str(out))
     assert strategy.hidden == 8 and strategy.lookback_bars == 8
     bars = eb.load_bars("BTCUSDT")
-    ev = eb.evaluate(strategy, bars, split=eb.make_split(bars, test_start="2026-04-28"), audit_orders=8)
+    ev = eb.evaluate(strategy, bars, split=eb.make_split(bars, test_start="2026-04-28"), audit_orders=8, option=False)
     assert np.isfinite(ev.result.bps).all()
 
 
@@ -162,7 +162,7 @@ def test_lem_learns_a_predictable_volume_curve_and_beats_twap():
     lem = load_strategy("lem", **{**TINY, "epochs": 3, "max_samples": 2048, "learning_rate": 1e-2})
     lem.fit(training_bars(bars, split.train_end))
     assert lem.loss_history[-1] < lem.loss_history[0], lem.loss_history
-    ev = eb.evaluate(lem, bars, split=split, fit=False, audit_orders=8)
+    ev = eb.evaluate(lem, bars, split=split, fit=False, audit_orders=8, option=False)
     label = "buy-vwap-quantity-match"
     lem_std, twap_std = np.std(ev.result.column("bps", label)), np.std(ev.baseline.column("bps", label))
     assert lem_std < 0.6 * twap_std, (lem_std, twap_std)

@@ -24,7 +24,7 @@ def test_evaluate_audits_by_default_and_shows_it(btc):
     assert "audit passed" in repr(ev) and len(repr(ev)) < 200
     assert "look-ahead audit of 'twap' passed" in ev.summary()
     assert "audit_s" in ev.timings
-    skipped = eb.evaluate("twap", bars, split=split, audit=False)
+    skipped = eb.evaluate("twap", bars, split=split, audit=False, option=False)
     assert skipped.audit is None and "audit skipped" in repr(skipped) and "skipped" in skipped.summary()
     np.testing.assert_array_equal(skipped.result.bps, ev.result.bps)  # the audit changes nothing
 
@@ -32,13 +32,13 @@ def test_evaluate_audits_by_default_and_shows_it(btc):
 def test_a_leaky_strategy_is_evaluated_but_its_audit_fails(btc):
     bars, split = btc
 
-    ev = eb.evaluate(cheats.StackPeeker(), bars, split=split, audit_orders=4)
+    ev = eb.evaluate(cheats.StackPeeker(), bars, split=split, audit_orders=4, option=False)
     assert not ev.audit.passed and "FAILED step 0" in repr(ev) and "FAILED at step 0" in ev.summary()
 
 
 def test_compare_audits_every_strategy_and_tables_have_defaults(btc):
     bars, split = btc
-    comparison = eb.compare(["twap", "flex"], bars, split=split)
+    comparison = eb.compare(["twap", "flex"], bars, split=split, audit_orders=100)
     assert list(comparison) == ["twap", "flex"] and all(e.audit.passed for e in comparison.values())
     assert "twap passed, flex passed" in repr(comparison)
     table = comparison.table()
@@ -51,7 +51,7 @@ def test_compare_audits_every_strategy_and_tables_have_defaults(btc):
 
 def test_tables_by_kind_and_one_result_conversion(btc):
     bars, split = btc
-    ev = eb.evaluate("flex", bars, split=split, audit=False)
+    ev = eb.evaluate("flex", bars, split=split, audit=False, option=False)
     assert ev.table("paper")["Order"].iloc[2] == "FLEX BUY"
     assert len(ev.table("scenarios")) == 104
     assert list(ev.table("min_period", stat="Std").index)[-1] == "Match"

@@ -19,7 +19,7 @@ def pdf_pages(path) -> int:
 def test_run_with_report(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["run", "--strategy", "flex", "--asset", "BTCUSDT", "--test-start", "2026-04-10", "--out", str(out),
-            "--report"]
+            "--report", "--audit-orders", "100"]
     assert main(args) == 0
     assert "report:" in capsys.readouterr().out
     assert pdf_pages(out / "report.pdf") >= 8

@@ -37,7 +37,7 @@ def test_every_built_in_is_registered():
 @pytest.mark.parametrize("name", BUILT_INS)
 def test_built_ins_emit_valid_allocations_on_the_full_grid(name, btc):
     bars, split = btc
-    ev = eb.evaluate(name, bars, horizon=12, split=split, audit=False)
+    ev = eb.evaluate(name, bars, horizon=12, split=split, audit=False, option=False)
     result = ev.result
     assert result.n_orders > 800
     np.testing.assert_allclose(result.executed, 1.0, atol=1e-9)
@@ -49,7 +49,7 @@ def test_built_ins_emit_valid_allocations_on_the_full_grid(name, btc):
 
 def test_flexible_strategies_use_the_window_and_fixed_ones_do_not(btc):
     bars, split = btc
-    runs = eb.compare(["vwap", "flex", "pov"], bars, horizon=12, split=split, audit=False)
+    runs = eb.compare(["vwap", "flex", "pov"], bars, horizon=12, split=split, audit=False, option=False)
     assert (runs["vwap"].result.end_bar == 12).all()
     flex = runs["flex"].result
     m1 = flex.column("end_bar", "buy-vwap-quantity-m1")
@@ -66,7 +66,7 @@ def test_participation_caps(btc):
     capped = eb.scenario_grid(12, max_participation=0.05)
     for name in ("twap", "ac", "flex"):
         with pytest.raises(StrategyError, match="cannot honour a participation cap"):
-            eb.evaluate(name, bars, horizon=12, split=split, grid=capped, order_size=0.02, audit=False)
+            eb.evaluate(name, bars, horizon=12, split=split, grid=capped, order_size=0.02, audit=False, option=False)
     windows = build_order_windows(bars, 12, start=split.test_start, min_history=700).subset(slice(0, 200))
     vwap = fitted("vwap", bars, split)
     ctx = order_context(windows, 700)
@@ -81,10 +81,10 @@ def test_participation_caps(btc):
         else:  # cannot fit: participation on the forecast is spread evenly
             np.testing.assert_allclose(alloc, hi / hi.sum(axis=1, keepdims=True))
     # POV's target rate is capped by the contract: a 10 % target under a 5 % cap finishes later
-    free = eb.evaluate(load_strategy("pov", rate=0.1), bars, horizon=12, split=split, order_size=0.02, audit=False)
-    held = eb.evaluate(load_strategy("pov", rate=0.1), bars, horizon=12, split=split, order_size=0.02, grid=capped, audit=False)
+    free = eb.evaluate(load_strategy("pov", rate=0.1), bars, horizon=12, split=split, order_size=0.02, audit=False, option=False)
+    held = eb.evaluate(load_strategy("pov", rate=0.1), bars, horizon=12, split=split, order_size=0.02, grid=capped, audit=False, option=False)
     assert held.result.end_bar.mean() > free.result.end_bar.mean()
-    for result in (held.result, eb.evaluate("dvwap", bars, horizon=12, split=split, grid=capped, audit=False).result):
+    for result in (held.result, eb.evaluate("dvwap", bars, horizon=12, split=split, grid=capped, audit=False, option=False).result):
         np.testing.assert_allclose(result.executed, 1.0, atol=1e-9)
 
 

@@ -29,6 +29,9 @@ holds them equal to ``engine.replay``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,7 +250,22 @@ def solve_rule(spec: ContractSpec, paths: _PathCache) -> StoppingRule:
 def solve_rules(model: MartingaleModel, grid: ScenarioGrid, *, seed: int = 0, paths: int = PATHS
                 ) -> dict[str, StoppingRule]:
     """The rule of every scenario of ``grid`` (by label), on three sets of ``paths`` paths simulated
-    from ``model`` with ``seed`` (common to all scenarios)."""
+    from ``model`` with ``seed`` (common to all scenarios).
+
+    The rules are a pure function of the model's state, the grid, ``seed`` and ``paths``, so the last
+    ``SOLVED_KEEP`` solutions are kept in memory: every evaluation's option replay (``optstop`` fitted
+    on the same training bars) solves them once per process."""
+    key = hashlib.sha256(json.dumps([model.state(), grid.labels, grid.horizon, seed, paths]).encode()).hexdigest()
+    if key in _SOLVED:
+        _SOLVED.move_to_end(key)
+        return dict(_SOLVED[key])
     rng = np.random.default_rng(seed)
     cache = _PathCache([model.simulate(paths, grid.horizon, rng, SIGMA_REF) for _ in range(3)], SIGMA_REF)
-    return {spec.label: solve_rule(spec, cache) for spec in grid.specs}
+    _SOLVED[key] = {spec.label: solve_rule(spec, cache) for spec in grid.specs}
+    while len(_SOLVED) > SOLVED_KEEP:
+        _SOLVED.popitem(last=False)
+    return dict(_SOLVED[key])
+
+
+SOLVED_KEEP = 8
+_SOLVED: OrderedDict[str, dict[str, StoppingRule]] = OrderedDict()
