@@ -337,7 +337,7 @@ def _epoch_printer(bar, task):
 
 def train(args: argparse.Namespace) -> int:
     """``execbench train MODEL``: train a model and write its checkpoint."""
-    trainers = {"lem": _train_lem, "ppo": _train_ppo, "meta": _train_meta}
+    trainers = {"lem": _train_lem, "ppo": _train_ppo, "flow": _train_flow, "meta": _train_meta}
     if args.model not in trainers:
         raise ParameterError(f"train: unknown model {args.model!r}; available: {', '.join(trainers)}")
     return trainers[args.model](args)
@@ -408,6 +408,47 @@ def _train_ppo(args: argparse.Namespace) -> int:
     console.out.print(f"trained {len(policy.history['reward'])} iterations on {policy.trained_on['orders']:,} orders in "
                       f"{policy.seconds:.0f} s; mean episode perf over the last {len(last)} iterations "
                       f"{sum(last) / len(last):+.2f} bps (sampled actions)", highlight=False)
+    console.out.print(f"saved {len(paths)} files to {out_dir}/ — use it with --param checkpoint={out_dir}")
+    return 0
+
+
+def _train_flow(args: argparse.Namespace) -> int:
+    """``execbench train flow``: the flow-matching policy on the experts' training episodes, then the
+    sampler trade-off (N-step flow vs the distilled 1- and 2-step samplers) on validation orders."""
+    import pandas as pd
+
+    from execbench.learning.flow import validation_tradeoff
+    from execbench.orders import training_bars
+    from execbench.reporting.run_folder import staged_folder
+    from execbench.strategy import load_strategy
+
+    params, market, _ = _namespaces(args)
+    _check_out(args)
+    bars, split = _load(args, market)
+    agent = load_strategy("flow", **{"seed": args.seed, "horizon": args.horizon, **params, "checkpoint": None})
+    console.out.print(f"training flow (seed {agent.seed}; experts {agent.experts}) on {bars.attrs.get('asset')} "
+                      f"{bars.attrs.get('freq')}, every {agent.every}th order before {split.train_end.date()}", highlight=False)
+    with console.progress() as bar:
+        task = bar.add_task("fitting the experts", total=agent.iterations + agent.refine_iterations)
+
+        def report(i: int, total: int, logs: dict) -> None:
+            text = f"flow loss {logs['flow']:.3f}, consistency {logs['consistency']:.4f}"
+            if i > agent.iterations:
+                text += f", refining episodes {logs['refine']:+.2f} bps"
+            bar.update(task, completed=i, description=text)
+        agent.train(training_bars(bars, split.train_end), on_iteration=report,
+                    on_stage=lambda text: bar.update(task, description=text))
+    policy = agent.policy
+    with console.out.status("sampler trade-off on the validation orders"):
+        tradeoff = validation_tradeoff(policy, bars, split.val_start, split.test_start)
+    console.print_frame(pd.DataFrame(tradeoff), f"samplers on validation orders from {split.val_start.date()} "
+                                                f"(mean perf_bps, decision time for 10,000 orders × T bars)")
+    out_dir = _out_dir(args, str(bars.attrs.get("asset")), "flow-checkpoint")
+    with staged_folder(out_dir, overwrite=args.overwrite) as stage:
+        paths = policy.save(stage, extra={"command": _command_line(), "sampler_tradeoff": tradeoff})
+    console.out.print(f"trained in {policy.seconds:.0f} s on {policy.trained_on['decisions']:,} expert decisions "
+                      f"({policy.trained_on['episodes']:,} episodes of {policy.trained_on['orders']:,} orders)",
+                      highlight=False)
     console.out.print(f"saved {len(paths)} files to {out_dir}/ — use it with --param checkpoint={out_dir}")
     return 0
 

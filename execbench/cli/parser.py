@@ -129,9 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(ov)
     ov.set_defaults(run="option_value")
 
-    tr = sub.add_parser("train", help="train a model (lem, ppo, meta) and write its checkpoint with its config")
+    tr = sub.add_parser("train", help="train a model (lem, ppo, flow, meta) and write its checkpoint with its config")
     tr.add_argument("model", help="lem (the Large Execution Model), ppo (PPO in the JAX execution environment; "
-                                  "--seed seeds it, --param iterations=N, episodes=N, hidden=N, learning_rate=X) "
+                                  "--seed seeds it, --param iterations=N, episodes=N, hidden=N, learning_rate=X), "
+                                  "flow (the flow-matching policy over expert strategies; --param experts=a,b:param=v,... "
+                                  "iterations=N refine_iterations=N steps=1|2 every=N) "
                                   "or meta (the meta-strategy's selector; --param candidates=a,b,... every=N)")
     _model_args(tr, None, "maximum epochs (default 6, paper 30; early stopping on the validation period)")
     _out_args(tr, "checkpoint folder")

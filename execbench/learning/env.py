@@ -239,19 +239,47 @@ class ExecutionEnv:
 
 
 def rollout(env: ExecutionEnv, params: EnvParams, market: Market, orders: np.ndarray, actions: np.ndarray):
-    """Play fixed ``actions`` (n, T) on ``orders`` (n,), jitted and vmapped over orders, in float64:
-    returns the allocations the environment applied (n, T), the final perf_bps (n,) and the
-    observations before each bar (n, T, observation size)."""
+    """Play fixed ``actions`` (n, T) on ``orders`` (n,), jitted and vmapped over orders, in float64,
+    under one contract or, for ``params`` stacked with one contract per order (``EnvParams.stack``),
+    each order's own: returns the allocations the environment applied (n, T), the final perf_bps (n,)
+    and the observations before each bar (n, T, observation size)."""
     import jax
 
+    per_order = int(np.ndim(params.side_sign) > 0)
     with jax.enable_x64(True):
-        if getattr(env, "_rollout", None) is None:
-            env._rollout = _rollout_fn(env)
-        return env._rollout(params, market, np.asarray(orders), np.asarray(actions, np.float64))
+        compiled = env.__dict__.setdefault("_rollouts", {})
+        if per_order not in compiled:
+            compiled[per_order] = _rollout_fn(env, per_order)
+        return compiled[per_order](params, market, np.asarray(orders), np.asarray(actions, np.float64))
 
 
-def _rollout_fn(env: ExecutionEnv):
-    """Compiled once per environment: params and market are traced, so every contract shares it."""
+def play(env: ExecutionEnv, market: Market, params: EnvParams, orders: np.ndarray, decide) -> np.ndarray:
+    """perf_bps of the episodes a policy ``decide(obs) → share of the order`` (jittable) plays on
+    ``orders`` of ``market``: (n,) under one contract, (C, n) under C contracts stacked with
+    ``EnvParams.stack`` (one compilation either way).  Call it inside ``jax.enable_x64(True)`` for the
+    engine's precision."""
+    import jax
+    import jax.numpy as jnp
+
+    def one(params, market, order):
+        obs, state = env.reset_to(order, params, market)
+
+        def body(carry, _):
+            obs, state = carry
+            obs, state, _, _, info = env.step(None, state, decide(obs), params, market)
+            return (obs, state), info["perf_bps"]
+
+        _, perf = jax.lax.scan(body, (obs, state), None, length=env.horizon)
+        return perf[-1]
+
+    over_orders = jax.vmap(one, in_axes=(None, None, 0))
+    compiled = jax.jit(jax.vmap(over_orders, in_axes=(0, None, None)) if np.ndim(params.side_sign) > 0 else over_orders)
+    return np.asarray(compiled(params, market, jnp.asarray(orders)))
+
+
+def _rollout_fn(env: ExecutionEnv, per_order: int = 0):
+    """Compiled once per environment: params and market are traced, so every contract shares it
+    (``per_order``: params batched with the orders)."""
     import jax
     from jax import lax
 
@@ -266,4 +294,4 @@ def _rollout_fn(env: ExecutionEnv):
         (_, state), (observations, perf) = lax.scan(body, (obs, state), actions)
         return state.alloc, perf[-1], observations
 
-    return jax.jit(jax.vmap(one, in_axes=(None, None, 0, 0)))
+    return jax.jit(jax.vmap(one, in_axes=(0 if per_order else None, None, 0, 0)))

@@ -24,67 +24,27 @@ same machine.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from execbench.errors import StrategyError
-from execbench.learning.env import EnvParams, ExecutionEnv, Market
+from execbench.learning.checkpoint import PolicyCheckpoint
+from execbench.learning.env import EnvParams, ExecutionEnv, Market, play
 
 PACES = (0.5, 1.0, 2.0)  # multiples of TWAP's pace on the remainder; the last action finishes the order
 ACTIONS = ("slow", "twap", "fast", "finish")
 PPO_DEFAULTS: dict[str, Any] = {"hidden": 64, "iterations": 300, "episodes": 1024, "epochs": 4, "minibatches": 4,
                                 "learning_rate": 1e-3, "clip": 0.2, "gae_lambda": 0.8, "value_coef": 0.5,
                                 "entropy_coef": 1e-3, "reward_scale": 0.1, "seed": 0}
-WEIGHTS_FILE, CONFIG_FILE = "weights.npz", "config.json"
 
 
-@dataclass(frozen=True, eq=False)
-class PPOPolicy:
-    """Trained weights (arrays by name), the environment they were trained for, the training
-    configuration, what they were trained on and the per-iteration history."""
+class PPOPolicy(PolicyCheckpoint):
+    """A trained PPO policy (``PolicyCheckpoint``; its history: per-iteration reward, reward_std, finish)."""
 
-    weights: dict[str, np.ndarray]
-    horizon: int
-    lookback: int
-    config: dict[str, Any]
-    trained_on: dict[str, Any] = field(default_factory=dict)
-    history: dict[str, list[float]] = field(default_factory=dict)
-    seconds: float | None = None
-
-    def __repr__(self) -> str:
-        return (f"PPOPolicy(T={self.horizon}, lookback={self.lookback}, hidden={self.config.get('hidden')}, "
-                f"seed={self.config.get('seed')}, {len(self.history.get('reward', []))} iterations)")
-
-    def save(self, folder: str | Path, extra: dict | None = None) -> list[Path]:
-        """Write ``weights.npz`` and ``config.json`` into ``folder`` (created)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / WEIGHTS_FILE, **{k: np.asarray(v, np.float32) for k, v in self.weights.items()})
-        config = {"model": "ppo", "horizon": self.horizon, "lookback": self.lookback, "config": self.config,
-                  "trained_on": self.trained_on, "history": self.history, "seconds": self.seconds, **(extra or {})}
-        (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1, default=str) + "\n")
-        return [folder / WEIGHTS_FILE, folder / CONFIG_FILE]
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "PPOPolicy":
-        """Read what ``save`` wrote (a clear error when the folder is not a PPO checkpoint)."""
-        folder = Path(folder)
-        if not (folder / WEIGHTS_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
-            raise StrategyError(f"PPO checkpoint {folder}: expected {WEIGHTS_FILE} and {CONFIG_FILE} in it")
-        config = json.loads((folder / CONFIG_FILE).read_text())
-        if config.get("model") != "ppo":
-            raise StrategyError(f"PPO checkpoint {folder}: {CONFIG_FILE} is for model {config.get('model')!r}, not 'ppo'")
-        with np.load(folder / WEIGHTS_FILE) as stored:
-            weights = {k: stored[k] for k in stored.files}
-        return cls(weights=weights, horizon=int(config["horizon"]), lookback=int(config["lookback"]),
-                   config=config["config"], trained_on=config.get("trained_on", {}),
-                   history=config.get("history", {}), seconds=config.get("seconds"))
+    MODEL = "ppo"
 
 
 def policy_features(obs, lookback: int):
@@ -283,17 +243,4 @@ def greedy_perf(policy: PPOPolicy, env: ExecutionEnv, market: Market, params: En
 
     with jax.enable_x64(True):
         weights = {k: jnp.asarray(v, jnp.float64) for k, v in policy.weights.items()}
-
-        def one(order):
-            obs, state = env.reset_to(order, params, market)
-
-            def body(carry, _):
-                obs, state = carry
-                action = greedy_action(weights, obs, env.lookback, env.horizon)
-                obs, state, _, _, info = env.step(None, state, action, params, market)
-                return (obs, state), info["perf_bps"]
-
-            _, perf = jax.lax.scan(body, (obs, state), None, length=env.horizon)
-            return perf[-1]
-
-        return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(orders)))
+        return play(env, market, params, orders, lambda obs: greedy_action(weights, obs, env.lookback, env.horizon))
