@@ -47,8 +47,9 @@ def test_allocations_up_to_bar_s_ignore_bars_from_s_on(name, market):
     grid = eb.scenario_grid(12, sides=("buy",), targets=("quantity",))
     base = run_strategy(strategy, orders, grid)
 
-    # the LEM's stepwise passes are slow; meta runs the LEM among its candidates
-    @settings(max_examples=3 if name.startswith("lem") or name == "meta" else 12, deadline=None, derandomize=True)
+    # the LEM's stepwise passes are slow; meta runs the LEM among its candidates; flow's network runs per bar
+    @settings(max_examples=3 if name.startswith("lem") or name == "meta" else 4 if name == "flow" else 12,
+              deadline=None, derandomize=True)
     @given(order=st.integers(0, ORDERS - 1), step=st.integers(0, 11), seed=st.integers(0, 2**16))
     def check(order, step, seed):
         cut_time = orders.bar_times()[order, step]
