@@ -126,8 +126,8 @@ def test_checkpoint_round_trip_and_bad_input(tmp_path, trained):
         FlowPolicy.load(eb.load_strategy("ppo").BUNDLED)
     with pytest.raises(StrategyError, match="expert 'ac:0.5' is not name or name:param=value"):
         load_experts(["twap", "ac:0.5"])
-    with pytest.raises(StrategyError, match="expert 'meta' cannot be an expert"):
-        load_experts(["meta"])
+    with pytest.raises(StrategyError, match="an expert cannot be 'flow' itself"):
+        load_experts(["flow"])
 
 
 def test_bundled_checkpoint_runs_and_passes_the_audit(bars, split):

@@ -37,6 +37,7 @@ from execbench.contracts import ContractSpec
 from execbench.errors import StrategyError
 from execbench.learning.checkpoint import PolicyCheckpoint
 from execbench.learning.env import EnvParams, ExecutionEnv, Market, play, rollout
+from execbench.learning.members import load_members
 from execbench.learning.ppo import feature_size, policy_features
 from execbench.strategy import Strategy
 
@@ -56,24 +57,8 @@ class FlowPolicy(PolicyCheckpoint):
 
 # -- experts and their episodes ----------------------------------------------------------------------
 def load_experts(specs: Sequence[str]) -> list[Strategy]:
-    """Registered strategies from ``name`` or ``name:param=value[:param=value]`` (a one-line error for
-    a sequence model, which cannot be replayed bar by bar in the environment, or a malformed spec)."""
-    from execbench.params import parse_params
-    from execbench.strategy.registry import load_strategy
-
-    experts = []
-    for spec in specs:
-        name, *items = str(spec).strip().split(":")
-        if any("=" not in item for item in items):
-            raise StrategyError(f"strategy 'flow': expert {spec!r} is not name or name:param=value[:param=value]")
-        params = parse_params(items, "expert")
-        expert = load_strategy(name, **params)
-        if expert.mode == "sequence" or name in ("flow", "meta"):
-            raise StrategyError(f"strategy 'flow': expert {name!r} cannot be an expert (use static or adaptive strategies)")
-        experts.append(expert)
-    if not experts:
-        raise StrategyError("strategy 'flow': no experts given")
-    return experts
+    """The expert strategies (``name`` or ``name:param=value[:param=value]``; ``execbench.learning.members``)."""
+    return load_members(specs, "flow", "expert")
 
 
 def remaining_schedules(alloc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,19 +96,19 @@ def expert_episodes(env: ExecutionEnv, market: Market, specs: Sequence[ContractS
     (M, T) of the steps with something left to trade; also each episode's perf_bps by expert (E, K)
     and the imitated expert (E,)."""
     params = EnvParams.stack([EnvParams.from_spec(specs[j]) for j in contracts])
-    perf, observed, applied = [], [], []
+    perf, applied = [], []
     for alloc in schedules:
         done, score, obs = rollout(env, params, market, orders, alloc)
         perf.append(score)
-        observed.append(np.asarray(obs, np.float32))
         applied.append(done)
     perf = np.stack(perf, axis=1)
-    returns = observed[0][:, 0, :env.lookback]  # the origin's observation is every expert's
+    returns = np.asarray(obs[:, 0, :env.lookback])  # the origin's observation is every expert's
     best = condition_best(perf, contracts, np.sqrt(np.mean(returns ** 2, axis=1)))
-    rows = np.arange(len(orders))
-    remaining, valid = remaining_schedules(np.stack(applied)[best, rows])
-    obs = np.stack(observed)[best, rows]
-    return {"obs": obs[valid], "target": remaining[valid].astype(np.float32), "perf": perf, "best": best}
+    chosen = np.stack(applied)[best, np.arange(len(orders))]
+    _, _, obs = rollout(env, params, market, orders, chosen)  # the imitated expert's observations
+    remaining, valid = remaining_schedules(chosen)
+    return {"obs": np.asarray(obs, np.float32)[valid], "target": remaining[valid].astype(np.float32), "perf": perf,
+            "best": best}
 
 
 def training_episodes(bars, experts: list[Strategy], env: ExecutionEnv, *, every: int = 8, per_order: int = 4,
@@ -351,11 +336,11 @@ def sampler_tradeoff(policy: FlowPolicy, env: ExecutionEnv, market: Market, cont
         weights = {k: jnp.asarray(v, jnp.float64) for k, v in policy.weights.items()}
         obs = jnp.asarray(np.random.default_rng(0).normal(size=(timing_orders * env.horizon, env.observation_size)))
         for label, steps, shortcut in samplers:
-            def decide(o, steps=steps, shortcut=shortcut):
-                return flow_action(weights, o, env.lookback, steps, shortcut)
+            def decide(w, o, steps=steps, shortcut=shortcut):
+                return flow_action(w, o, env.lookback, steps, shortcut)
 
-            perf = play(env, market, EnvParams.stack(contracts), orders, decide)
-            timed = jax.jit(lambda w, o, steps=steps, shortcut=shortcut: flow_action(w, o, env.lookback, steps, shortcut))
+            perf = play(env, market, EnvParams.stack(contracts), orders, lambda o, decide=decide: decide(weights, o))
+            timed = jax.jit(decide)  # the weights are an argument: nothing for XLA to constant-fold
             timed(weights, obs).block_until_ready()  # compiled outside the timing
             seconds = []
             for _ in range(3):

@@ -22,6 +22,7 @@ single strategy of the scenario on average, and the penalty is chosen on the val
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from execbench.errors import StrategyError
+from execbench.learning.members import load_members
 from execbench.strategy import Strategy
 from execbench.strategy.volume_profile import slot_of
 
@@ -184,17 +186,6 @@ def fit_selector(features: np.ndarray, perf: np.ndarray, labels: list[str], cand
     return selector, summary
 
 
-def load_candidates(names: tuple[str, ...]) -> list[Strategy]:
-    """The candidate strategies by registered name (defaults, bundled checkpoints), refusing a
-    ``sequence`` model (it cannot run bar by bar beside the others) and the meta-strategy itself."""
-    from execbench.strategy.registry import load_strategy
-
-    out = []
-    for name in names:
-        if name == "meta":
-            raise StrategyError("strategy 'meta': a candidate cannot be 'meta' itself")
-        candidate = load_strategy(name)
-        if candidate.mode == "sequence":
-            raise StrategyError(f"strategy 'meta': candidate {name!r} is a sequence model; use adaptive or static ones")
-        out.append(candidate)
-    return out
+def load_candidates(names: Sequence[str]) -> list[Strategy]:
+    """The candidate strategies (``name`` or ``name:param=value``; ``execbench.learning.members``)."""
+    return load_members(names, "meta", "candidate")
