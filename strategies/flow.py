@@ -79,6 +79,6 @@ class FlowAgent(EnvAgent):
                       "expert_mean_perf_bps": {e: float(data["perf"][:, k].mean()) for k, e in enumerate(names)}}
         if on_stage:
             on_stage(f"training the flow on {len(data['obs']):,} decisions")
-        self._use(train_flow(env, market, contracts, data, self.training_config(), on_iteration=on_iteration,
+        self.use(train_flow(env, market, contracts, data, self.training_config(), on_iteration=on_iteration,
                              trained_on=trained_on))
         return self

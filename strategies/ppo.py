@@ -56,6 +56,6 @@ class PPOAgent(EnvAgent):
         env = ExecutionEnv(self.horizon, self.lookback_bars)
         market = Market.from_bars(bars, self.horizon, self.lookback_bars)
         contracts = [EnvParams.from_spec(spec) for spec in scenario_grid(self.horizon).specs]
-        self._use(train_ppo(env, market, contracts, self.training_config(), on_iteration=on_iteration,
+        self.use(train_ppo(env, market, contracts, self.training_config(), on_iteration=on_iteration,
                             trained_on=self.trained_on_record(bars, market.n_orders)))
         return self

@@ -60,6 +60,33 @@ def test_reward_is_the_engines_score_of_the_same_allocations(market, impact):
     assert ends == set(range(2, T + 1))  # every bar the max rate of 0.5 allows (two bars at least)
 
 
+def test_arrival_score_is_minus_the_engines_shortfall_and_the_risk_penalty_is_centred(market):
+    """With ``arrival`` the episode's score is −IS against the arrival price (the last bar before the
+    origin) of the engine's fills, impact included; the reward is score − λ·(score − centre)²."""
+    import jax
+
+    env = ExecutionEnv(T, L)
+    rng = np.random.default_rng(2)
+    n = 32
+    orders = rng.integers(0, market.n_orders, n)
+    arrival = market.prices[orders, L]
+    for spec in eb.scenario_grid(T, min_rate=0.02, max_rate=0.5).specs[::9]:
+        params = EnvParams.from_spec(spec, IMPACT, arrival=True)
+        alloc, score, _ = rollout(env, params, market, orders, random_actions(rng, n))
+        result = engine_perf(market, orders, np.asarray(alloc), spec, IMPACT)
+        sign = 1.0 if spec.side == "buy" else -1.0
+        shortfall_bps = sign * (result.achieved[:, 0] / arrival - 1.0) * 1e4
+        np.testing.assert_allclose(np.asarray(score), -shortfall_bps, atol=1e-6, rtol=0, err_msg=repr(spec))
+    params = EnvParams.from_spec(eb.scenario_grid(T).specs[0], IMPACT, risk_aversion=0.01, arrival=True)
+    params = params._replace(risk_center=-7.0)
+    with jax.enable_x64(True):
+        obs, state = env.reset_to(int(orders[0]), params, market)
+        for _ in range(T):
+            obs, state, reward, done, info = env.step(None, state, 1.0 / T, params, market)
+    score = float(info["perf_bps"])
+    assert bool(done) and float(reward) == pytest.approx(score - 0.01 * (score + 7.0) ** 2, abs=1e-9)
+
+
 def test_observation_before_bar_s_ignores_bars_from_s_on(market):
     env = ExecutionEnv(T, L)
     rng = np.random.default_rng(2)

@@ -106,3 +106,34 @@ def test_train_command_is_deterministic_in_its_seed(tmp_path, capsys, bars, spli
 
     other = eb.load_strategy("ppo", **{**TINY, "seed": 1}).fit(training_bars(bars, split.train_end))
     assert not np.array_equal(other.policy.weights["pw1"], trained.policy.weights["pw1"])
+
+
+def test_frontier_ppo_is_scored_by_the_engine_as_in_its_environment():
+    """PPO trained for the AC frontier (−IS vs arrival with impact, a risk penalty): the engine's IS of
+    its replay equals minus the environment's greedy score on the same orders, to 1e-6 bps."""
+    from execbench.analysis.inference import non_overlapping
+    from execbench.analysis.shortfall import shortfall
+    from execbench.data.synthetic import HestonParams, simulate_bars
+    from execbench.engine import ImpactModel
+    from execbench.pipeline.frontier import PPO_LOOKBACK, efficient_frontier, train_ppo_on_frontier
+
+    bars = simulate_bars(HestonParams(xi=0.0, vol_sigma=0.0, vol_beta=0.0, u_amp=0.0, substeps=1), n_bars=6000, seed=3)
+    split = eb.make_split(bars, test_start=str(bars.index[5000].date()), val_start=str(bars.index[5000].date()))
+    impact = ImpactModel(eps=0.01, beta=1.0)
+    grid = eb.scenario_grid(T, sides=("buy",), benchmarks=("vwap",), targets=("quantity",), min_periods=(), min_rate=0.0)
+    from execbench.orders import training_bars
+
+    agent = train_ppo_on_frontier(training_bars(bars, split.train_end), grid, horizon=T, order_size=0.1, impact=impact,
+                                  risk_aversion=300.0, config={"hidden": 8, "iterations": 2, "episodes": 64})
+    windows = eb.build_order_windows(bars, T, start=split.test_start, order_size=0.1, min_history=PPO_LOOKBACK + 1)
+    windows = windows.subset(non_overlapping(windows.asset_id, T))
+    engine_is = shortfall(eb.replay_strategy(agent, windows, grid, impact=impact))["is_bps"][:, 0]
+    env = ExecutionEnv(T, PPO_LOOKBACK)
+    contract = EnvParams.from_spec(grid.specs[0], impact, risk_aversion=0.03, arrival=True)
+    score = greedy_perf(agent.policy, env, Market.from_windows(windows, PPO_LOOKBACK), contract, np.arange(len(windows)))
+    np.testing.assert_allclose(engine_is, -score, atol=1e-6, rtol=0)
+    table = efficient_frontier(bars, split=split, horizon=T, order_size=0.1, impact=impact, risk_aversions=[0.0, 300.0],
+                               ppo={"hidden": 8, "iterations": 2, "episodes": 64})
+    assert list(table["family"]) == ["AC", "AC", "TWAP", "PPO", "PPO"]
+    assert table["orders"].nunique() == 1 and table["mean IS"].notna().all()
+    assert table.loc[table["family"] == "PPO", "theory mean"].isna().all()

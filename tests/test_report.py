@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pytest import approx
 
 import execbench as eb
 from execbench.cli import main
 from execbench.results import RunData, load_run
-from execbench.analysis.significance import ci_table, paired_table
+from execbench.analysis.significance import ci_table, paired_breakdown, paired_table
 
 
 def pdf_pages(path) -> int:
@@ -37,10 +38,21 @@ def test_run_with_report(tmp_path, capsys):
 def test_compare_report_has_paired_tests(tmp_path):
     out = tmp_path / "cmp"
     args = ["compare", "--strategies", "twap,vwap,flex", "--asset", "BTCUSDT", "--test-start", "2026-04-15",
-            "--no-audit", "--out", str(out), "--report"]
+            "--no-audit", "--out", str(out), "--report", "--by", "regime"]
     assert main(args) == 0
-    assert pdf_pages(out / "report.pdf") >= 10
+    assert pdf_pages(out / "report.pdf") >= 11
     assert (out / "figures" / "strategies_density_buy_m1.png").is_file()
+    by_regime = pd.read_csv(out / "paired_by_regime.csv")
+    _, runs = load_run(out)
+    regimes = runs["twap"].orders["regime"]  # saved with the results and read back
+    assert set(by_regime["Regime"]) == set(regimes)
+    one = by_regime[(by_regime["Strategy"] == "flex") & (by_regime["Side"] == "BUY") & (by_regime["Min period"] == "1")]
+    assert one["N"].sum() == len(regimes)  # every order in exactly one regime
+
+
+def test_compare_by_needs_twap(tmp_path, capsys):
+    assert main(["compare", "--strategies", "vwap,flex", "--by", "regime", "--out", str(tmp_path / "x")]) == 2
+    assert "add twap to --strategies" in capsys.readouterr().err
 
 
 def test_statistics_tables_from_results():
@@ -57,6 +69,14 @@ def test_statistics_tables_from_results():
     early = paired[paired["Min period"] == "1"]
     assert (early["CI lo"] > 0).all() and (early["p (HAC)"] < 0.05).all()  # stopping early beats TWAP, both sides
     assert (paired["Holm p"] >= paired["p (HAC)"]).all()
+    # within groups: one group holding every order is the paired table; the groups' Ns add up to the total
+    whole = paired_breakdown(runs, by="asset", periods=[1, "match"], reps=100)
+    pd.testing.assert_frame_equal(whole.drop(columns=["Asset", "perf_bps"]), paired)
+    by_regime = paired_breakdown(runs, by="regime", periods=[1], reps=100)
+    assert by_regime.groupby(["Side"])["N"].sum().eq(runs["flex"].n_orders).all()
+    means = by_regime[by_regime["Side"] == "BUY"]
+    weighted = (means["perf_bps"] * means["N"]).sum() / means["N"].sum()
+    assert weighted == approx(np.nanmean(runs["flex"].column("perf_bps", "buy-vwap-quantity-m1")), abs=1e-9)
 
 
 def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):

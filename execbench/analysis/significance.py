@@ -57,26 +57,70 @@ def paired_table(runs: dict[str, RunData], *, reference: str = "twap", periods: 
     CI, bootstrap and HAC standard errors, the HAC t-test of a zero mean difference (the quantity the
     CI is about) and its Holm adjustment over every comparison in the table (family-wise error
     control for comparing several strategies with the reference)."""
-    if reference not in runs:
-        raise KeyError(f"paired_table: reference strategy {reference!r} is not among {list(runs)}")
-    ref = runs[reference]
+    ref = _reference(runs, reference, "paired_table")
+    rows = _paired_rows(runs, reference, date_blocks(ref, reps, seed), None, periods, benchmark, target)
+    return _with_holm(pd.DataFrame(rows))
+
+
+def paired_breakdown(runs: dict[str, RunData], *, by: str = "regime", reference: str = "twap",
+                     periods: list[int | str], benchmark: str = "vwap", target: str = "quantity",
+                     reps: int = DEFAULT_REPS, seed: int = 0) -> pd.DataFrame:
+    """``paired_table`` within each group of orders — ``by``: ``"regime"`` (the causal volatility
+    regime at the origin), ``"asset"`` or ``"year"`` — with each strategy's own mean perf_bps in the
+    group.  The date blocks span the whole test period and a group's orders alone enter each date's
+    mean, so the CIs respect overlapping orders and shared dates within the group; Holm's adjustment
+    runs over the whole table."""
+    ref = _reference(runs, reference, "paired_breakdown")
+    if by == "year":
+        keys = ref.orders["origin"].dt.year.to_numpy()
+    elif by in ref.orders.columns:
+        keys = ref.orders[by].to_numpy()
+    else:
+        raise ValueError(f"paired_breakdown: by {by!r}; expected regime, asset or year")
     blocks = date_blocks(ref, reps, seed)
+    rows = []
+    for key in sorted(pd.unique(keys), key=str):
+        rows += [{by.capitalize(): key, **row}
+                 for row in _paired_rows(runs, reference, blocks, keys == key, periods, benchmark, target)]
+    return _with_holm(pd.DataFrame(rows))
+
+
+def _reference(runs: dict[str, RunData], reference: str, caller: str) -> RunData:
+    if reference not in runs:
+        raise KeyError(f"{caller}: reference strategy {reference!r} is not among {list(runs)}")
+    ref = runs[reference]
+    for name, run in runs.items():
+        if not (run.orders["origin"].to_numpy() == ref.orders["origin"].to_numpy()).all():
+            raise ValueError(f"{caller}: {name!r} and {reference!r} were not evaluated on the same orders")
+    return ref
+
+
+def _paired_rows(runs: dict[str, RunData], reference: str, blocks: DateBlocks, mask: np.ndarray | None,
+                 periods: list[int | str], benchmark: str, target: str) -> list[dict]:
+    """The rows of ``paired_table`` over the orders in ``mask`` (all when None); the others are left
+    out of every date's mean (NaN), the date blocks are the whole period's."""
+    ref = runs[reference]
     rows = []
     for name, run in runs.items():
         if name == reference:
             continue
-        if not (run.orders["origin"].to_numpy() == ref.orders["origin"].to_numpy()).all():
-            raise ValueError(f"paired_table: {name!r} and {reference!r} were not evaluated on the same orders")
         for side in SIDES:
             for period in periods:
                 label = scenario_label(side, benchmark, target, period)
-                test = paired_comparison(run.column("perf_bps", label), ref.column("perf_bps", label), blocks)
+                mine, theirs = run.column("perf_bps", label), ref.column("perf_bps", label)
+                if mask is not None:
+                    mine, theirs = np.where(mask, mine, np.nan), np.where(mask, theirs, np.nan)
+                test = paired_comparison(mine, theirs, blocks)
                 rows.append({"Strategy": name, "vs": reference, "Side": side.upper(),
                              "Min period": period_name(period).removeprefix("m="),
+                             **({} if mask is None else {"perf_bps": float(np.nanmean(mine))}),
                              "Mean diff": test.mean.estimate, "CI lo": test.mean.low, "CI hi": test.mean.high,
                              "SE boot": test.se_boot, "SE HAC": test.se_hac, "p (HAC)": test.p_value,
                              "N": test.n_orders, "Dates": test.n_dates, "Block": test.block})
-    table = pd.DataFrame(rows)
+    return rows
+
+
+def _with_holm(table: pd.DataFrame) -> pd.DataFrame:
     if len(table):
         table.insert(table.columns.get_loc("p (HAC)") + 1, "Holm p", holm(table["p (HAC)"].to_numpy()))
     return table

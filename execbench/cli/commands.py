@@ -175,6 +175,9 @@ def compare(args: argparse.Namespace) -> int:
     if not names:
         raise ParameterError(f"--strategies {args.strategies!r}: expected comma-separated strategy names, e.g. twap,flex")
     periods = _periods(args.periods, args.horizon)
+    by = _breakdowns(args.by)
+    if by and "twap" not in names:
+        raise ParameterError("--by: the paired tests are against TWAP; add twap to --strategies")
     _, market, impact = _namespaces(args)
     _check_out(args)
     bars, split = _load(args, market)
@@ -192,10 +195,19 @@ def compare(args: argparse.Namespace) -> int:
                         f"{', '.join(names)} on {first.asset} {first.freq}, T={args.horizon}: mean bps vs "
                         f"{args.benchmark.upper()} ({args.target} target), same orders")
     _print_edges(comparison.edges(periods, args.benchmark, args.target))
+    tables = {}
+    for key in by:
+        table = comparison.paired_breakdown(key, periods, args.benchmark, args.target, seed=args.seed)
+        caption = (f"Each strategy minus TWAP on the same orders within each {key} (perf_bps, positive = better): mean "
+                   "difference with its 95 % date-block CI (blocks over the whole period), HAC p and Holm p")
+        console.print_frame(table[[key.capitalize(), "Strategy", "Side", "Min period", "perf_bps", "Mean diff", "CI lo",
+                                   "CI hi", "Holm p", "N"]], caption)
+        tables[f"paired_by_{key}"] = (table, caption)
     console.out.print(f"{SIGN_CONVENTION}.")
     out_dir = _out_dir(args, first.asset, "compare")
     paths = save_comparison(comparison, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
-                            extra={"command": _command_line(), "seed": args.seed}, overwrite=args.overwrite)
+                            extra={"command": _command_line(), "seed": args.seed}, overwrite=args.overwrite,
+                            tables=tables)
     console.out.print(f"{first.result.n_orders:,} orders per strategy; {elapsed:.1f} s; saved {len(paths)} files to "
                       f"{out_dir}/")
     if args.report:
@@ -246,15 +258,28 @@ def frontier(args: argparse.Namespace) -> int:
     from execbench.reporting.run_folder import staged_folder
     from execbench.reporting.writers import write_table
 
+    from execbench.errors import ParameterError
+    from execbench.learning.ppo import PPO_DEFAULTS
+    from execbench.params import parse_params
+
     _, market, impact = _namespaces(args)
     _check_out(args)
+    aversions = _numbers(args.risk_aversions, "--risk-aversions")
+    ppo = parse_params(args.ppo_param, "--ppo-param") if args.ppo else None
+    if args.ppo_param and not args.ppo:
+        raise ParameterError("--ppo-param: pass --ppo to train the PPO agents it configures")
+    if ppo and set(ppo) - set(PPO_DEFAULTS):
+        raise ParameterError(f"--ppo-param: unknown {sorted(set(ppo) - set(PPO_DEFAULTS))}; valid: {', '.join(PPO_DEFAULTS)}")
     if str(args.asset).lower().startswith("synthetic:"):
         market = {**FRONTIER_MARKET, **market}  # the closed form's setting unless overridden
     bars, split = _load(args, market)
-    aversions = _numbers(args.risk_aversions, "--risk-aversions")
-    with console.out.status("sweeping Almgren-Chriss risk aversion"):
+    with console.out.status("sweeping Almgren-Chriss risk aversion") as status:
+        def progress(lam: float, i: int, logs: dict) -> None:
+            status.update(f"PPO for λ={lam:g}: iteration {i}, episode score {logs['reward']:+.2f} bps "
+                          f"(std {logs['reward_std']:.1f})")
         table = efficient_frontier(bars, split=split, horizon=args.horizon, order_size=args.order_size,
-                                   impact=impact or FRONTIER_IMPACT, risk_aversions=aversions)
+                                   impact=impact or FRONTIER_IMPACT, risk_aversions=aversions, ppo=ppo,
+                                   on_ppo_iteration=progress)
     out_dir = _out_dir(args, str(bars.attrs.get("asset")), "frontier")
     with staged_folder(out_dir, overwrite=args.overwrite) as stage:
         paths = write_table(table, stage, "frontier", caption="Almgren-Chriss efficient frontier vs TWAP (IS, bps)")

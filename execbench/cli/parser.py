@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser("compare", help="fit, audit and evaluate several strategies on the same orders")
     comp.add_argument("--strategies", default="twap,vwap,dvwap,pov,ac,flex", help="comma-separated names")
     comp.add_argument("--periods", default=None, help="minimum periods shown, e.g. 1,6,12,match (default 1,T/2,T,match)")
+    comp.add_argument("--by", default=None, help="paired tests against TWAP within each group: comma-separated regime, "
+                                                "asset, year (paired_by_<key> tables)")
     _params(comp, impact=True)
     _data_args(comp)
     _eval_args(comp)
@@ -109,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--risk-aversions", default="0,10,30,100,300,1000", help="comma-separated lambda values")
     _params(fr, impact=True)
     fr.add_argument("--order-size", type=float, default=0.1, help="order size, fraction of window volume (default 0.1)")
+    fr.add_argument("--ppo", action="store_true", help="also train a PPO agent for each risk aversion on the same "
+                                                      "market, contract, impact and objective, and replay it beside AC")
+    fr.add_argument("--ppo-param", action="append", metavar="NAME=VALUE",
+                    help="PPO training parameter with --ppo, e.g. iterations=300, episodes=1024, seed=0 (repeatable)")
     _out_args(fr)
     _data_args(fr)
     fr.set_defaults(run="frontier", asset="synthetic:heston")

@@ -34,7 +34,7 @@ class EnvAgent(Strategy):
         self.policy: PolicyCheckpoint | None = None
         self._driver = None
         if self.checkpoint is not None:
-            self._use(self.POLICY.load(self.BUNDLED if self.checkpoint == "bundled" else Path(self.checkpoint)))
+            self.use(self.POLICY.load(self.BUNDLED if self.checkpoint == "bundled" else Path(self.checkpoint)))
 
     @property
     def lookback(self) -> int:
@@ -51,7 +51,8 @@ class EnvAgent(Strategy):
     def train(self, bars, on_iteration=None) -> "EnvAgent":
         raise NotImplementedError
 
-    def _use(self, policy: PolicyCheckpoint) -> None:
+    def use(self, policy: PolicyCheckpoint) -> "EnvAgent":
+        """Run ``policy`` (a trained checkpoint of this agent's kind) from now on; returns self."""
         from execbench.learning import ExecutionEnv
         from execbench.learning.driver import PolicyDriver
 
@@ -62,6 +63,7 @@ class EnvAgent(Strategy):
         env = ExecutionEnv(policy.horizon, policy.lookback)
         weights = {k: np.asarray(v, np.float64) for k, v in policy.weights.items()}
         self._driver = PolicyDriver(env, self.decide(weights, env))
+        return self
 
     def unsupported(self, spec: ContractSpec) -> str | None:
         if spec.horizon != self.horizon:
@@ -93,7 +95,7 @@ class EnvAgent(Strategy):
 
     def set_state(self, state: dict[str, Any]) -> None:
         if state.get("weights"):
-            self._use(self.POLICY(weights={k: np.asarray(v, np.float32) for k, v in state["weights"].items()},
+            self.use(self.POLICY(weights={k: np.asarray(v, np.float32) for k, v in state["weights"].items()},
                                   horizon=self.horizon, lookback=self.lookback_bars, config=state.get("config", {}),
                                   trained_on=state.get("trained_on", {})))
 

@@ -17,8 +17,10 @@ of arrays, so ``jax.jit`` and ``jax.vmap`` compile them (over orders, keys, even
   last bar takes the remainder, so every episode's allocations sum to exactly 1.
 * **Reward**: 0 until the last bar, then the engine's score of the order: perf_bps against the
   realised-window benchmark (positive = better), with the impact model when ``params`` sets one,
-  less ``risk_aversion`` × perf_bps².  ``tests/test_learning_env.py`` holds it equal to
-  ``execbench.replay`` of the same allocations to 1e-6 bps.
+  less ``risk_aversion`` × (score − ``risk_center``)².  With ``arrival`` the score is instead minus
+  the implementation shortfall against the arrival price (the last bar price before the origin; bps,
+  positive = better), Almgren–Chriss's objective.  ``tests/test_learning_env.py`` holds both equal
+  to ``execbench.replay`` (and ``execbench.analysis.shortfall``) of the same allocations to 1e-6 bps.
 
 Exact equality needs float64: run the functions, and build their inputs, inside
 ``jax.enable_x64(True)`` (``rollout`` and the gymnasium wrapper do).  In float32 the reward is good
@@ -42,7 +44,9 @@ PATH_FEATURES = 6  # s/T, unexecuted share, average fill vs VWAP and TWAP so far
 
 class EnvParams(NamedTuple):
     """One contract (scenario) and the scoring: impact (fractions of price, as ``ImpactModel``) and
-    the risk aversion of the reward.  A NamedTuple of scalars, so a pytree that ``vmap`` can batch."""
+    the score (``arrival``: −IS against the arrival price instead of perf_bps) and the reward's risk
+    penalty ``risk_aversion`` × (score − ``risk_center``)²: centred on the policy's mean score, a
+    mean-variance objective.  A NamedTuple of scalars, so a pytree that ``vmap`` can batch."""
 
     side_sign: float  # +1 buy, −1 sell
     is_notional: bool
@@ -56,17 +60,22 @@ class EnvParams(NamedTuple):
     delta: float = 1.0
     bench_impact: bool = False
     risk_aversion: float = 0.0
+    arrival: bool = False
+    risk_center: float = 0.0
 
     @classmethod
-    def from_spec(cls, spec: ContractSpec, impact=None, risk_aversion: float = 0.0) -> "EnvParams":
-        """The parameters of ``spec`` (an ``execbench.ImpactModel`` for ``impact``, or none)."""
+    def from_spec(cls, spec: ContractSpec, impact=None, risk_aversion: float = 0.0,
+                  arrival: bool = False) -> "EnvParams":
+        """The parameters of ``spec`` (an ``execbench.ImpactModel`` for ``impact``, or none), scored
+        by perf_bps or, with ``arrival``, by −IS against the arrival price."""
         if spec.max_participation is not None:
             raise ContractError("execution environment: participation caps are not modelled; use an uncapped contract")
         extra = {} if impact is None else {"eps": impact.eps, "beta": impact.beta, "gamma": impact.gamma,
                                            "delta": impact.delta, "bench_impact": impact.benchmark_with_impact}
         return cls(side_sign=1.0 if spec.side == "buy" else -1.0, is_notional=spec.target == "notional",
                    is_twap=spec.benchmark == "twap", min_period=int(spec.min_period), min_rate=float(spec.effective_min_rate),
-                   max_rate=float(spec.max_rate), risk_aversion=float(risk_aversion), **extra)
+                   max_rate=float(spec.max_rate), risk_aversion=float(risk_aversion), arrival=bool(arrival),
+                   **extra)
 
     @classmethod
     def stack(cls, contracts) -> "EnvParams":
@@ -166,7 +175,7 @@ class ExecutionEnv:
         state = EnvState(order=state.order, step=s + 1, alloc=alloc)
         done = state.step >= self.horizon
         score = self.score(state, params, market)
-        reward = jnp.where(done, score - params.risk_aversion * score**2, 0.0)
+        reward = jnp.where(done, score - params.risk_aversion * (score - params.risk_center) ** 2, 0.0)
         return self.observe(state, params, market), state, reward, done, {"perf_bps": jnp.where(done, score, jnp.nan)}
 
     def observe(self, state: EnvState, params: EnvParams, market: Market):
@@ -207,7 +216,8 @@ class ExecutionEnv:
 
     def score(self, state: EnvState, params: EnvParams, market: Market):
         """perf_bps of the episode's allocations (positive = better than the realised-window benchmark),
-        the engine's rules with impact (``execbench.engine.impact``'s twin, for one order)."""
+        the engine's rules with impact (``execbench.engine.impact``'s twin, for one order); with
+        ``params.arrival``, −IS in bps of the arrival price (the last bar price before the origin)."""
         import jax.numpy as jnp
 
         horizon = self.horizon
@@ -235,7 +245,8 @@ class ExecutionEnv:
         window = jnp.sum(volumes * inside)
         vwap = jnp.where(window > 0, jnp.sum(volumes * reference * inside) / jnp.where(window > 0, window, 1.0), jnp.nan)
         benchmark = jnp.where(params.is_twap, twap, vwap)
-        return -sign * (achieved / benchmark - 1.0) * 1e4
+        arrival = jnp.asarray(market.prices)[state.order, self.lookback]
+        return -sign * (achieved / jnp.where(params.arrival, arrival, benchmark) - 1.0) * 1e4
 
 
 def rollout(env: ExecutionEnv, params: EnvParams, market: Market, orders: np.ndarray, actions: np.ndarray):

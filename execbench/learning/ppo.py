@@ -17,8 +17,11 @@ volatility (the RMS of the observed lookback returns) and that volatility's log,
 moments of the first rollout (then frozen).
 
 **Training.**  Episodes are orders of the training market under a contract drawn per episode from the
-given ones; the reward is the engine's score at the end of the episode (perf_bps, times
-``reward_scale``).  Everything is a function of ``seed``: the same seed gives the same weights on the
+given ones; the reward is the engine's score at the end of the episode (perf_bps, or −IS against the
+arrival price for contracts with ``arrival``), less the contract's ``risk_aversion`` × (score − the
+policy's mean score on that contract in the previous iteration)², times ``reward_scale``: with that
+running centre a risk-averse reward is a mean-variance objective, not a penalty on the score's
+distance from zero.  Everything is a function of ``seed``: the same seed gives the same weights on the
 same machine.
 """
 
@@ -150,9 +153,10 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
     optimiser = optax.chain(optax.clip_by_global_norm(0.5), optax.adam(config["learning_rate"]))
     market = Market(*(jnp.asarray(a, jnp.float32) for a in market))
 
-    def episode(weights, key):
+    def episode(weights, centres, key):
         k_order, k_contract, k_act = jax.random.split(key, 3)
-        params = jax.tree.map(lambda x: jnp.asarray(x)[jax.random.randint(k_contract, (), 0, n_contracts)], stacked)
+        contract = jax.random.randint(k_contract, (), 0, n_contracts)
+        params = jax.tree.map(lambda x: jnp.asarray(x)[contract], stacked)._replace(risk_center=centres[contract])
         obs, state = env.reset(k_order, params, market)
 
         def body(carry, k):
@@ -175,7 +179,7 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
 
         _, advantages = jax.lax.scan(gae, 0.0, deltas, reverse=True)
         finished = (actions == len(ACTIONS) - 1).mean()
-        return obs_seq, actions, logp, advantages, advantages + values, perf[-1], finished
+        return obs_seq, actions, logp, advantages, advantages + values, perf[-1], finished, contract
 
     def loss_fn(weights, batch):
         obs, actions, old_logp, advantage, returns = batch
@@ -189,12 +193,19 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
         entropy = -(jnp.exp(log_probs) * log_probs).sum(axis=-1).mean()
         return policy + config["value_coef"] * ((value - returns) ** 2).mean() - config["entropy_coef"] * entropy
 
-    rollouts = jax.vmap(episode, in_axes=(None, 0))
+    rollouts = jax.vmap(episode, in_axes=(None, None, 0))
+
+    def mean_by_contract(perf, contract, centres):
+        """Each contract's mean score in the batch (the previous centre where none was drawn)."""
+        total = jax.ops.segment_sum(perf, contract, n_contracts)
+        count = jax.ops.segment_sum(jnp.ones_like(perf), contract, n_contracts)
+        return jnp.where(count > 0, total / jnp.maximum(count, 1.0), centres)
 
     @jax.jit
-    def iteration(weights, opt_state, key):
+    def iteration(weights, opt_state, centres, key):
         k_roll, k_perm = jax.random.split(key)
-        obs, actions, logp, adv, returns, perf, finished = rollouts(weights, jax.random.split(k_roll, episodes))
+        obs, actions, logp, adv, returns, perf, finished, contract = rollouts(weights, centres,
+                                                                              jax.random.split(k_roll, episodes))
         flat = [x.reshape(episodes * horizon, *x.shape[2:]) for x in (obs, actions, logp, adv, returns)]
         size = episodes * horizon // minibatches
 
@@ -212,20 +223,22 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
             return carry, None
 
         (weights, opt_state), _ = jax.lax.scan(epoch, (weights, opt_state), jax.random.split(k_perm, config["epochs"]))
-        return weights, opt_state, perf.mean(), perf.std(), finished.mean()
+        return weights, opt_state, mean_by_contract(perf, contract, centres), perf.mean(), perf.std(), finished.mean()
 
     key = jax.random.PRNGKey(int(config["seed"]))
     key, k_init, k_first = jax.random.split(key, 3)
     weights = init_weights(k_init, feature_size(env), int(config["hidden"]))
     # the input normaliser: moments of a first rollout of the untrained policy, then frozen
-    first = jax.jit(rollouts)(weights, jax.random.split(k_first, episodes))[0]
-    first = policy_features(first.reshape(-1, first.shape[-1]), lookback)
+    centres = jnp.zeros(n_contracts, market.prices.dtype)
+    first = jax.jit(rollouts)(weights, centres, jax.random.split(k_first, episodes))
+    centres = mean_by_contract(first[5], first[7], centres)
+    first = policy_features(first[0].reshape(-1, first[0].shape[-1]), lookback)
     weights = {**weights, "in_mean": first.mean(axis=0), "in_std": jnp.maximum(first.std(axis=0), 1e-3)}
     opt_state = optimiser.init(weights)
     history: dict[str, list[float]] = {"reward": [], "reward_std": [], "finish": []}
     for i in range(int(config["iterations"])):
         key, k = jax.random.split(key)
-        weights, opt_state, mean, std, finish = iteration(weights, opt_state, k)
+        weights, opt_state, centres, mean, std, finish = iteration(weights, opt_state, centres, k)
         logs = {"reward": float(mean), "reward_std": float(std), "finish": float(finish)}
         for name, value in logs.items():
             history[name].append(value)

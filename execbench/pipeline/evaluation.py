@@ -19,7 +19,7 @@ from execbench.analysis import tables
 from execbench.analysis.decomposition import decomposition_lines, edge_table
 from execbench.analysis.sanity import impossible_results, near_certain
 from execbench.analysis.shortfall import shortfall_table
-from execbench.analysis.significance import ci_table
+from execbench.analysis.significance import ci_table, paired_breakdown
 from execbench.contracts import Period, ScenarioGrid, period_short, run_periods, scenario_grid, scenario_label
 from execbench.engine import ImpactModel, replay
 from execbench.errors import DataError, StrategyError
@@ -186,6 +186,14 @@ class Comparison(Mapping[str, Evaluation]):
         first = next(iter(self.evaluations.values()))
         return edge_table({k: e.run_data() for k, e in self.items()}, periods=periods or run_periods(first.horizon),
                           benchmark=benchmark, target=target)
+
+    def paired_breakdown(self, by: str = "regime", periods: list[Period] | None = None, benchmark: str = "vwap",
+                         target: str = "quantity", seed: int = 0) -> pd.DataFrame:
+        """Each strategy minus TWAP within each group of orders (``by``: regime, asset or year), with
+        date-block CIs (``execbench.analysis.significance.paired_breakdown``); needs ``twap`` compared."""
+        first = next(iter(self.evaluations.values()))
+        return paired_breakdown({k: e.run_data() for k, e in self.items()}, by=by, seed=seed, benchmark=benchmark,
+                                periods=periods or run_periods(first.horizon), target=target)
 
     def summary(self) -> str:
         """What was compared, each audit, and the comparison table."""

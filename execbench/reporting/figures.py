@@ -212,10 +212,11 @@ def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
 
 
 def frontier_figure(table: pd.DataFrame):
-    """Expected cost against risk: measured AC points with their λ, the theoretical curve, TWAP."""
+    """Expected cost against risk: measured AC points with their λ, the theoretical curve, TWAP, and
+    the PPO agents trained for each λ when the table has them."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ac = table[table["strategy"] != "TWAP"]
-    twap = table[table["strategy"] == "TWAP"]
+    family = table["family"] if "family" in table else table["strategy"].str.split(" ").str[0]
+    ac, twap, ppo = table[family == "AC"], table[family == "TWAP"], table[family == "PPO"]
     if ac["theory mean"].notna().any():
         ax.plot(ac["theory std"], ac["theory mean"], color="grey", linestyle="--", label="AC theory")
     ax.errorbar(ac["std IS"], ac["mean IS"], yerr=1.96 * ac["se mean"], fmt="o", color=PALETTE[0], capsize=3,
@@ -229,9 +230,16 @@ def frontier_figure(table: pd.DataFrame):
             placed.append(row["std IS"])
     ax.errorbar(twap["std IS"], twap["mean IS"], yerr=1.96 * twap["se mean"], fmt="s", color=PALETTE[1], capsize=3,
                 label="TWAP measured")
+    if len(ppo):
+        ax.errorbar(ppo["std IS"], ppo["mean IS"], yerr=1.96 * ppo["se mean"], fmt="D", color=PALETTE[2], capsize=3,
+                    label="PPO trained for each λ (95 % CI)")
+        for _, row in ppo.iterrows():
+            ax.annotate(f"λ={row['risk_aversion']:g}", (row["std IS"], row["mean IS"]), textcoords="offset points",
+                        xytext=(5, -10), fontsize=7, color=PALETTE[2])
     ax.set_xlabel("risk: std of implementation shortfall (bps)")
     ax.set_ylabel("expected cost: mean implementation shortfall (bps)")
-    ax.set_title("Almgren–Chriss efficient frontier under the replay's impact model", fontsize=10)
+    ax.set_title("Almgren–Chriss efficient frontier under the replay's impact model"
+                 + (", and PPO" if len(ppo) else ""), fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -21,7 +21,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from execbench.analysis.inference import BLOCK_FACTOR, DEFAULT_REPS  # noqa: E402
 from execbench.analysis.decomposition import edge_table  # noqa: E402
-from execbench.analysis.significance import ci_table, paired_table  # noqa: E402
+from execbench.analysis.significance import ci_table, paired_breakdown, paired_table  # noqa: E402
 from execbench.contracts import MATCH, report_periods  # noqa: E402
 from execbench.results import RunData, load_run, read_manifest, verify_file  # noqa: E402
 
@@ -226,6 +226,14 @@ def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, Run
                          "Mean difference with a 95 % date-block-bootstrap CI, bootstrap and HAC standard errors, the "
                          "HAC t-test of a zero mean difference and its Holm adjustment over all rows; Block: the "
                          "expected block length in dates, chosen from the data.")
+            if "regime" in runs["twap"].orders:
+                by_regime = paired_breakdown(runs, by="regime", periods=[flexible[0], MATCH], seed=seed)
+                _table_pages(pdf, by_regime.drop(columns=["vs", "SE boot", "SE HAC", "Dates", "Block"]),
+                             "Paired comparison with TWAP by volatility regime (perf_bps, positive = better)",
+                             "Within each causal volatility regime at the origin (HH/HL/LH/LL: realised volatility and "
+                             "its volatility above or below their 30-day medians): the strategy's mean perf_bps and its "
+                             "mean difference with TWAP on the same orders, 95 % date-block CI with the blocks over the "
+                             "whole period, Holm-adjusted HAC p over all rows.")
             for side in ("buy", "sell"):
                 _figure_page(pdf, figures.strategies_density(runs, flexible[0], side), run_dir,
                              f"strategies_density_{side}_m{flexible[0]}")

@@ -4,7 +4,8 @@
 bar and violation counts; the same achieved prices against the full-window benchmark and the arrival
 price; the bps of the zero-information stopping policy (``optstop``, the option's value) on the same
 orders and scenarios; the kept allocations (float32); the TWAP baseline's bps against the
-full-horizon VWAP; the orders (asset, origin) and the scenario grid.  Folders written before the
+full-horizon VWAP; the orders (asset, origin, and the causal volatility regime at the origin when
+the run recorded it) and the scenario grid.  Folders written before the
 three references existed load with them as ``None``.
 """
 
@@ -40,7 +41,7 @@ class RunData(PerScenario):
     end_bar: np.ndarray  # (n, S)
     violations: np.ndarray  # (n, S)
     baseline_bps: np.ndarray  # (n, 2): TWAP quantity / notional vs the full-horizon VWAP
-    orders: pd.DataFrame  # asset, origin (UTC)
+    orders: pd.DataFrame  # asset, origin (UTC), regime (when recorded)
     allocations: np.ndarray | None = None  # (n, T, K)
     kept: tuple[str, ...] = ()
     full_bps: np.ndarray | None = None  # (n, S), paper sign, against the benchmark over all T bars
@@ -104,6 +105,7 @@ class RunData(PerScenario):
             origin=self.orders["origin"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64),
             allocations=np.zeros((0,), np.float32) if self.allocations is None else self.allocations,
             kept=np.array(self.kept, dtype=str),
+            **({"regime": self.orders["regime"].to_numpy().astype(str)} if "regime" in self.orders else {}),
             **{name: np.zeros((0,), np.float32) if getattr(self, name) is None else getattr(self, name).astype(np.float32)
                for name in self.EXTRAS},
         )
@@ -128,6 +130,8 @@ class RunData(PerScenario):
                 "asset": data["asset"].astype(object),
                 "origin": pd.DatetimeIndex(data["origin"].astype("datetime64[ns]")).tz_localize("UTC"),
             })
+            if "regime" in data.files:
+                orders["regime"] = data["regime"].astype(object)
             return cls(strategy=str(data["strategy"]), grid=ScenarioGrid(tuple(specs)),
                        bps=data["bps"].astype(np.float64), end_bar=data["end_bar"].astype(np.int64),
                        violations=data["violations"].astype(np.int64),
