@@ -1,14 +1,14 @@
 """execbench: evaluate trade-execution strategies against flexible-horizon VWAP/TWAP contracts.
 
 The public API, re-exported from the stage subpackages (data → orders → contracts → strategy →
-engine → results → analysis → pipeline → reporting).  Names load on first use (``lazy_loader``), so
+engine → results → analysis → pipeline → reporting → sweep).  Names load on first use (``lazy_loader``), so
 ``import execbench`` is cheap and the command line starts fast.
 """
 
 import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["lem"], submod_attrs={
-    "analysis.significance": ["ci_table", "paired_table"],
+    "analysis.significance": ["ci_table", "paired_breakdown", "paired_table", "seed_table"],
     "analysis.stats": ["summarize"],
     "analysis.tables": ["comparison_table", "min_period_table", "paper_table", "scenario_table"],
     "contracts": ["ContractSpec", "ScenarioGrid", "scenario_grid", "scenario_label"],
@@ -26,4 +26,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["lem"],
     "strategy": ["OrderContext", "Param", "RealisedWindow", "SeasonalVolume", "StepObservation", "Strategy",
                  "available_strategies", "bounded_step", "fit_profile", "fit_strategy", "load_fitted", "load_strategy",
                  "run_strategy"],
+    "sweep": ["SweepOptions", "load_sweep", "sweep", "sweep_cells"],
+    "sweep.summary": ["paper_tables", "seeds_view"],
 })

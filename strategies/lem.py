@@ -161,15 +161,21 @@ class LEM(Strategy):
         freqs = {f for _, f in pairs}
         return set(_members(str(bars.attrs.get("asset")))) <= covered and bars.attrs.get("freq") in freqs
 
+    def checkpoint_mismatch(self, bars) -> str | None:
+        if self.trained is None or self.checkpoint is None or self.trained_for(bars):
+            return None
+        trained = self.trained_on or {}
+        return (f"checkpoint trained on {trained.get('asset')} {trained.get('freq')}, not on "
+                f"{bars.attrs.get('asset')} {bars.attrs.get('freq')}")
+
     def fit(self, bars) -> "LEM":
         """Train on ``bars`` (the evaluation's training period) — or, with a checkpoint, keep it and only
         report when it was trained on another asset or frequency."""
         if self.trained is not None and self.checkpoint is not None:
             self._match_calendar(bars.attrs.get("calendar", "continuous"))
-            if not self.trained_for(bars):
-                trained = self.trained_on or {}
-                warnings.warn(f"strategy 'lem': checkpoint trained on {trained.get('asset')} {trained.get('freq')}, "
-                              f"evaluated on {bars.attrs.get('asset')} {bars.attrs.get('freq')}", stacklevel=2)
+            mismatch = self.checkpoint_mismatch(bars)
+            if mismatch:
+                warnings.warn(f"strategy 'lem': {mismatch}", stacklevel=2)
             return self
         return self.train(bars)
 

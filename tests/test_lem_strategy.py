@@ -80,7 +80,7 @@ def test_bundled_checkpoints_run_without_training(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load_strategy("lem").fit(other)  # fit() keeps the checkpoint and reports the mismatch
-    assert any("evaluated on MYCOIN 15m" in str(w.message) for w in caught)
+    assert any("not on MYCOIN 15m" in str(w.message) for w in caught)
     with pytest.raises(StrategyError, match="no checkpoint at"):
         load_strategy("lem", checkpoint=str(tmp_path))
     with pytest.raises(StrategyError, match="alignment='upstream' conflicts with the checkpoint"):

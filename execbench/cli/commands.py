@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from execbench.cli import console
-from execbench.errors import ParameterError
+from execbench.errors import DataError, ParameterError
 
 # -- shared parsing ---------------------------------------------------------------------------------------
 def _command_line() -> str | None:
@@ -615,4 +615,104 @@ def strategies(args: argparse.Namespace) -> int:
         params = ", ".join(f"{k}={v!r}" for k, v in cls.param_defaults().items()) or "-"
         table.add_row(name, cls.mode, params, cls.description, entry.value)
     console.out.print(table)
+    return 0
+
+
+def _list(text: str | None, option: str, kind=str) -> list:
+    items = [x.strip() for x in (text or "").split(",") if x.strip()]
+    try:
+        return [kind(x) for x in items]
+    except ValueError:
+        raise ParameterError(f"{option} {text!r}: expected a comma-separated list of {kind.__name__} values") from None
+
+
+def _param_grid(items: list[str] | None) -> dict[str, list[Any]]:
+    from execbench.params import parse_params
+
+    grid: dict[str, list[Any]] = {}
+    for item in items or []:
+        name, sep, values = item.partition("=")
+        if not sep or not values.strip():
+            raise ParameterError(f"--param-grid {item!r}: expected name=v1,v2,...")
+        grid[name.strip()] = [parse_params([f"{name.strip()}={v.strip()}"], "--param-grid")[name.strip()]
+                              for v in values.split(",") if v.strip()]
+    return grid
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """``execbench sweep``: the grid on Dask, one task per cell, resumable; prints the dashboard link,
+    a progress bar of cells done / skipped / failed with an ETA, and where the dataset is."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from execbench.reporting.run_folder import default_out_dir
+    from execbench.sweep import SweepOptions
+    from execbench.sweep import sweep as run_sweep
+
+    strategies = _list(args.strategies, "--strategies")
+    assets = _list(args.assets, "--assets")
+    if not strategies or not assets:
+        raise ParameterError("--strategies and --assets: expected at least one name each")
+    options = SweepOptions(test_start=args.test_start, val_start=args.val_start, test_end=args.test_end,
+                           order_size=args.order_size, audit=not args.no_audit, audit_orders=args.audit_orders,
+                           reps=args.reps, per_order=args.per_order)
+    out = Path(args.out) if args.out else default_out_dir(assets[0], "sweep")
+    counts = {"ok": 0, "skipped": 0, "failed": 0}
+    failures: list[str] = []
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console.out, transient=True) as bar:
+        task = bar.add_task("starting the Dask cluster", total=None)
+
+        def started(info: dict) -> None:
+            console.out.print(f"{info['cells']} cells ({info['done']} finished earlier, {info['todo']} to run) on "
+                              f"{info['workers']} Dask workers; dashboard: {info['dashboard']}", highlight=False)
+            bar.update(task, total=info["todo"], description="cells")
+
+        def finished(status: dict) -> None:
+            counts[status["status"]] += 1
+            if status["status"] == "failed":
+                failures.append(f"{status['label']}: {status['error']}")
+                console.err.print(f"[red]failed:[/] {status['label']}: {status['error']}", highlight=False)
+            bar.update(task, advance=1, description=f"done {counts['ok']} · skipped {counts['skipped']} · "
+                                                    f"failed {counts['failed']}")
+        rows = run_sweep(strategies, assets, out=out, freqs=_list(args.freqs, "--freqs") or None,
+                         horizons=_list(args.horizons, "--horizons", int), param_grid=_param_grid(args.param_grid),
+                         seeds=_list(args.seeds, "--seeds", int), options=options, workers=args.workers,
+                         threads_per_worker=args.threads_per_worker, scheduler=args.scheduler, on_start=started,
+                         on_cell=finished, command=_command_line())
+    status = rows.drop_duplicates("cell")["status"].value_counts() if len(rows) else {}
+    console.out.print(f"this run: {counts['ok']} evaluated, {counts['skipped']} skipped, {counts['failed']} failed; "
+                      f"the folder holds {int(status.get('ok', 0))} evaluated, {int(status.get('skipped', 0))} skipped "
+                      f"and {int(status.get('failed', 0))} failed cells", highlight=False)
+    for reason in rows.loc[rows["status"] == "skipped"].drop_duplicates("cell").itertuples() if len(rows) else []:
+        console.out.print(f"  skipped {reason.strategy} on {reason.asset} {reason.freq}: {reason.reason}",
+                          highlight=False)
+    console.out.print(f"dataset: {out}/cells (Parquet, by asset/freq); summary: execbench sweep-summary {out}")
+    return 1 if counts["failed"] else 0
+
+
+def sweep_summary(args: argparse.Namespace) -> int:
+    """``execbench sweep-summary``: the paper's table per frequency and the seeds view of a sweep folder."""
+    from execbench.sweep import load_sweep
+    from execbench.sweep.summary import paper_tables, seeds_view
+
+    folder = Path(args.folder)
+    if not (folder / "sweep.json").is_file():
+        raise DataError(f"{folder}: not a sweep folder (no sweep.json)")
+    rows = load_sweep(folder)
+    ok = rows[rows["status"] == "ok"] if len(rows) else rows
+    if not len(ok):
+        raise DataError(f"{folder}: no finished cell yet")
+    asset = args.asset or str(ok["asset"].iloc[0])
+    horizon = args.horizon or int(ok["horizon"].iloc[0])
+    for freq, table in paper_tables(rows, asset=asset, horizon=horizon).items():
+        console.print_frame(table, f"{asset} {freq}, T={horizon}: bps vs VWAP (quantity target), paper sign; "
+                                   "mean over seeds")
+    seeds = seeds_view(rows)
+    if (seeds["seeds"] > 1).any():
+        shown = seeds[seeds["scenario"].str.contains("vwap-quantity-(?:m1|match)$")]
+        console.print_frame(shown, "seeds: mean perf_bps over seeds, spread (max − min) and the mean 95 % CI across orders")
+    failed = rows[rows["status"] == "failed"] if len(rows) else rows
+    for row in failed.itertuples():
+        console.out.print(f"failed: {row.strategy} on {row.asset} {row.freq}: {row.reason}", highlight=False)
     return 0

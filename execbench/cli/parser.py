@@ -155,6 +155,41 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(mr)
     mr.set_defaults(run="meta_report")
 
+    sw = sub.add_parser("sweep", help="a grid of strategies x assets x frequencies x horizons x parameters x seeds "
+                                      "on Dask (a LocalCluster by default): resumable, one task per cell")
+    sw.add_argument("--strategies", required=True, help="comma-separated strategy names")
+    sw.add_argument("--assets", default="BTCUSDT", help="comma-separated bundled assets or universes")
+    sw.add_argument("--freqs", default=None, help="comma-separated bar frequencies (default: each asset's finest)")
+    sw.add_argument("--horizons", default="12", help="comma-separated horizons T in bars (default 12)")
+    sw.add_argument("--param-grid", action="append", metavar="NAME=V1,V2",
+                    help="a strategy parameter's values (repeatable; applies to the strategies that take it)")
+    sw.add_argument("--seeds", default="0", help="comma-separated seeds (strategies with a seed parameter get it; "
+                                                 "every cell's audit and bootstrap use it)")
+    sw.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: one per core)")
+    sw.add_argument("--threads-per-worker", type=int, default=1, help="threads per LocalCluster worker (default 1)")
+    sw.add_argument("--scheduler", default=None, help="an existing Dask scheduler, tcp://HOST:8786 (default: "
+                                                      "DASK_SCHEDULER_ADDRESS, else a LocalCluster)")
+    sw.add_argument("--per-order", action="store_true", help="also write every cell's per-order results (by the workers)")
+    sw.add_argument("--reps", type=int, default=400, help="bootstrap resamples of each CI (default 400)")
+    sw.add_argument("--order-size", type=float, default=DEFAULT_ORDER_SIZE, help="order size, fraction of the "
+                                                                               "expected window volume (default 0.01)")
+    sw.add_argument("--no-audit", action="store_true", help="skip the look-ahead audit in every cell")
+    sw.add_argument("--audit-orders", type=int, default=AUDIT_ORDERS, help=f"orders audited per cell (default {AUDIT_ORDERS})")
+    sw.add_argument("--out", default=None, help="sweep folder (default under reports/); rerunning into it skips "
+                                                "finished cells")
+    for name, text in (("--test-start", "first order origin date of the test period (UTC)"),
+                       ("--val-start", "start of the validation period; fitting uses bars before it"),
+                       ("--test-end", "end (exclusive) of the test period")):
+        sw.add_argument(name, default=None, help=text)
+    sw.set_defaults(run="sweep")
+
+    ss = sub.add_parser("sweep-summary", help="a sweep folder as the paper's tables, one per frequency, and the "
+                                              "seeds view (mean and spread across seeds next to the CI across orders)")
+    ss.add_argument("folder", help="the sweep folder")
+    ss.add_argument("--asset", default=None, help="the asset of the paper tables (default: the sweep's first)")
+    ss.add_argument("--horizon", type=int, default=None, help="the horizon of the paper tables (default: the first)")
+    ss.set_defaults(run="sweep_summary")
+
     al = sub.add_parser("lem-alignment", help="train the LEM with the causal and with the upstream lems alignment "
                                               "(same seed), audit both and compare them with TWAP on the test orders")
     _model_args(al, 3, "maximum epochs of each training (default 3)")

@@ -138,6 +138,21 @@ def _universe(frames: dict[str, pd.DataFrame], name: str, *, listed: bool) -> pd
     return out
 
 
+def unavailable_freq(asset: str, freq: str) -> str | None:
+    """Why the bundled data of ``asset`` (an asset or universe) cannot give ``freq`` bars, or ``None``
+    when it can (or when ``asset`` is not bundled: its own loader decides)."""
+    from execbench.data.bundled import UNIVERSES, universe_members
+
+    members = universe_members(asset) if asset.lower() in UNIVERSES else [asset]
+    if not any(e.asset == members[0] for e in bundled_datasets()):
+        return None
+    try:
+        _pick_bundled(members[0], freq)
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
 def _pick_bundled(asset: str, freq: str | None) -> tuple[BundledDataset, str | None]:
     entries = [e for e in bundled_datasets() if e.asset == asset]
     natives = sorted({e.freq for e in entries}, key=parse_freq)

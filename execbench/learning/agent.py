@@ -72,13 +72,21 @@ class EnvAgent(Strategy):
             return "the execution environment does not model participation caps"
         return None
 
+    def checkpoint_mismatch(self, bars) -> str | None:
+        if self.policy is None or self.checkpoint is None:
+            return None
+        trained = self.trained_on or {}
+        if (trained.get("asset"), trained.get("freq")) == (bars.attrs.get("asset"), bars.attrs.get("freq")):
+            return None
+        return (f"checkpoint trained on {trained.get('asset')} {trained.get('freq')}, not on "
+                f"{bars.attrs.get('asset')} {bars.attrs.get('freq')}")
+
     def fit(self, bars) -> "EnvAgent":
         """Train on ``bars`` (the training period), or keep the checkpoint and report a mismatch."""
         if self.policy is not None and self.checkpoint is not None:
-            trained = self.trained_on or {}
-            if (trained.get("asset"), trained.get("freq")) != (bars.attrs.get("asset"), bars.attrs.get("freq")):
-                warnings.warn(f"strategy {self.name!r}: checkpoint trained on {trained.get('asset')} {trained.get('freq')}, "
-                              f"evaluated on {bars.attrs.get('asset')} {bars.attrs.get('freq')}", stacklevel=2)
+            mismatch = self.checkpoint_mismatch(bars)
+            if mismatch:
+                warnings.warn(f"strategy {self.name!r}: {mismatch}", stacklevel=2)
             return self
         return self.train(bars)
 

@@ -180,6 +180,11 @@ class Strategy:
         """``None`` if the strategy supports ``spec``, else the reason it does not."""
         return None
 
+    def checkpoint_mismatch(self, bars) -> str | None:
+        """``None`` unless the strategy runs a trained checkpoint made for other data than ``bars``
+        (another asset or frequency); then the reason, e.g. for a sweep to skip the cell."""
+        return None
+
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{type(self).__name__}({shown})"

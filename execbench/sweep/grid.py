@@ -1,0 +1,134 @@
+"""The sweep's grid: one ``SweepCell`` per strategy × asset × frequency × horizon × parameter set ×
+seed, and the checks that turn a bad grid into one line before any work starts."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from execbench.errors import DataError, ParameterError
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One task of a sweep: a strategy with parameters on one asset and frequency, horizon T, seed."""
+
+    strategy: str
+    asset: str
+    freq: str
+    horizon: int
+    params: tuple[tuple[str, Any], ...] = ()
+    seed: int = 0
+
+    def __repr__(self) -> str:
+        shown = ",".join(f"{k}={v}" for k, v in self.params)
+        return (f"SweepCell({self.strategy}{'[' + shown + ']' if shown else ''} on {self.asset} {self.freq}, "
+                f"T={self.horizon}, seed {self.seed})")
+
+    @property
+    def key(self) -> str:
+        """A stable id of the cell (16 hex digits of the SHA-256 of its fields): its file name."""
+        text = json.dumps([self.strategy, self.asset, self.freq, self.horizon, [list(p) for p in self.params],
+                           self.seed], default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def params_text(self) -> str:
+        """The parameter set as ``name=value,...`` (empty for the defaults)."""
+        return ",".join(f"{k}={v}" for k, v in self.params)
+
+    def strategy_params(self, takes_seed: bool) -> dict[str, Any]:
+        """The strategy's keyword arguments: the parameter set, and the seed where the strategy has one."""
+        params = dict(self.params)
+        if takes_seed and "seed" not in params:
+            params["seed"] = self.seed
+        return params
+
+
+def sweep_cells(strategies: list[str], assets: list[str], freqs: list[str | None] | None = None,
+                horizons: list[int] | None = None, param_grid: dict[str, list[Any]] | None = None,
+                seeds: list[int] | None = None) -> list[SweepCell]:
+    """Every cell of the grid, checked (``check_cells``); a frequency of ``None`` is the asset's finest
+    bundled one.  ``param_grid`` (name → values) applies to the strategies that take the parameter;
+    the others run once with their defaults."""
+    from execbench.strategy import strategy_class
+
+    freqs = list(freqs or [None])
+    horizons = list(horizons or [12])
+    seeds = list(seeds or [0])
+    grid = dict(param_grid or {})
+    for name in strategies:
+        strategy_class(name)  # an unknown strategy is a one-line StrategyError here
+    for asset in assets:
+        check_asset(asset)
+    unused = [p for p in grid if not any(_takes(name, p) for name in strategies)]
+    if unused:
+        raise ParameterError(f"--param-grid {unused[0]!r}: no strategy of the sweep takes it "
+                             f"({', '.join(strategies)})")
+    cells = []
+    for name in strategies:
+        names = [p for p in grid if _takes(name, p)]
+        sets = [tuple(zip(names, values, strict=True)) for values in itertools.product(*(grid[p] for p in names))]
+        for asset, freq, horizon, params, seed in itertools.product(assets, freqs, horizons, sets or [()], seeds):
+            cells.append(SweepCell(name, asset, freq or finest_freq(asset), int(horizon), params, int(seed)))
+    check_cells(cells)
+    return cells
+
+
+def check_cells(cells: list[SweepCell]) -> None:
+    """Refuse, in one line, a cell whose strategy, parameters, asset or frequency cannot run: before
+    any work starts, never as a failure half-way through the sweep."""
+    from execbench.data.frequency import parse_freq
+    from execbench.strategy import load_strategy
+
+    seen = set()
+    for cell in cells:
+        check_asset(cell.asset)
+        parse_freq(cell.freq)
+        if cell.horizon < 1:
+            raise ParameterError(f"--horizons {cell.horizon}: expected a positive number of bars")
+        if (cell.strategy, cell.params) not in seen:
+            seen.add((cell.strategy, cell.params))
+            load_strategy(cell.strategy, **dict(cell.params))  # wrong names, types or ranges: one line
+
+
+def check_asset(asset: str) -> None:
+    """A bundled asset or universe, a synthetic market or an existing file or folder; else one line."""
+    from pathlib import Path
+
+    from execbench.data.bundled import bundled_assets
+
+    known = bundled_assets()
+    if asset not in known and not asset.lower().startswith("synthetic:") and not Path(asset).exists():
+        raise DataError(f"--assets {asset!r}: not a bundled asset or universe ({', '.join(sorted(known))}) nor an "
+                        "existing file or folder")
+
+
+def finest_freq(asset: str) -> str:
+    """The finest bundled frequency of ``asset`` (what ``load_bars`` uses without ``freq``)."""
+    from execbench.data.bundled import bundled_assets
+    from execbench.data.frequency import parse_freq
+
+    freqs = bundled_assets().get(asset)
+    if freqs:
+        return min(freqs, key=parse_freq)
+    if asset.lower().startswith("synthetic:"):
+        return "15m"
+    raise ParameterError(f"--freqs: needed for {asset!r}, which is not bundled (its frequency is not known up front)")
+
+
+def takes_seed(strategy: str) -> bool:
+    """Whether the strategy declares a ``seed`` parameter (the sweep's seed is passed to it)."""
+    from execbench.strategy import strategy_class
+
+    return "seed" in strategy_class(strategy).param_defaults()
+
+
+def _takes(strategy: str, param: str) -> bool:
+    from execbench.strategy import strategy_class
+
+    cls = strategy_class(strategy)
+    return param in cls.param_defaults() or cls.accepts_any_param()

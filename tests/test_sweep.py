@@ -1,0 +1,112 @@
+"""Sweeps on Dask: a 2 × 2 grid on a LocalCluster with 2 workers equals the same cells through
+``eb.evaluate``; a rerun skips finished cells; a failing cell is isolated and retried; a bad grid is a
+one-line error before any work starts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import execbench as eb
+from execbench.cli import main
+from execbench.errors import DataError, StrategyError
+from execbench.sweep import SweepOptions, sweep, sweep_cells
+from execbench.sweep.summary import paper_tables, seeds_view
+
+OPTIONS = SweepOptions(test_start="2026-04-15", audit=False, reps=50)
+FAILING = '''
+from execbench.strategy import Strategy
+
+
+class NotOnEth(Strategy):
+    name = "noteth"
+    mode = "static"
+
+    def fit(self, bars):
+        if bars.attrs.get("asset") == "ETHUSDT":
+            raise ValueError("no ETH here\\nsecond line")
+        return self
+
+    def schedule(self, ctx, grid):
+        import numpy as np
+        return np.full((ctx.n_orders, grid.horizon, len(grid)), 1.0 / grid.horizon)
+'''
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=40) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_a_2x2_grid_on_two_workers_equals_evaluate_and_resumes(tmp_path, scheduler):
+    seen = []
+    rows = sweep(["twap", "flex"], ["BTCUSDT", "ETHUSDT"], out=tmp_path, options=OPTIONS, scheduler=scheduler,
+                 on_start=seen.append)
+    assert seen[0]["todo"] == 4 and seen[0]["workers"] == 2
+    assert set(rows["status"]) == {"ok"} and rows["cell"].nunique() == 4
+    for strategy, asset in (("flex", "ETHUSDT"), ("twap", "BTCUSDT")):
+        bars = eb.load_bars(asset)
+        expected = eb.evaluate(strategy, bars, split=eb.make_split(bars, test_start=OPTIONS.test_start), audit=False,
+                               option=False).table("scenarios").set_index("scenario")
+        got = rows[(rows["strategy"] == strategy) & (rows["asset"] == asset) & (rows["side"] != "all")]
+        got = got.set_index("scenario").loc[expected.index]
+        np.testing.assert_allclose(got["perf_bps_mean"], expected["perf_bps_mean"], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(got["bps_Std"], expected["bps_Std"], rtol=0, atol=1e-9)
+        assert (got["perf_bps_ci_lo"] <= got["perf_bps_mean"]).all() and (got["perf_bps_mean"] <= got["perf_bps_ci_hi"]).all()
+    # rerun: every cell finished, nothing submitted, the same rows
+    seen.clear()
+    again = sweep(["twap", "flex"], ["BTCUSDT", "ETHUSDT"], out=tmp_path, options=OPTIONS, scheduler=scheduler,
+                  on_start=seen.append)
+    assert seen[0]["todo"] == 0
+    key = ["cell", "scenario"]
+    pd.testing.assert_frame_equal(again.sort_values(key).reset_index(drop=True), rows.sort_values(key).reset_index(drop=True))
+    tables = paper_tables(rows, asset="BTCUSDT")
+    assert list(tables) == ["15m"] and tables["15m"]["Order"].iloc[0] == "TWAP Volume"
+    assert {"FLEX BUY", "FLEX SELL"} <= set(tables["15m"]["Order"])
+    assert (seeds_view(rows)["seeds"] == 1).all()
+
+
+def test_a_failing_cell_is_isolated_and_retried(tmp_path, scheduler):
+    plugin = tmp_path / "noteth.py"
+    plugin.write_text(FAILING)
+    name = f"{plugin}:NotOnEth"
+    done = []
+    rows = sweep([name], ["BTCUSDT", "ETHUSDT"], out=tmp_path / "sw", options=OPTIONS, scheduler=scheduler,
+                 on_cell=done.append)
+    assert sorted(s["status"] for s in done) == ["failed", "ok"]
+    failed = rows[rows["status"] == "failed"]
+    reason = failed["reason"].iloc[0]
+    assert len(failed) == 1 and "ValueError: no ETH here" in reason and "\n" not in reason  # one line
+    assert (rows.loc[rows["status"] == "ok", "asset"] == "BTCUSDT").all()
+    done.clear()
+    sweep([name], ["BTCUSDT", "ETHUSDT"], out=tmp_path / "sw", options=OPTIONS, scheduler=scheduler, on_cell=done.append)
+    assert [s["status"] for s in done] == ["failed"]  # only the failed cell runs again
+
+
+def test_checkpoints_for_other_data_and_missing_frequencies_are_skipped_with_the_reason(tmp_path, scheduler):
+    rows = sweep(["ppo"], ["BTCUSDT", "AAPL"], freqs=["1h"], out=tmp_path, options=OPTIONS, scheduler=scheduler)
+    reasons = rows.set_index("asset")["reason"]
+    assert (rows["status"] == "skipped").all()
+    assert "checkpoint trained on BTCUSDT 15m, not on BTCUSDT 1h" in reasons["BTCUSDT"]
+    assert "bundled data is at 1d" in reasons["AAPL"]
+
+
+def test_a_bad_grid_is_one_line_before_any_work(tmp_path, capsys):
+    with pytest.raises(StrategyError, match="nosuch"):
+        sweep_cells(["twap", "nosuch"], ["BTCUSDT"])
+    with pytest.raises(DataError, match="'NOPE'"):
+        sweep_cells(["twap"], ["BTCUSDT", "NOPE"])
+    cells = sweep_cells(["ac", "twap"], ["BTCUSDT"], horizons=[6, 12], param_grid={"risk_aversion": [1.0, 10.0]},
+                        seeds=[0, 1])
+    assert len(cells) == 2 * 2 * 2 + 2 * 2 and len({c.key for c in cells}) == len(cells)
+    out = tmp_path / "never"
+    assert main(["sweep", "--strategies", "twap", "--assets", "BTCUSDT,NOPE", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "NOPE" in err and "Traceback" not in err and not out.exists()
+    assert main(["sweep", "--strategies", "twap", "--param-grid", "risk_aversion=1,2", "--out", str(out)]) == 2
+    assert "no strategy of the sweep takes it" in capsys.readouterr().err
