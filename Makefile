@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_lem.py
 	$(BIN)/python benchmarks/bench_env.py
 	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 notebook: setup
 	$(BIN)/python examples/build_notebook.py

@@ -10,7 +10,8 @@ import pytest
 
 import execbench as eb
 from execbench.cli import main
-from execbench.errors import DataError, StrategyError
+from execbench.errors import DataError, ParameterError, StrategyError
+from execbench.results import RunData
 from execbench.sweep import SweepOptions, sweep, sweep_cells
 from execbench.sweep.summary import paper_tables, seeds_view
 
@@ -45,9 +46,17 @@ def scheduler():
 
 def test_a_2x2_grid_on_two_workers_equals_evaluate_and_resumes(tmp_path, scheduler):
     seen = []
-    rows = sweep(["twap", "flex"], ["BTCUSDT", "ETHUSDT"], out=tmp_path, options=OPTIONS, scheduler=scheduler,
+    with_orders = SweepOptions(**{**OPTIONS.__dict__, "per_order": True})
+    rows = sweep(["twap", "flex"], ["BTCUSDT", "ETHUSDT"], out=tmp_path, options=with_orders, scheduler=scheduler,
                  on_start=seen.append)
     assert seen[0]["todo"] == 4 and seen[0]["workers"] == 2
+    # per-order results, written by the workers next to the cells
+    files = sorted((tmp_path / "per_order").rglob("*.npz"))
+    assert len(files) == 4
+    run = RunData.load(files[0])
+    cell = rows[(rows["cell"] == files[0].stem) & (rows["side"] != "all")].set_index("scenario")
+    assert np.nanmean(run.column("bps", "buy-vwap-quantity-m1")) == pytest.approx(
+        cell.loc["buy-vwap-quantity-m1", "bps_Mean"], abs=1e-4)  # float32 storage
     assert set(rows["status"]) == {"ok"} and rows["cell"].nunique() == 4
     for strategy, asset in (("flex", "ETHUSDT"), ("twap", "BTCUSDT")):
         bars = eb.load_bars(asset)
@@ -60,11 +69,14 @@ def test_a_2x2_grid_on_two_workers_equals_evaluate_and_resumes(tmp_path, schedul
         assert (got["perf_bps_ci_lo"] <= got["perf_bps_mean"]).all() and (got["perf_bps_mean"] <= got["perf_bps_ci_hi"]).all()
     # rerun: every cell finished, nothing submitted, the same rows
     seen.clear()
-    again = sweep(["twap", "flex"], ["BTCUSDT", "ETHUSDT"], out=tmp_path, options=OPTIONS, scheduler=scheduler,
+    again = sweep(["twap", "flex"], ["BTCUSDT", "ETHUSDT"], out=tmp_path, options=with_orders, scheduler=scheduler,
                   on_start=seen.append)
     assert seen[0]["todo"] == 0
     key = ["cell", "scenario"]
     pd.testing.assert_frame_equal(again.sort_values(key).reset_index(drop=True), rows.sort_values(key).reset_index(drop=True))
+    with pytest.raises(ParameterError, match="test_start '2026-04-15' → '2026-04-01'"):  # no mixed-up cells
+        sweep(["twap"], ["BTCUSDT"], out=tmp_path, options=SweepOptions(**{**with_orders.__dict__,
+                                                                           "test_start": "2026-04-01"}))
     tables = paper_tables(rows, asset="BTCUSDT")
     assert list(tables) == ["15m"] and tables["15m"]["Order"].iloc[0] == "TWAP Volume"
     assert {"FLEX BUY", "FLEX SELL"} <= set(tables["15m"]["Order"])

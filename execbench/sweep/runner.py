@@ -53,6 +53,7 @@ def sweep(strategies: list[str], assets: list[str], *, out: str | Path, freqs: l
     cells = sweep_cells(strategies, assets, freqs, horizons, param_grid, seeds)
     options = options or SweepOptions()
     out = Path(out).resolve()
+    check_options(out, options)
     out.mkdir(parents=True, exist_ok=True)
     todo = [cell for cell in cells if not is_done(out, cell)]
     record = sweep_record(cells, options, command)
@@ -82,6 +83,27 @@ def sweep(strategies: list[str], assets: list[str], *, out: str | Path, freqs: l
             cluster.close()
     write_record(out, {**record, "seconds": round(time.perf_counter() - started, 3), "finished": True})
     return load_sweep(out)
+
+
+def check_options(out: Path, options: SweepOptions) -> None:
+    """A sweep folder holds cells of one set of options (split, order size, audit, statistics): a rerun
+    with others would mix results, so it is refused in one line."""
+    import json
+
+    from execbench.errors import ParameterError
+
+    path = out / "sweep.json"
+    if not path.is_file():
+        return
+    try:
+        before = json.loads(path.read_text()).get("options")
+    except (json.JSONDecodeError, OSError):
+        raise ParameterError(f"{path}: unreadable; pass another --out") from None
+    now = asdict(options)
+    if before is not None and before != now:
+        changed = ", ".join(f"{k} {before.get(k)!r} → {v!r}" for k, v in now.items() if before.get(k) != v)
+        raise ParameterError(f"--out {out}: this sweep folder was run with other options ({changed}); its finished "
+                             "cells would mix with these: pass another --out")
 
 
 def sweep_serial(cells: list[SweepCell], options: SweepOptions, out: str | Path) -> list[dict[str, Any]]:
