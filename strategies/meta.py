@@ -15,6 +15,7 @@ its perf_bps on an order is the chosen candidate's perf_bps on that order.
 from __future__ import annotations
 
 from importlib.resources import files
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,18 @@ class MetaStrategy(Strategy):
                 return f"candidate {candidate.name!r}: {reason}"
         return None
 
+    def checkpoint_mismatch(self, bars) -> str | None:
+        """The selector's or a candidate's checkpoint made for other data than ``bars``."""
+        asset, freq = bars.attrs.get("asset"), bars.attrs.get("freq")
+        trained = self.selector.trained_on or {}
+        if self.checkpoint is not None and (freq != self.selector.freq or trained.get("asset") not in (None, asset)):
+            return f"selector trained on {trained.get('asset', '?')} {self.selector.freq}, not on {asset} {freq}"
+        for candidate in self.candidates:
+            reason = candidate.checkpoint_mismatch(bars)
+            if reason:
+                return f"candidate {candidate.name!r}: {reason}"
+        return None
+
     def fit(self, bars) -> "MetaStrategy":
         """Fit every candidate on the training bars (the selector comes from the checkpoint)."""
         from execbench.strategy.runner import fit_strategy
@@ -73,6 +86,9 @@ class MetaStrategy(Strategy):
         if bars.attrs.get("freq") != self.selector.freq:
             raise StrategyError(f"strategy 'meta': the selector was trained on {self.selector.freq} bars, the data "
                                 f"are {bars.attrs.get('freq')} (train one with execbench train meta)")
+        mismatch = self.checkpoint_mismatch(bars)
+        if mismatch:
+            warnings.warn(f"strategy 'meta': {mismatch}", stacklevel=2)
         for candidate in self.candidates:
             fit_strategy(candidate, bars)
         return self
