@@ -222,20 +222,13 @@ def frontier_figure(table: pd.DataFrame):
     ax.errorbar(ac["std IS"], ac["mean IS"], yerr=1.96 * ac["se mean"], fmt="o", color=PALETTE[0], capsize=3,
                 label="AC measured (95 % CI)")
     span = max(float(table["std IS"].max() - table["std IS"].min()), 1e-9)
-    placed: list[float] = []
-    for _, row in ac.iterrows():  # label the points that do not sit on top of each other
-        if all(abs(row["std IS"] - x) > 0.04 * span for x in placed):
-            ax.annotate(f"λ={row['risk_aversion']:g}", (row["std IS"], row["mean IS"]), textcoords="offset points",
-                        xytext=(5, 4), fontsize=7)
-            placed.append(row["std IS"])
+    _label_lambdas(ax, ac, span, (5, 4), "black")
     ax.errorbar(twap["std IS"], twap["mean IS"], yerr=1.96 * twap["se mean"], fmt="s", color=PALETTE[1], capsize=3,
                 label="TWAP measured")
     if len(ppo):
         ax.errorbar(ppo["std IS"], ppo["mean IS"], yerr=1.96 * ppo["se mean"], fmt="D", color=PALETTE[2], capsize=3,
                     label="PPO trained for each λ (95 % CI)")
-        for _, row in ppo.iterrows():
-            ax.annotate(f"λ={row['risk_aversion']:g}", (row["std IS"], row["mean IS"]), textcoords="offset points",
-                        xytext=(5, -10), fontsize=7, color=PALETTE[2])
+        _label_lambdas(ax, ppo, span, (5, -10), PALETTE[2])
     ax.set_xlabel("risk: std of implementation shortfall (bps)")
     ax.set_ylabel("expected cost: mean implementation shortfall (bps)")
     ax.set_title("Almgren–Chriss efficient frontier under the replay's impact model"
@@ -243,6 +236,19 @@ def frontier_figure(table: pd.DataFrame):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _label_lambdas(ax, rows: pd.DataFrame, span: float, offset: tuple[int, int], color) -> None:
+    """Label points with their λ; of points that sit on top of each other (closer than 4 % of the
+    x span, in x and y), only the first."""
+    yspan = max(float(rows["mean IS"].max() - rows["mean IS"].min()), 1e-9) if len(rows) else 1.0
+    placed: list[tuple[float, float]] = []
+    for _, row in rows.iterrows():
+        x, y = row["std IS"], row["mean IS"]
+        if all(abs(x - px) > 0.04 * span or abs(y - py) > 0.04 * yspan for px, py in placed):
+            ax.annotate(f"λ={row['risk_aversion']:g}", (x, y), textcoords="offset points", xytext=offset, fontsize=7,
+                        color=color)
+            placed.append((x, y))
 
 
 def cost_curve_figure(table: pd.DataFrame, title: str):
