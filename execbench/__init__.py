@@ -27,5 +27,5 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["lem"],
                  "available_strategies", "bounded_step", "fit_profile", "fit_strategy", "load_fitted", "load_strategy",
                  "run_strategy"],
     "sweep": ["SweepOptions", "load_sweep", "sweep", "sweep_cells"],
-    "sweep.summary": ["paper_tables", "seeds_view"],
+    "sweep.summary": ["frequency_overview", "paper_tables", "seeds_view"],
 })

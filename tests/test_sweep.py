@@ -7,13 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pytest import approx
 
 import execbench as eb
 from execbench.cli import main
 from execbench.errors import DataError, ParameterError, StrategyError
 from execbench.results import RunData
 from execbench.sweep import SweepOptions, sweep, sweep_cells
-from execbench.sweep.summary import paper_tables, seeds_view
+from execbench.sweep.summary import frequency_overview, paper_tables, seeds_view
 
 OPTIONS = SweepOptions(test_start="2026-04-15", audit=False, reps=50)
 FAILING = '''
@@ -81,6 +82,10 @@ def test_a_2x2_grid_on_two_workers_equals_evaluate_and_resumes(tmp_path, schedul
     assert list(tables) == ["15m"] and tables["15m"]["Order"].iloc[0] == "TWAP Volume"
     assert {"FLEX BUY", "FLEX SELL"} <= set(tables["15m"]["Order"])
     assert (seeds_view(rows)["seeds"] == 1).all()
+    overview = frequency_overview(rows).set_index("Asset")
+    assert list(overview.index) == ["BTCUSDT", "ETHUSDT"] and "FLEX BUY m=1" in overview
+    flex = rows[(rows["strategy"] == "flex") & (rows["asset"] == "ETHUSDT") & (rows["scenario"] == "sell-vwap-quantity-m1")]
+    assert overview.loc["ETHUSDT", "FLEX SELL m=1"] == approx(flex["bps_Mean"].iloc[0])
 
 
 def test_a_failing_cell_is_isolated_and_retried(tmp_path, scheduler):

@@ -694,7 +694,7 @@ def sweep(args: argparse.Namespace) -> int:
 def sweep_summary(args: argparse.Namespace) -> int:
     """``execbench sweep-summary``: the paper's table per frequency and the seeds view of a sweep folder."""
     from execbench.sweep import load_sweep
-    from execbench.sweep.summary import paper_tables, seeds_view
+    from execbench.sweep.summary import frequency_overview, paper_tables, seeds_view
 
     folder = Path(args.folder)
     if not (folder / "sweep.json").is_file():
@@ -708,6 +708,8 @@ def sweep_summary(args: argparse.Namespace) -> int:
     for freq, table in paper_tables(rows, asset=asset, horizon=horizon).items():
         console.print_frame(table, f"{asset} {freq}, T={horizon}: bps vs VWAP (quantity target), paper sign; "
                                    "mean over seeds")
+    console.print_frame(frequency_overview(rows, horizon=horizon), f"every asset and frequency, T={horizon}: mean bps "
+                        "vs VWAP (quantity target), paper sign: TWAP against the full-horizon VWAP, each strategy at m=1")
     seeds = seeds_view(rows)
     if (seeds["seeds"] > 1).any():
         shown = seeds[seeds["scenario"].str.contains("vwap-quantity-(?:m1|match)$")]

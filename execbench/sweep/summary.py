@@ -62,3 +62,30 @@ def seeds_view(rows: pd.DataFrame) -> pd.DataFrame:
     flips = grouped["perf_bps_mean"].agg(lambda v: bool((v > 0).any() and (v < 0).any())).reset_index(drop=True)
     view["sign_flips"] = flips.to_numpy()
     return view.drop(columns=["seed_min"])
+
+
+def frequency_overview(rows: pd.DataFrame, *, benchmark: str = "vwap", target: str = "quantity",
+                       period: int = 1, horizon: int | None = None) -> pd.DataFrame:
+    """One row per asset × frequency (finest first): N, the ``TWAP Volume`` row's mean and std, and
+    each other strategy's BUY and SELL mean bps (paper sign) at minimum period ``period`` — the
+    paper's multi-frequency tables in one screen (means over seeds)."""
+    ok = rows[rows.get("status", "ok") == "ok"]
+    if horizon is not None:
+        ok = ok[ok["horizon"] == horizon]
+    out = []
+    for (asset, freq), here in ok.groupby(["asset", "freq"], sort=False):
+        twap = here[here["scenario"] == "TWAP Volume"]
+        row = {"Asset": asset, "Freq": freq, "N": int(round(twap["bps_N"].mean())),
+               "TWAP Volume mean": twap["bps_Mean"].mean(), "TWAP Volume std": twap["bps_Std"].mean()}
+        for (strategy, params), cells in here[here["strategy"] != "twap"].groupby(["strategy", "params"], sort=False):
+            name = strategy.upper() + (f" [{params}]" if params else "")
+            for side in ("buy", "sell"):
+                picked = cells[(cells["side"] == side) & (cells["benchmark"] == benchmark) & (cells["target"] == target)
+                               & (cells["min_period"] == period) & ~cells["match"].astype(bool)]
+                row[f"{name} {side.upper()} m={period}"] = picked["bps_Mean"].mean()
+        out.append(row)
+    table = pd.DataFrame(out)
+    if len(table):
+        table["_order"] = [parse_freq(f) for f in table["Freq"]]
+        table = table.sort_values(["Asset", "_order"]).drop(columns="_order").reset_index(drop=True)
+    return table
