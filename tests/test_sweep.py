@@ -36,10 +36,16 @@ class NotOnEth(Strategy):
 '''
 
 
+DYING = FAILING.replace('raise ValueError("no ETH here\\nsecond line")', "import os; os._exit(3)").replace(
+    "NotOnEth", "DiesOnEth")
+
+
 @pytest.fixture(scope="module")
 def scheduler():
+    import dask
     from dask.distributed import LocalCluster
 
+    dask.config.set({"distributed.scheduler.allowed-failures": 0})  # a dying cell is not retried on another worker
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=40) as cluster:
         yield cluster.scheduler_address
@@ -127,3 +133,33 @@ def test_a_bad_grid_is_one_line_before_any_work(tmp_path, capsys):
     assert "error:" in err and "NOPE" in err and "Traceback" not in err and not out.exists()
     assert main(["sweep", "--strategies", "twap", "--param-grid", "risk_aversion=1,2", "--out", str(out)]) == 2
     assert "no strategy of the sweep takes it" in capsys.readouterr().err
+
+
+def test_a_cell_that_kills_its_worker_is_a_failed_cell_and_the_sweep_goes_on(tmp_path, scheduler):
+    plugin = tmp_path / "dies.py"
+    plugin.write_text(DYING)
+    assert "os._exit" in DYING
+    rows = sweep([f"{plugin}:DiesOnEth"], ["BTCUSDT", "ETHUSDT"], out=tmp_path / "sw", options=OPTIONS,
+                 scheduler=scheduler)
+    status = rows.drop_duplicates("cell").set_index("asset")["status"]
+    assert status["BTCUSDT"] == "ok" and status["ETHUSDT"] == "failed"
+    assert "\n" not in rows.loc[rows["status"] == "failed", "reason"].iloc[0]
+
+
+def test_cells_are_keyed_by_what_they_compute_and_file_assets_are_found_again(tmp_path, scheduler):
+    one = sweep_cells(["ac"], ["BTCUSDT"], freqs=["60m"], param_grid={"risk_aversion": [1.0], "eta": [0.1]})
+    two = sweep_cells(["ac"], ["BTCUSDT"], freqs=["1h", "1h"], param_grid={"eta": [0.1], "risk_aversion": [1.0, 1.0]})
+    assert [c.key for c in one] == [c.key for c in two] and one[0].freq == "1h"
+    with pytest.raises(ParameterError, match="--seeds"):
+        sweep_cells(["ppo"], ["BTCUSDT"], param_grid={"seed": [1]})
+    # a bars file as the asset: its rows come back, named by the file, and a rerun skips it
+    path = tmp_path / "my bars" / "btc.parquet"
+    path.parent.mkdir()
+    eb.load_bars("BTCUSDT").loc["2026-01-01":].to_parquet(path)
+    seen = []
+    options = SweepOptions(test_start="2026-04-15", val_start="2026-03-01", audit=False, reps=50)
+    rows = sweep(["twap"], [str(path)], freqs=["15m"], out=tmp_path / "sw", options=options, scheduler=scheduler)
+    assert set(rows["status"]) == {"ok"} and set(rows["asset"]) == {str(path)}
+    sweep(["twap"], [str(path)], freqs=["15m"], out=tmp_path / "sw", options=options, scheduler=scheduler,
+          on_start=seen.append)
+    assert seen[0]["todo"] == 0

@@ -27,6 +27,7 @@ from statsmodels.stats.multitest import multipletests
 
 BLOCK_FACTOR = 2  # the floor of the block length: this many horizons of dates
 DEFAULT_REPS = 400
+MIN_DATES = 10  # fewer dates with values: no CI and no test (the estimate alone)
 DEFAULT_LEVEL = 0.95
 ZERO_DIFFERENCE_BPS = 1e-6  # paired differences smaller than this are floating-point noise
 OPTIMAL_LENGTH_POINTS = 4096  # longer per-date series are averaged in groups before choosing the block
@@ -205,6 +206,9 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
         return MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, 0, 0)
     estimate = float(sums.sum() / total)
     dated = counts > 0
+    if dated.sum() < MIN_DATES:  # too few dates for a CI or a test: the estimate alone
+        nan = Interval(estimate, np.nan, np.nan)
+        return MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, int(total), int(dated.sum()))
     with np.errstate(invalid="ignore", divide="ignore"):
         block = data_block_length(sums[dated] / counts[dated], blocks.floor)
         indices = blocks.indices(block)
@@ -214,9 +218,11 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
     # the ratio estimator Σ sums / Σ counts, linearised per date (equal counts: the date means)
     scores = (sums[dated] - estimate * counts[dated]) / counts[dated].mean()
     se_hac = hac_se(scores, block)
-    if se_hac > 0:
+    if not np.isfinite(se_hac):
+        p_value = np.nan
+    elif se_hac > 0:
         p_value = float(2.0 * stats.norm.sf(abs(estimate) / se_hac))
-    else:
+    else:  # the same value on every date
         p_value = 1.0 if estimate == 0 else 0.0
     return MeanInference(mean=Interval(estimate, float(low), float(high)), se_boot=float(np.nanstd(resampled, ddof=1)),
                          se_hac=se_hac, p_value=p_value, block=block, n_orders=int(total), n_dates=int(dated.sum()))
@@ -262,6 +268,8 @@ def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
     """Holm–Bonferroni adjusted p-values (``statsmodels``; controls the family-wise error rate under
     any dependence between the tests)."""
     p = np.asarray(p_values, dtype=np.float64)
-    if p.size == 0:
-        return p
-    return multipletests(p, method="holm")[1]
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():  # the family is the tests that were made (NaN: no test)
+        out[finite] = multipletests(p[finite], method="holm")[1]
+    return out

@@ -656,6 +656,7 @@ def sweep(args: argparse.Namespace) -> int:
                            order_size=args.order_size, audit=not args.no_audit, audit_orders=args.audit_orders,
                            reps=args.reps, per_order=args.per_order)
     out = Path(args.out) if args.out else default_out_dir(assets[0], "sweep")
+    console.out.print(f"sweep folder: {out} (rerun with --out {out} to resume)", highlight=False)
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     failures: list[str] = []
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -675,11 +676,17 @@ def sweep(args: argparse.Namespace) -> int:
                 console.err.print(f"[red]failed:[/] {status['label']}: {status['error']}", highlight=False)
             bar.update(task, advance=1, description=f"done {counts['ok']} · skipped {counts['skipped']} · "
                                                     f"failed {counts['failed']}")
-        rows = run_sweep(strategies, assets, out=out, freqs=_list(args.freqs, "--freqs") or None,
-                         horizons=_list(args.horizons, "--horizons", int), param_grid=_param_grid(args.param_grid),
-                         seeds=_list(args.seeds, "--seeds", int), options=options, workers=args.workers,
-                         threads_per_worker=args.threads_per_worker, scheduler=args.scheduler, on_start=started,
-                         on_cell=finished, command=_command_line())
+        try:
+            rows = run_sweep(strategies, assets, out=out, freqs=_list(args.freqs, "--freqs") or None,
+                             horizons=_list(args.horizons, "--horizons", int), param_grid=_param_grid(args.param_grid),
+                             seeds=_list(args.seeds, "--seeds", int), options=options, workers=args.workers,
+                             threads_per_worker=args.threads_per_worker, scheduler=args.scheduler, on_start=started,
+                             on_cell=finished, command=_command_line())
+        except KeyboardInterrupt:
+            bar.stop()
+            console.err.print(f"[yellow]interrupted:[/] {counts['ok'] + counts['skipped']} cells finished in this run are "
+                              f"kept in {out}; rerun with --out {out} to go on", highlight=False)
+            return 130
     status = rows.drop_duplicates("cell")["status"].value_counts() if len(rows) else {}
     console.out.print(f"this run: {counts['ok']} evaluated, {counts['skipped']} skipped, {counts['failed']} failed; "
                       f"the folder holds {int(status.get('ok', 0))} evaluated, {int(status.get('skipped', 0))} skipped "
@@ -705,6 +712,9 @@ def sweep_summary(args: argparse.Namespace) -> int:
         raise DataError(f"{folder}: no finished cell yet")
     asset = args.asset or str(ok["asset"].iloc[0])
     horizon = args.horizon or int(ok["horizon"].iloc[0])
+    if ok["asset"].nunique() > 1 and not args.asset:
+        console.out.print(f"paper tables for {asset} (--asset picks another of {', '.join(sorted(ok['asset'].unique()))})",
+                          highlight=False)
     for freq, table in paper_tables(rows, asset=asset, horizon=horizon).items():
         console.print_frame(table, f"{asset} {freq}, T={horizon}: bps vs VWAP (quantity target), paper sign; "
                                    "mean over seeds")
@@ -717,4 +727,8 @@ def sweep_summary(args: argparse.Namespace) -> int:
     failed = rows[rows["status"] == "failed"] if len(rows) else rows
     for row in failed.itertuples():
         console.out.print(f"failed: {row.strategy} on {row.asset} {row.freq}: {row.reason}", highlight=False)
+    leaked = ok[ok["audit"].astype(str).str.startswith("FAILED")].drop_duplicates("cell") if "audit" in ok else ok[:0]
+    for row in leaked.itertuples():
+        console.err.print(f"[red]left out, look-ahead audit {row.audit}:[/] {row.strategy} on {row.asset} {row.freq}",
+                          highlight=False)
     return 0

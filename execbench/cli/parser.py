@@ -57,6 +57,16 @@ def _out_args(parser: argparse.ArgumentParser, what: str = "output folder") -> N
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it already holds files")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive whole number")
+    return value
+
+
 def _model_args(parser: argparse.ArgumentParser, epochs: int | None, epochs_help: str) -> None:
     parser.add_argument("--config", default="tiny", help="size preset: tiny, small or paper")
     parser.add_argument("--epochs", type=int, default=epochs, help=epochs_help)
@@ -165,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a strategy parameter's values (repeatable; applies to the strategies that take it)")
     sw.add_argument("--seeds", default="0", help="comma-separated seeds (strategies with a seed parameter get it; "
                                                  "every cell's audit and bootstrap use it)")
-    sw.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: one per core)")
-    sw.add_argument("--threads-per-worker", type=int, default=1, help="threads per LocalCluster worker (default 1)")
+    sw.add_argument("--workers", type=_positive_int, default=None, help="LocalCluster workers (default: one per core)")
+    sw.add_argument("--threads-per-worker", type=_positive_int, default=1, help="threads per LocalCluster worker (default 1)")
     sw.add_argument("--scheduler", default=None, help="an existing Dask scheduler, tcp://HOST:8786 (default: "
                                                       "DASK_SCHEDULER_ADDRESS, else a LocalCluster)")
     sw.add_argument("--per-order", action="store_true", help="also write every cell's per-order results (by the workers)")

@@ -61,7 +61,7 @@ class EnvParams(NamedTuple):
     bench_impact: bool = False
     risk_aversion: float = 0.0
     arrival: bool = False
-    risk_center: float = 0.0
+    risk_center: float = 0.0  # train_ppo sets it each iteration: the policy's mean score on the contract
 
     @classmethod
     def from_spec(cls, spec: ContractSpec, impact=None, risk_aversion: float = 0.0,
@@ -175,7 +175,8 @@ class ExecutionEnv:
         state = EnvState(order=state.order, step=s + 1, alloc=alloc)
         done = state.step >= self.horizon
         score = self.score(state, params, market)
-        reward = jnp.where(done, score - params.risk_aversion * (score - params.risk_center) ** 2, 0.0)
+        penalty = jnp.where(params.risk_aversion > 0, params.risk_aversion * (score - params.risk_center) ** 2, 0.0)
+        reward = jnp.where(done, score - penalty, 0.0)
         return self.observe(state, params, market), state, reward, done, {"perf_bps": jnp.where(done, score, jnp.nan)}
 
     def observe(self, state: EnvState, params: EnvParams, market: Market):

@@ -196,9 +196,10 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
     rollouts = jax.vmap(episode, in_axes=(None, None, 0))
 
     def mean_by_contract(perf, contract, centres):
-        """Each contract's mean score in the batch (the previous centre where none was drawn)."""
-        total = jax.ops.segment_sum(perf, contract, n_contracts)
-        count = jax.ops.segment_sum(jnp.ones_like(perf), contract, n_contracts)
+        """Each contract's mean finite score in the batch (the previous centre where none was drawn)."""
+        finite = jnp.isfinite(perf)
+        total = jax.ops.segment_sum(jnp.where(finite, perf, 0.0), contract, n_contracts)
+        count = jax.ops.segment_sum(finite.astype(perf.dtype), contract, n_contracts)
         return jnp.where(count > 0, total / jnp.maximum(count, 1.0), centres)
 
     @jax.jit

@@ -85,7 +85,7 @@ def efficient_frontier(bars: pd.DataFrame, *, split: DateSplit, horizon: int, or
             trades = np.full(horizon, 1.0 / horizon) if family == "TWAP" else ac_trajectory(horizon, lam, eta, sigma)
             expected, risk = theory(trades, eta, sigma)
         rows.append({"strategy": name, "family": family, "risk_aversion": lam, "orders": int(np.isfinite(cost).sum()),
-                     "mean IS": float(np.nanmean(cost)), "se mean": float(np.nanstd(cost, ddof=1) / np.sqrt(cost.size)),
+                     "mean IS": float(np.nanmean(cost)), "se mean": float(np.nanstd(cost, ddof=1) / np.sqrt(np.isfinite(cost).sum())),
                      "std IS": float(np.nanstd(cost, ddof=1)), "theory mean": expected, "theory std": risk})
     return pd.DataFrame(rows)
 

@@ -65,8 +65,8 @@ def run_cell(cell: SweepCell, options: SweepOptions, out: str) -> dict[str, Any]
         if reason:
             write_cell(Path(out), cell, _cell_columns(cell, pd.DataFrame([{}]), status="skipped", reason=reason))
             return {**status, "status": "skipped", "reason": reason, "seconds": time.perf_counter() - started}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             evaluation = evaluate(strategy, bars, horizon=cell.horizon, split=split, order_size=options.order_size,
                                   audit=options.audit, audit_orders=options.audit_orders, seed=cell.seed,
                                   keep_allocations=False, option=False)
@@ -74,7 +74,8 @@ def run_cell(cell: SweepCell, options: SweepOptions, out: str) -> dict[str, Any]
             _write_per_order(Path(out), cell, evaluation)
         seconds = time.perf_counter() - started
         rows = cell_rows(evaluation, options.reps, cell.seed)
-        extra = {"audit": evaluation.audit_label(), "orders": int(evaluation.result.n_orders),
+        said = list(dict.fromkeys([str(w.message).splitlines()[0] for w in caught] + list(evaluation.warnings)))
+        extra = {"audit": evaluation.audit_label(), "warnings": " | ".join(said), "orders": int(evaluation.result.n_orders),
                  **{f"skipped_{k}": int(v) for k, v in evaluation.windows.skipped.items()},
                  **{f"seconds_{k.removesuffix('_s')}": float(v) for k, v in evaluation.timings.items()},
                  "seconds": seconds}
@@ -82,10 +83,14 @@ def run_cell(cell: SweepCell, options: SweepOptions, out: str) -> dict[str, Any]
         return {**status, "status": "ok", "seconds": time.perf_counter() - started}
     except Exception as exc:  # a cell's failure is recorded and isolated; the sweep goes on
         error = one_line(exc)
-        write_failure(Path(out), cell, {"cell": cell.key, "strategy": cell.strategy, "asset": cell.asset,
-                                        "freq": cell.freq, "horizon": cell.horizon, "params": cell.params_text,
-                                        "seed": cell.seed, "error": error})
+        write_failure(Path(out), cell, failure_record(cell, error))
         return {**status, "status": "failed", "error": error, "seconds": time.perf_counter() - started}
+
+
+def failure_record(cell: SweepCell, error: str) -> dict[str, Any]:
+    """What ``failed/<cell>.json`` keeps of a failed cell."""
+    return {"cell": cell.key, "strategy": cell.strategy, "asset": cell.asset, "freq": cell.freq,
+            "horizon": cell.horizon, "params": cell.params_text, "seed": cell.seed, "error": error}
 
 
 def one_line(exc: BaseException) -> str:

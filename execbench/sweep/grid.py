@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from execbench.errors import DataError, ParameterError
@@ -56,14 +57,22 @@ def sweep_cells(strategies: list[str], assets: list[str], freqs: list[str | None
     the others run once with their defaults."""
     from execbench.strategy import strategy_class
 
-    freqs = list(freqs or [None])
-    horizons = list(horizons or [12])
-    seeds = list(seeds or [0])
-    grid = dict(param_grid or {})
+    from execbench.data.frequency import format_freq, parse_freq
+
+    freqs = list(dict.fromkeys(freqs or [None]))
+    horizons = list(dict.fromkeys(horizons or [12]))
+    seeds = list(dict.fromkeys(seeds or [0]))
+    grid = {name: list(dict.fromkeys(values)) for name, values in sorted((param_grid or {}).items())}
+    if "seed" in grid:
+        raise ParameterError("--param-grid seed: the seeds are --seeds (strategies with a seed parameter get them)")
     for name in strategies:
         strategy_class(name)  # an unknown strategy is a one-line StrategyError here
     for asset in assets:
         check_asset(asset)
+    # a file or folder is named by its absolute path, so every worker finds it and the cell's key is stable
+    assets = list(dict.fromkeys(asset if asset in _bundled() or asset.lower().startswith("synthetic:")
+                                else str(Path(asset).resolve()) for asset in assets))
+    freqs = [None if f is None else format_freq(parse_freq(f)) for f in freqs]  # 60m and 1h: one cell
     unused = [p for p in grid if not any(_takes(name, p) for name in strategies)]
     if unused:
         raise ParameterError(f"--param-grid {unused[0]!r}: no strategy of the sweep takes it "
@@ -74,8 +83,15 @@ def sweep_cells(strategies: list[str], assets: list[str], freqs: list[str | None
         sets = [tuple(zip(names, values, strict=True)) for values in itertools.product(*(grid[p] for p in names))]
         for asset, freq, horizon, params, seed in itertools.product(assets, freqs, horizons, sets or [()], seeds):
             cells.append(SweepCell(name, asset, freq or finest_freq(asset), int(horizon), params, int(seed)))
+    cells = list(dict.fromkeys(cells))
     check_cells(cells)
     return cells
+
+
+def _bundled() -> dict[str, list[str]]:
+    from execbench.data.bundled import bundled_assets
+
+    return bundled_assets()
 
 
 def check_cells(cells: list[SweepCell]) -> None:
@@ -97,11 +113,7 @@ def check_cells(cells: list[SweepCell]) -> None:
 
 def check_asset(asset: str) -> None:
     """A bundled asset or universe, a synthetic market or an existing file or folder; else one line."""
-    from pathlib import Path
-
-    from execbench.data.bundled import bundled_assets
-
-    known = bundled_assets()
+    known = _bundled()
     if asset not in known and not asset.lower().startswith("synthetic:") and not Path(asset).exists():
         raise DataError(f"--assets {asset!r}: not a bundled asset or universe ({', '.join(sorted(known))}) nor an "
                         "existing file or folder")

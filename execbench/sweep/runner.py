@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from importlib.metadata import version
@@ -17,9 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from execbench.sweep.cell import SweepOptions, run_cell
+from execbench.errors import DataError, ParameterError
+from execbench.sweep.cell import SweepOptions, failure_record, one_line, run_cell
 from execbench.sweep.grid import SweepCell, sweep_cells
-from execbench.sweep.store import is_done, read_cells, read_failures, write_record
+from execbench.sweep.store import is_done, read_cells, read_failures, write_failure, write_record
 
 
 def sweep(strategies: list[str], assets: list[str], *, out: str | Path, freqs: list[str | None] | None = None,
@@ -53,16 +55,17 @@ def sweep(strategies: list[str], assets: list[str], *, out: str | Path, freqs: l
     cells = sweep_cells(strategies, assets, freqs, horizons, param_grid, seeds)
     options = options or SweepOptions()
     out = Path(out).resolve()
-    check_options(out, options)
-    out.mkdir(parents=True, exist_ok=True)
-    todo = [cell for cell in cells if not is_done(out, cell)]
     record = sweep_record(cells, options, command)
-    write_record(out, record)
+    prepare_folder(out, record)
+    todo = [cell for cell in cells if not is_done(out, cell)]
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     started = time.perf_counter()
     cluster = None
     if address:
-        client = Client(address)
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ParameterError(f"--scheduler {address}: cannot connect ({type(exc).__name__}: {exc})") from None
     else:
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=threads_per_worker,
                                processes=True, dashboard_address=":0", silence_logs=40)
@@ -71,10 +74,19 @@ def sweep(strategies: list[str], assets: list[str], *, out: str | Path, freqs: l
         if on_start is not None:
             on_start({"cells": len(cells), "todo": len(todo), "done": len(cells) - len(todo),
                       "dashboard": client.dashboard_link, "workers": len(client.scheduler_info()["workers"])})
+        run = uuid.uuid4().hex[:8]  # task keys of this run only: another sweep on the same scheduler never shares one
         futures = client.map(run_cell, todo, options=options, out=str(out), pure=False,
-                             key=[f"cell-{cell.key}" for cell in todo])
+                             key=[f"cell-{cell.key}-{run}" for cell in todo])
+        cell_of = {future.key: cell for future, cell in zip(futures, todo, strict=True)}
         for future in as_completed(futures):
-            status = future.result()
+            if future.status == "finished":
+                status = future.result()
+            else:  # the worker died (memory, a crash, pre-emption) or the task was cancelled: that cell fails
+                cell = cell_of[future.key]
+                error = future.exception() if future.status == "error" else RuntimeError("task cancelled")
+                status = {"cell": cell.key, "label": repr(cell), "status": "failed", "error": one_line(error),
+                          "seconds": float("nan")}
+                write_failure(out, cell, failure_record(cell, status["error"]))
             if on_cell is not None:
                 on_cell(status)
     finally:
@@ -85,30 +97,40 @@ def sweep(strategies: list[str], assets: list[str], *, out: str | Path, freqs: l
     return load_sweep(out)
 
 
-def check_options(out: Path, options: SweepOptions) -> None:
-    """A sweep folder holds cells of one set of options (split, order size, audit, statistics): a rerun
-    with others would mix results, so it is refused in one line."""
+def prepare_folder(out: Path, record: dict[str, Any]) -> None:
+    """Create the sweep folder, or check that an existing one holds cells of the same options (split,
+    order size, audit, statistics), data files and execbench version — a rerun with others would mix
+    results, so it is refused in one line — then write ``sweep.json``."""
     import json
 
-    from execbench.errors import ParameterError
-
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: a file, not a folder")
     path = out / "sweep.json"
-    if not path.is_file():
-        return
-    try:
-        before = json.loads(path.read_text()).get("options")
-    except (json.JSONDecodeError, OSError):
-        raise ParameterError(f"{path}: unreadable; pass another --out") from None
-    now = asdict(options)
-    if before is not None and before != now:
-        changed = ", ".join(f"{k} {before.get(k)!r} → {v!r}" for k, v in now.items() if before.get(k) != v)
-        raise ParameterError(f"--out {out}: this sweep folder was run with other options ({changed}); its finished "
-                             "cells would mix with these: pass another --out")
+    if path.is_file():
+        try:
+            before = json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError):
+            raise DataError(f"{path}: unreadable; pass another --out") from None
+        for name, now in (("options", record["options"]), ("data_sha256", record["data_sha256"]),
+                          ("execbench", record["versions"]["execbench"])):
+            was = before.get("versions", {}).get(name) if name == "execbench" else before.get(name)
+            if name == "data_sha256" and was is not None:  # only the files both runs used
+                was, now = ({k: v for k, v in d.items() if k in was and k in now} for d in (was, now))
+            if was is not None and was != now:
+                changed = (", ".join(f"{k} {was.get(k)!r} → {v!r}" for k, v in now.items() if was.get(k) != v)
+                           if isinstance(now, dict) else f"{was} → {now}")
+                raise ParameterError(f"--out {out}: this sweep folder was run with other {name} ({changed}); its "
+                                     "finished cells would mix with these: pass another --out")
+    elif out.is_dir() and any(out.iterdir()):
+        raise DataError(f"--out {out}: holds files but no sweep.json; pass an empty or new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    write_record(out, record)
 
 
 def sweep_serial(cells: list[SweepCell], options: SweepOptions, out: str | Path) -> list[dict[str, Any]]:
     """The same cells one after the other in this process, no Dask (the benchmark's baseline)."""
     out = Path(out).resolve()
+    prepare_folder(out, sweep_record(cells, options, None))
     return [run_cell(cell, options, str(out)) for cell in cells if not is_done(out, cell)]
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from execbench.analysis.stats import PAPER_COLUMNS
+from execbench.errors import DataError, ParameterError
 from execbench.data.frequency import parse_freq
 
 PAPER_STATS = [f"bps_{name}" for name in PAPER_COLUMNS]
@@ -20,17 +21,24 @@ def paper_tables(rows: pd.DataFrame, *, benchmark: str = "vwap", target: str = "
     Notional`` (from the first strategy's cells: the same orders for every strategy) and ``STRATEGY
     BUY`` / ``SELL`` per minimum period (``Match`` for the fixed horizon; a ``twap`` strategy's own rows
     are the TWAP rows)."""
-    ok = rows[rows.get("status", "ok") == "ok"]
-    if asset is not None:
-        ok = ok[ok["asset"] == asset]
-    if horizon is not None:
-        ok = ok[ok["horizon"] == horizon]
+    ok = trusted(rows)
+    for name, value in (("asset", asset), ("horizon", horizon)):
+        present = sorted(ok[name].unique().tolist(), key=str)
+        if value is None and len(present) > 1:
+            raise ParameterError(f"paper_tables: the sweep has several {name}s ({', '.join(map(str, present))}); "
+                                 f"pass {name}=")
+        if value is not None:
+            ok = ok[ok[name] == value]
+            if not len(ok):
+                raise DataError(f"paper_tables: no finished cell for {name} {value!r}; the sweep has "
+                                f"{', '.join(map(str, present)) or 'none'}")
     stats = [c for c in PAPER_STATS if c in ok]
     tables = {}
     for freq in sorted(ok["freq"].unique(), key=parse_freq):
         here = ok[ok["freq"] == freq]
         parts = []
-        twap = here[(here["side"] == "all") & (here["strategy"] == here["strategy"].iloc[0])]
+        first = here.sort_values(["strategy", "params", "seed"])["cell"].iloc[0]  # the same orders in every cell
+        twap = here[(here["side"] == "all") & (here["cell"] == first)]
         twap = twap.groupby("scenario", sort=False)[stats].mean().reset_index()
         parts.append(twap.assign(Order=twap["scenario"], **{"Min period": "All"}))
         flexible = here[(here["side"] != "all") & (here["benchmark"] == benchmark) & (here["target"] == target)]
@@ -48,11 +56,20 @@ def paper_tables(rows: pd.DataFrame, *, benchmark: str = "vwap", target: str = "
     return tables
 
 
+def trusted(rows: pd.DataFrame) -> pd.DataFrame:
+    """The evaluated cells whose look-ahead audit did not fail (``sweep-summary`` lists the others)."""
+    if not len(rows):
+        return rows
+    ok = rows[rows["status"] == "ok"]
+    return ok[~ok["audit"].astype(str).str.startswith("FAILED")] if "audit" in ok else ok
+
+
 def seeds_view(rows: pd.DataFrame) -> pd.DataFrame:
     """Per strategy × parameter set × asset × frequency × horizon × scenario (not the TWAP rows): mean
     perf_bps over seeds, its spread (max − min), the number of seeds, the mean CI across orders
     (each seed's 95 % date-block CI, averaged), and whether the seeds disagree in sign."""
-    ok = rows[(rows.get("status", "ok") == "ok") & (rows["side"] != "all")]
+    ok = trusted(rows)
+    ok = ok[ok["side"] != "all"]
     keys = ["strategy", "params", "asset", "freq", "horizon", "scenario"]
     grouped = ok.groupby(keys, sort=False)
     view = grouped.agg(seeds=("seed", "nunique"), mean_over_seeds=("perf_bps_mean", "mean"),
@@ -69,9 +86,12 @@ def frequency_overview(rows: pd.DataFrame, *, benchmark: str = "vwap", target: s
     """One row per asset × frequency (finest first): N, the ``TWAP Volume`` row's mean and std, and
     each other strategy's BUY and SELL mean bps (paper sign) at minimum period ``period`` — the
     paper's multi-frequency tables in one screen (means over seeds)."""
-    ok = rows[rows.get("status", "ok") == "ok"]
+    ok = trusted(rows)
     if horizon is not None:
         ok = ok[ok["horizon"] == horizon]
+    elif ok["horizon"].nunique() > 1:
+        raise ParameterError(f"frequency_overview: the sweep has several horizons ({sorted(ok['horizon'].unique())}); "
+                             "pass horizon=")
     out = []
     for (asset, freq), here in ok.groupby(["asset", "freq"], sort=False):
         twap = here[here["scenario"] == "TWAP Volume"]
