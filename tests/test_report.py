@@ -42,7 +42,7 @@ def test_compare_report_has_paired_tests(tmp_path):
     assert main(args) == 0
     assert pdf_pages(out / "report.pdf") >= 11
     assert (out / "figures" / "strategies_density_buy_m1.png").is_file()
-    by_regime = pd.read_csv(out / "paired_by_regime.csv")
+    by_regime = pd.read_csv(out / "paired_by_regime.csv", keep_default_na=False, na_values=[""])  # "NA" is a regime
     _, runs = load_run(out)
     regimes = runs["twap"].orders["regime"]  # saved with the results and read back
     assert set(by_regime["Regime"]) == set(regimes)
