@@ -163,3 +163,13 @@ def test_cells_are_keyed_by_what_they_compute_and_file_assets_are_found_again(tm
     sweep(["twap"], [str(path)], freqs=["15m"], out=tmp_path / "sw", options=options, scheduler=scheduler,
           on_start=seen.append)
     assert seen[0]["todo"] == 0
+
+
+def test_the_seeds_view_puts_the_spread_across_seeds_next_to_the_ci_across_orders(tmp_path, scheduler):
+    rows = sweep(["twap"], ["BTCUSDT"], seeds=[0, 1], out=tmp_path, options=OPTIONS, scheduler=scheduler)
+    view = seeds_view(rows).set_index("scenario")
+    assert (view["seeds"] == 2).all()
+    # TWAP has no seed: the seeds change only its audit and bootstrap, so the means agree exactly
+    assert (view["seed_spread"] == 0).all() and not view["sign_flips"].any()
+    m1 = view.loc["buy-vwap-quantity-m1"]
+    assert m1["ci_lo_orders"] < m1["mean_over_seeds"] < m1["ci_hi_orders"]

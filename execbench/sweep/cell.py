@@ -38,10 +38,14 @@ class SweepOptions:
 
 @lru_cache(maxsize=4)
 def _bars(asset: str, freq: str):
-    """Bars per worker process: the cells of one asset and frequency load them once."""
+    """Bars per worker process — the cells of one asset and frequency load them once — and the data
+    warnings their loading gave (kept with every cell that uses them)."""
     from execbench.data import load_bars
 
-    return load_bars(asset, freq)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bars = load_bars(asset, freq)
+    return bars, tuple(str(w.message).splitlines()[0] for w in caught)
 
 
 def run_cell(cell: SweepCell, options: SweepOptions, out: str) -> dict[str, Any]:
@@ -57,8 +61,9 @@ def run_cell(cell: SweepCell, options: SweepOptions, out: str) -> dict[str, Any]
         from execbench.data.loading import unavailable_freq
 
         reason = unavailable_freq(cell.asset, cell.freq)
+        data_warnings: tuple[str, ...] = ()
         if not reason:
-            bars = _bars(cell.asset, cell.freq)
+            bars, data_warnings = _bars(cell.asset, cell.freq)
             split = make_split(bars, options.test_start, options.val_start, options.test_end)
             strategy = load_strategy(cell.strategy, **cell.strategy_params(takes_seed(cell.strategy)))
             reason = strategy.checkpoint_mismatch(bars)
@@ -74,7 +79,8 @@ def run_cell(cell: SweepCell, options: SweepOptions, out: str) -> dict[str, Any]
             _write_per_order(Path(out), cell, evaluation)
         seconds = time.perf_counter() - started
         rows = cell_rows(evaluation, options.reps, cell.seed)
-        said = list(dict.fromkeys([str(w.message).splitlines()[0] for w in caught] + list(evaluation.warnings)))
+        said = list(dict.fromkeys([*data_warnings, *(str(w.message).splitlines()[0] for w in caught),
+                                   *evaluation.warnings]))
         extra = {"audit": evaluation.audit_label(), "warnings": " | ".join(said), "orders": int(evaluation.result.n_orders),
                  **{f"skipped_{k}": int(v) for k, v in evaluation.windows.skipped.items()},
                  **{f"seconds_{k.removesuffix('_s')}": float(v) for k, v in evaluation.timings.items()},

@@ -67,8 +67,12 @@ def sweep(strategies: list[str], assets: list[str], *, out: str | Path, freqs: l
         except (OSError, TimeoutError) as exc:
             raise ParameterError(f"--scheduler {address}: cannot connect ({type(exc).__name__}: {exc})") from None
     else:
+        # each worker's own thread pools (the engine's Numba rows, BLAS) sized to its threads: no oversubscription
+        threads = str(threads_per_worker)
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=threads_per_worker,
-                               processes=True, dashboard_address=":0", silence_logs=40)
+                               processes=True, dashboard_address=":0", silence_logs=40,
+                               env={"NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
+                                    "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
         client = Client(cluster)
     try:
         if on_start is not None:
