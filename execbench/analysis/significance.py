@@ -89,8 +89,9 @@ def _reference(runs: dict[str, RunData], reference: str, caller: str) -> RunData
     if reference not in runs:
         raise KeyError(f"{caller}: reference strategy {reference!r} is not among {list(runs)}")
     ref = runs[reference]
+    origins = ref.orders["origin"].to_numpy()
     for name, run in runs.items():
-        if not (run.orders["origin"].to_numpy() == ref.orders["origin"].to_numpy()).all():
+        if len(run.orders) != len(origins) or not (run.orders["origin"].to_numpy() == origins).all():
             raise ValueError(f"{caller}: {name!r} and {reference!r} were not evaluated on the same orders")
     return ref
 
@@ -133,10 +134,7 @@ def seed_table(runs: dict[str, RunData], *, periods: list[int | str], target: st
     minimum period, each seed's mean perf_bps difference, their mean and spread across seeds, the
     date-block CI across orders of the seed-averaged difference, and whether the seeds disagree in sign."""
     names = list(runs)
-    first = runs[names[0]]
-    for name in names[1:]:
-        if not (runs[name].orders["origin"].to_numpy() == first.orders["origin"].to_numpy()).all():
-            raise ValueError(f"seed_table: {name!r} and {names[0]!r} were not evaluated on the same orders")
+    first = _reference(runs, names[0], "seed_table")
     blocks = date_blocks(first, reps, seed)
     twap_bps = first.baseline_bps[:, ["quantity", "notional"].index(target)]
     rows = []

@@ -82,11 +82,16 @@ def _breakdowns(text: str | None) -> list[str]:
     return keys
 
 
-def _numbers(text: str, option: str) -> list[float]:
+def _list(text: str | None, option: str, kind=str) -> list:
+    items = [x.strip() for x in (text or "").split(",") if x.strip()]
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        return [kind(x) for x in items]
     except ValueError:
-        raise ParameterError(f"{option} {text!r}: expected comma-separated numbers") from None
+        raise ParameterError(f"{option} {text!r}: expected a comma-separated list of {kind.__name__} values") from None
+
+
+def _numbers(text: str, option: str) -> list[float]:
+    return _list(text, option, float)
 
 
 def _no_params_with_state(args: argparse.Namespace, params: dict[str, Any]) -> None:
@@ -616,14 +621,6 @@ def strategies(args: argparse.Namespace) -> int:
         table.add_row(name, cls.mode, params, cls.description, entry.value)
     console.out.print(table)
     return 0
-
-
-def _list(text: str | None, option: str, kind=str) -> list:
-    items = [x.strip() for x in (text or "").split(",") if x.strip()]
-    try:
-        return [kind(x) for x in items]
-    except ValueError:
-        raise ParameterError(f"{option} {text!r}: expected a comma-separated list of {kind.__name__} values") from None
 
 
 def _param_grid(items: list[str] | None) -> dict[str, list[Any]]:

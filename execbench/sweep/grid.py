@@ -52,12 +52,11 @@ class SweepCell:
 def sweep_cells(strategies: list[str], assets: list[str], freqs: list[str | None] | None = None,
                 horizons: list[int] | None = None, param_grid: dict[str, list[Any]] | None = None,
                 seeds: list[int] | None = None) -> list[SweepCell]:
-    """Every cell of the grid, checked (``check_cells``); a frequency of ``None`` is the asset's finest
-    bundled one.  ``param_grid`` (name → values) applies to the strategies that take the parameter;
+    """Every cell of the grid, checked before any work starts (one line for a strategy, asset, frequency,
+    horizon or parameter that cannot run); a frequency of ``None`` is the asset's finest bundled one.  ``param_grid`` (name → values) applies to the strategies that take the parameter;
     the others run once with their defaults."""
-    from execbench.strategy import strategy_class
-
     from execbench.data.frequency import format_freq, parse_freq
+    from execbench.strategy import load_strategy, strategy_class
 
     freqs = list(dict.fromkeys(freqs or [None]))
     horizons = list(dict.fromkeys(horizons or [12]))
@@ -69,6 +68,9 @@ def sweep_cells(strategies: list[str], assets: list[str], freqs: list[str | None
         strategy_class(name)  # an unknown strategy is a one-line StrategyError here
     for asset in assets:
         check_asset(asset)
+    bad = [h for h in horizons if int(h) < 1]
+    if bad:
+        raise ParameterError(f"--horizons {bad[0]}: expected a positive number of bars")
     # a file or folder is named by its absolute path, so every worker finds it and the cell's key is stable
     assets = list(dict.fromkeys(asset if asset in _bundled() or asset.lower().startswith("synthetic:")
                                 else str(Path(asset).resolve()) for asset in assets))
@@ -81,34 +83,17 @@ def sweep_cells(strategies: list[str], assets: list[str], freqs: list[str | None
     for name in strategies:
         names = [p for p in grid if _takes(name, p)]
         sets = [tuple(zip(names, values, strict=True)) for values in itertools.product(*(grid[p] for p in names))]
+        for params in sets or [()]:
+            load_strategy(name, **dict(params))  # wrong names, types or ranges: one line
         for asset, freq, horizon, params, seed in itertools.product(assets, freqs, horizons, sets or [()], seeds):
             cells.append(SweepCell(name, asset, freq or finest_freq(asset), int(horizon), params, int(seed)))
-    cells = list(dict.fromkeys(cells))
-    check_cells(cells)
-    return cells
+    return list(dict.fromkeys(cells))
 
 
 def _bundled() -> dict[str, list[str]]:
     from execbench.data.bundled import bundled_assets
 
     return bundled_assets()
-
-
-def check_cells(cells: list[SweepCell]) -> None:
-    """Refuse, in one line, a cell whose strategy, parameters, asset or frequency cannot run: before
-    any work starts, never as a failure half-way through the sweep."""
-    from execbench.data.frequency import parse_freq
-    from execbench.strategy import load_strategy
-
-    seen = set()
-    for cell in cells:
-        check_asset(cell.asset)
-        parse_freq(cell.freq)
-        if cell.horizon < 1:
-            raise ParameterError(f"--horizons {cell.horizon}: expected a positive number of bars")
-        if (cell.strategy, cell.params) not in seen:
-            seen.add((cell.strategy, cell.params))
-            load_strategy(cell.strategy, **dict(cell.params))  # wrong names, types or ranges: one line
 
 
 def check_asset(asset: str) -> None:
@@ -121,10 +106,9 @@ def check_asset(asset: str) -> None:
 
 def finest_freq(asset: str) -> str:
     """The finest bundled frequency of ``asset`` (what ``load_bars`` uses without ``freq``)."""
-    from execbench.data.bundled import bundled_assets
     from execbench.data.frequency import parse_freq
 
-    freqs = bundled_assets().get(asset)
+    freqs = _bundled().get(asset)
     if freqs:
         return min(freqs, key=parse_freq)
     if asset.lower().startswith("synthetic:"):
