@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-backends bench notebook wheel smoke-wheel clean
+.PHONY: setup run test test-browser test-backends bench notebook wheel smoke-wheel clean
 
 setup: $(STAMP)
 
@@ -13,16 +13,23 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"execbench needs Python 3.11, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lem,agents,dev,upstream]"
+	$(BIN)/python -m pip install --quiet -e ".[lem,agents,dev,upstream,dashboard]"
 	touch $(STAMP)
 
 # the headline command: the LEM from its shipped unified crypto checkpoint (strategies/checkpoints/lem-crypto)
 run: setup
 	$(BIN)/execbench run --strategy lem --asset BTCUSDT
 
-# one worker per core; each test file runs whole on one worker (its module fixtures are built once)
+# one worker per core; each test file runs whole on one worker (its module fixtures are built once);
+# the browser test runs under `make test-browser`
 test: setup
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not browser"
+
+# the dashboard in headless Chromium (Debian's chromium and chromium-driver, installed here if missing; needs
+# apt and root or sudo); screenshots and the measured load times go to reports/examples/dashboard/
+test-browser: setup
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+	EXECBENCH_SCREENSHOTS=reports/examples/dashboard $(BIN)/python -m pytest tests/test_dashboard_browser.py -m browser -s
 
 # the LEM tests under keras' other backends, where installed into the venv (not part of CI), e.g.
 #   .venv/bin/pip install tensorflow-cpu   or   .venv/bin/pip install torch

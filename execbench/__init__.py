@@ -1,13 +1,13 @@
 """execbench: evaluate trade-execution strategies against flexible-horizon VWAP/TWAP contracts.
 
 The public API, re-exported from the stage subpackages (data → orders → contracts → strategy →
-engine → results → analysis → pipeline → reporting → sweep).  Names load on first use (``lazy_loader``), so
+engine → results → analysis → pipeline → reporting → sweep → explore).  Names load on first use (``lazy_loader``), so
 ``import execbench`` is cheap and the command line starts fast.
 """
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["lem"], submod_attrs={
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["explore", "lem"], submod_attrs={
     "analysis.significance": ["ci_table", "paired_breakdown", "paired_table", "seed_table"],
     "analysis.stats": ["summarize"],
     "analysis.tables": ["comparison_table", "min_period_table", "paper_table", "scenario_table"],
@@ -28,4 +28,5 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["lem"],
                  "run_strategy"],
     "sweep": ["SweepOptions", "load_sweep", "sweep", "sweep_cells"],
     "sweep.summary": ["frequency_overview", "paper_tables", "seeds_view"],
+    "explore": ["ask_frame", "discover", "read_folder", "results_index"],
 })

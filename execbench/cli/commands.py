@@ -729,3 +729,60 @@ def sweep_summary(args: argparse.Namespace) -> int:
         console.err.print(f"[red]left out, look-ahead audit {row.audit}:[/] {row.strategy} on {row.asset} {row.freq}",
                           highlight=False)
     return 0
+
+
+def _roots(folders: list[str] | None) -> list[str]:
+    roots = folders or ["reports"]
+    for root in roots:
+        if not Path(root).is_dir():
+            hint = " (run from the folder that holds reports/, or name folders)" if root == "reports" else ""
+            raise ParameterError(f"{root}: no such folder{hint}")
+    return roots
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    """``execbench dashboard``: start the Streamlit app over saved folders; stop with Ctrl-C."""
+    import subprocess
+
+    from execbench.dashboard.launch import dashboard_command
+
+    command, env, url = dashboard_command(_roots(args.folders), args.host, args.port)
+    console.out.print(f"execbench dashboard over {', '.join(_roots(args.folders))}: {url}  (Ctrl-C stops it)",
+                      highlight=False)
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait(timeout=10)
+        return 0
+
+
+def ask(args: argparse.Namespace) -> int:
+    """``execbench ask``: answer a question from saved folders; print the answer, its table and the commands."""
+    from execbench.explore import answer, discover
+
+    found = discover(_roots(args.folders))
+    reply = answer(args.question, found)
+    console.out.print(reply.text, highlight=False, soft_wrap=True, markup=False)
+    if len(reply.table):
+        console.print_frame(reply.table.head(40), reply.folder or "")
+    if reply.command:
+        console.out.print(f"creates the folder: {reply.command}", highlight=False, soft_wrap=True, markup=False)
+    if reply.code:
+        console.out.print("reads the numbers back:\n" + textwrap.indent(reply.code, "    "), highlight=False,
+                          soft_wrap=True, markup=False)
+    if args.plot:
+        if reply.chart is None or not len(reply.table):
+            raise ParameterError("--plot: this answer has no chart")
+        try:
+            from execbench.explore.figures import bar_figure
+        except ImportError:  # pragma: no cover
+            raise ParameterError("--plot needs plotly: pip install 'execbench[dashboard]'") from None
+        x, y, colour = reply.chart
+        try:
+            bar_figure(reply.table, x, y, colour, f"{y} — {reply.folder}").write_html(args.plot)
+        except ImportError:
+            raise ParameterError("--plot needs plotly: pip install 'execbench[dashboard]'") from None
+        console.out.print(f"chart: {args.plot}", highlight=False)
+    return 0 if reply.answered else 1

@@ -214,6 +214,22 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
     rep.set_defaults(run="report")
 
+    db = sub.add_parser("dashboard", help="a local web app over saved runs, comparisons and sweeps (needs the "
+                                          "dashboard extra): browse, compare, drill into sweeps, start runs, ask")
+    db.add_argument("folders", nargs="*", default=None, metavar="FOLDER",
+                    help="folders to show (each may hold many saved folders; default: reports/)")
+    db.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    db.add_argument("--port", type=int, default=0, help="port (default: a free one, printed with the URL)")
+    db.set_defaults(run="dashboard")
+
+    ask = sub.add_parser("ask", help='a plain-English question about saved results, e.g. "which strategy had the '
+                                     'lowest risk for sells on ETH?"; answered from the folders\' tables')
+    ask.add_argument("question", help="the question (quote it)")
+    ask.add_argument("--in", dest="folders", action="append", metavar="FOLDER",
+                     help="where to look (repeatable; default: reports/)")
+    ask.add_argument("--plot", default=None, metavar="FILE.html", help="also write the answer's chart (Plotly HTML)")
+    ask.set_defaults(run="ask")
+
     assets = sub.add_parser("assets", help="list the bundled data")
     assets.set_defaults(run="assets")
     strategies = sub.add_parser("strategies", help="list registered strategies with their parameters")

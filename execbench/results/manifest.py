@@ -44,15 +44,16 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify_file(folder: Path, name: str, manifest: dict[str, Any]) -> Path:
-    """``folder/name`` if the manifest lists it with this size and hash; else a one-line ``DataError``."""
+def verify_file(folder: Path, name: str, manifest: dict[str, Any], *, hash: bool = True) -> Path:
+    """``folder/name`` if the manifest lists it with this size and hash (``hash=False``: size only, for
+    readers that check the run id inside the file instead); else a one-line ``DataError``."""
     path = Path(folder) / name
     entry = manifest["files"].get(name)
     if entry is None:
         raise DataError(f"{path}: not part of run {manifest['run_id']} (not in {MANIFEST}); the folder mixes runs")
     if not path.is_file():
         raise DataError(f"{path}: missing (listed in {MANIFEST} of run {manifest['run_id']})")
-    if path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
+    if path.stat().st_size != entry["bytes"] or (hash and file_sha256(path) != entry["sha256"]):
         raise DataError(f"{path}: changed since run {manifest['run_id']} was written (size or SHA-256 differs from "
                         f"{MANIFEST}): truncated, corrupt or from another run")
     return path

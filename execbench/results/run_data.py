@@ -112,8 +112,11 @@ class RunData(PerScenario):
         return path
 
     @classmethod
-    def load(cls, path: Path, run_id: str | None = None) -> "RunData":
-        """Read a results file; with ``run_id``, refuse one written by another run."""
+    def load(cls, path: Path, run_id: str | None = None, *, allocations: bool = True,
+             extras: bool = True) -> "RunData":
+        """Read a results file; with ``run_id``, refuse one written by another run.  ``allocations=False``
+        and ``extras=False`` leave the kept allocations and the three references unread (each is a
+        separately compressed member, so skipping them skips their decompression)."""
         try:
             data = np.load(path, allow_pickle=False)
             if run_id is not None and str(data["run_id"]) != run_id:
@@ -123,9 +126,9 @@ class RunData(PerScenario):
             for fields in json.loads(str(data["grid"])):
                 fields.pop("effective_min_rate", None)
                 specs.append(ContractSpec(**fields))
-            allocations = data["allocations"]
-            extras = {name: data[name].astype(np.float64) for name in cls.EXTRAS
-                      if name in data.files and data[name].size}
+            stored = data["allocations"] if allocations else np.zeros((0,), np.float32)
+            references = {name: data[name].astype(np.float64) for name in cls.EXTRAS
+                          if extras and name in data.files and data[name].size}
             orders = pd.DataFrame({
                 "asset": data["asset"].astype(object),
                 "origin": pd.DatetimeIndex(data["origin"].astype("datetime64[ns]")).tz_localize("UTC"),
@@ -136,8 +139,8 @@ class RunData(PerScenario):
                        bps=data["bps"].astype(np.float64), end_bar=data["end_bar"].astype(np.int64),
                        violations=data["violations"].astype(np.int64),
                        baseline_bps=data["baseline_bps"].astype(np.float64), orders=orders,
-                       allocations=None if allocations.size == 0 else allocations, kept=tuple(data["kept"].tolist()),
-                       **extras)
+                       allocations=None if stored.size == 0 else stored,
+                       kept=tuple(data["kept"].tolist()) if stored.size else (), **references)
         except DataError:
             raise
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
