@@ -29,6 +29,7 @@ pytest.importorskip("streamlit", reason="streamlit is not installed (the dashboa
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 from execbench.dashboard.launch import free_port, serve  # noqa: E402
@@ -91,33 +92,70 @@ def settle(driver, *, plots: int = 0, text: str | None = None, timeout: float = 
     started = time.time()
     while time.time() - started < timeout:
         time.sleep(0.1)
-        errors = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
-        assert not errors, errors[0].text
-        if not driver.find_elements(By.CSS_SELECTOR, "h1"):
-            continue
-        if driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSpinner"]'):
-            continue
-        if len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) < plots:
-            continue
-        if text is not None and text not in driver.find_element(By.TAG_NAME, "body").text:
+        try:
+            errors = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+            assert not errors, errors[0].text
+            if not driver.find_elements(By.CSS_SELECTOR, "h1"):
+                continue
+            if driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSpinner"]'):
+                continue
+            if len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) < plots:
+                continue
+            if text is not None and text not in driver.find_element(By.TAG_NAME, "body").text:
+                continue
+        except StaleElementReferenceException:  # the page redrew while it was read
             continue
         return time.time() - started
     body = driver.find_element(By.TAG_NAME, "body").text[-800:]
     pytest.fail(f"timed out waiting for {plots} plots and {text!r}; the page says: {body}")
 
 
-def click(driver, text: str, css: str = "label, button") -> None:
-    for element in driver.find_elements(By.CSS_SELECTOR, css):
-        if element.text.strip() == text and element.is_displayed():
-            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-            element.click()
-            time.sleep(0.3)
-            return
+def element(driver, css: str, timeout: float = TIMEOUT):
+    """The first element matching ``css`` once it is on the page (Streamlit draws pages in steps)."""
+    started = time.time()
+    while time.time() - started < timeout:
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    pytest.fail(f"no {css} on the page after {timeout} s")
+
+
+def click(driver, text: str, css: str = "label, button", timeout: float = 30) -> None:
+    """Click the visible ``css`` element reading ``text``, retrying while the page redraws."""
+    started = time.time()
+    while time.time() - started < timeout:
+        try:
+            for candidate in driver.find_elements(By.CSS_SELECTOR, css):
+                if candidate.text.strip() == text and candidate.is_displayed():
+                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", candidate)
+                    candidate.click()
+                    time.sleep(0.3)
+                    return
+        except (StaleElementReferenceException, ElementClickInterceptedException):
+            pass
+        time.sleep(0.2)
     pytest.fail(f"no {css} reading {text!r} on the page")
 
 
 def test_every_page_in_a_browser(url, browser, root, shots):
     timings = {}
+    learning = EXAMPLES / "BTCUSDT-compare-learning"
+    per_order = all((learning / f"results_{s}.npz").is_file() for s in ("twap", "flex", "lem", "ppo", "flow", "meta"))
+    browser.get(f"{url}/compare?folder=BTCUSDT-compare-learning")
+    timings["comparison, 6 strategies, first page of a new server (s)"] = settle(browser, plots=int(per_order), text="meta")
+    browser.get(f"{url}/compare?folder=BTCUSDT-compare-learning")
+    timings["comparison, 6 strategies, cached (s)"] = settle(browser, plots=int(per_order), text="meta")
+    timings["comparison, 6 strategies, per-order results present"] = per_order
+    browser.save_screenshot(str(shots / "compare.png"))
+    if per_order:
+        click(browser, "Execution curves")
+        settle(browser, plots=1, text="fraction executed")
+        browser.save_screenshot(str(shots / "compare-curves.png"))
+        click(browser, "Minimum period")
+        settle(browser, plots=1, text="effect of the minimum period")
+        browser.save_screenshot(str(shots / "compare-min-period.png"))
+
     browser.get(f"{url}/")
     timings["runs page, first load (s)"] = settle(browser, text="small-compare")
     assert "crypto5-sweep" in browser.find_element(By.TAG_NAME, "body").text
@@ -127,27 +165,12 @@ def test_every_page_in_a_browser(url, browser, root, shots):
     timings["comparison, 2 strategies, first view (s)"] = settle(browser, plots=1)
     click(browser, "sell")
     settle(browser, plots=1)
-    for view in ("Execution curves", "Minimum period", "Paired vs TWAP"):
+    for view, shown in (("Execution curves", "fraction executed"), ("Minimum period", "effect of the minimum period"),
+                        ("Paired vs TWAP", "difference vs TWAP on the same orders")):
         click(browser, view)
-        settle(browser, plots=1)
+        settle(browser, plots=1, text=shown)
     click(browser, "Breakdowns")
     settle(browser, plots=1, text="Mean diff")
-
-    learning = EXAMPLES / "BTCUSDT-compare-learning"
-    per_order = all((learning / f"results_{s}.npz").is_file() for s in ("twap", "flex", "lem", "ppo", "flow", "meta"))
-    browser.get(f"{url}/compare?folder=BTCUSDT-compare-learning")
-    timings["comparison, 6 strategies, first view (s)"] = settle(browser, plots=int(per_order), text="meta")
-    browser.get(f"{url}/compare?folder=BTCUSDT-compare-learning")
-    timings["comparison, 6 strategies, cached (s)"] = settle(browser, plots=int(per_order), text="meta")
-    timings["comparison, 6 strategies, per-order results present"] = per_order
-    browser.save_screenshot(str(shots / "compare.png"))
-    if per_order:
-        click(browser, "Execution curves")
-        settle(browser, plots=1)
-        browser.save_screenshot(str(shots / "compare-curves.png"))
-        click(browser, "Minimum period")
-        settle(browser, plots=1)
-        browser.save_screenshot(str(shots / "compare-min-period.png"))
 
     browser.get(f"{url}/sweep?folder=crypto5-sweep")
     timings["sweep heat map (s)"] = settle(browser, plots=1)
@@ -157,7 +180,7 @@ def test_every_page_in_a_browser(url, browser, root, shots):
 
     browser.get(f"{url}/ask")
     settle(browser)
-    box = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="question"]')
+    box = element(browser, 'input[aria-label="question"]')
     box.send_keys("which strategy had the lowest risk for sells on ETH?", Keys.ENTER)
     timings["question answered (s)"] = settle(browser, plots=1, text="Lowest on std")
     assert "ETHUSDT" in browser.find_element(By.TAG_NAME, "body").text

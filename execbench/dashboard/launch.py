@@ -12,6 +12,13 @@ from execbench.errors import ParameterError
 
 APP = Path(__file__).with_name("app.py")
 FOLDERS_ENV = "EXECBENCH_DASHBOARD_FOLDERS"
+# the server imports what the pages need before it listens (about 2.3 s here, arch and scipy mostly), so the
+# first page a user opens does not pay for it; then it is `streamlit run` with the arguments that follow
+PRELOAD = ("import sys, execbench.explore, execbench.explore.figures, execbench.analysis.significance, "
+           "plotly.graph_objects, plotly.express\n"
+           "from streamlit.web import cli\n"
+           "sys.argv = ['streamlit', *sys.argv[1:]]\n"
+           "sys.exit(cli.main())")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -33,7 +40,7 @@ def dashboard_command(folders: list[str], host: str = "127.0.0.1", port: int = 0
         if not Path(folder).is_dir():
             raise ParameterError(f"execbench dashboard: {folder}: no such folder")
     port = port or free_port(host)
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host, "--server.port", str(port),
+    command = [sys.executable, "-c", PRELOAD, "run", str(APP), "--server.address", host, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", "--theme.base", "light",
                "--client.toolbarMode", "viewer"]

@@ -87,6 +87,7 @@ def min_period_figure(table: pd.DataFrame, title: str):
         fig.add_trace(go.Scatter(x=part["period"].astype(str), y=part["perf_bps"], mode="lines+markers", name=name,
                                  error_y=error, hovertemplate=f"{name}<br>m=%{{x}}<br>mean perf_bps %{{y:.2f}}<extra></extra>"))
     fig.add_hline(y=0, line_width=1, line_color="grey")
+    fig.update_xaxes(type="category")  # 1..T and "match"
     fig.update_layout(title=title, xaxis_title="minimum period (bars; match = no flexibility)",
                       yaxis_title="mean perf_bps (positive = better)", margin=dict(t=60, b=40))
     return fig
