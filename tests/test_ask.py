@@ -238,3 +238,8 @@ def test_the_cli_answers_and_prints_the_commands(folders, capsys, tmp_path):
     assert main(["ask", "what is the weather", "--in", str(folders)]) == 1
     assert main(["ask", "best", "--in", str(tmp_path / "nowhere")]) == 2
     assert "nowhere: no such folder" in capsys.readouterr().err
+
+
+def test_the_dashboard_command_refuses_a_missing_folder(tmp_path, capsys):
+    assert main(["dashboard", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere: no such folder" in capsys.readouterr().err

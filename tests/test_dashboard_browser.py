@@ -5,6 +5,7 @@ screenshots to reports/examples/dashboard/ (``EXECBENCH_SCREENSHOTS``); without 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -25,7 +26,8 @@ pytestmark = [
                        "chromium-driver; `make test-browser` installs them)"),
 ]
 selenium = pytest.importorskip("selenium", reason="selenium is not installed (the dev extra)")
-pytest.importorskip("streamlit", reason="streamlit is not installed (the dashboard extra)")
+if importlib.util.find_spec("streamlit") is None:  # not imported here: importing streamlit sets MPLBACKEND=Agg
+    pytest.skip("streamlit is not installed (the dashboard extra)", allow_module_level=True)
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402

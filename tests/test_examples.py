@@ -10,7 +10,8 @@ from nbclient import NotebookClient
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_example_notebook_executes():
+def test_example_notebook_executes(monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline (importing streamlit sets Agg)
     notebook = nbformat.read(EXAMPLES / "compare_strategies.ipynb", as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(EXAMPLES)}}).execute()
