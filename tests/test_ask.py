@@ -103,12 +103,11 @@ def test_ranking_questions(question, slots, label, column, best, infos, index):
     assert reply.command.startswith("execbench compare --strategies twap,flex,lem,ppo,flow,meta")
 
 
-def test_the_reproducing_code_gives_the_answers_numbers(infos, index, folders):
+def test_the_reproducing_code_gives_the_answers_numbers(infos, index):
     """The Python call an answer shows, run as shown, returns the numbers of its table."""
     reply = ex.answer("lowest risk for sells", infos, index=index)
-    code = reply.code.replace(str(folders / EXAMPLE.name), str(folders / EXAMPLE.name))
     scope: dict = {}
-    *setup, last = code.splitlines()
+    *setup, last = reply.code.splitlines()
     exec("\n".join(setup) + f"\n_result = {last}", scope)
     result = scope["_result"].sort_values("bps_Std").reset_index(drop=True)
     assert list(result["strategy"]) == list(reply.table["strategy"])

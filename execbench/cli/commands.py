@@ -775,10 +775,8 @@ def ask(args: argparse.Namespace) -> int:
     if args.plot:
         if reply.chart is None or not len(reply.table):
             raise ParameterError("--plot: this answer has no chart")
-        try:
-            from execbench.explore.figures import bar_figure
-        except ImportError:  # pragma: no cover
-            raise ParameterError("--plot needs plotly: pip install 'execbench[dashboard]'") from None
+        from execbench.explore.figures import bar_figure  # imports plotly when it draws
+
         x, y, colour = reply.chart
         try:
             bar_figure(reply.table, x, y, colour, f"{y} — {reply.folder}").write_html(args.plot)

@@ -18,10 +18,9 @@ import pandas as pd
 import streamlit as st
 
 import execbench.explore as ex
+from execbench.dashboard.launch import FOLDERS_ENV
 from execbench.errors import ExecbenchError
 from execbench.explore import figures
-
-FOLDERS_ENV = "EXECBENCH_DASHBOARD_FOLDERS"
 ROOTS = tuple(os.environ.get(FOLDERS_ENV, "reports").split(os.pathsep))
 SIDES = ("buy", "sell")
 

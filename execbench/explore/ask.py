@@ -24,9 +24,14 @@ from execbench.errors import DataError
 from execbench.explore.catalog import FolderInfo
 from execbench.explore.tables import per_order, results_index
 from execbench.explore.vocabulary import (ASSET_WORDS, COMMON, DIRECTION_WORDS, GLOSSARY, INTENT_WORDS, METRICS,
-                                          REGIME_WORDS, RISK_WORDS, SIDE_WORDS, STRATEGY_WORDS, TARGET_WORDS)
+                                          MATCH_WORDS, REGIME_WORDS, SIDE_WORDS, STRATEGY_WORDS, TARGET_WORDS)
 
 DEFAULTS = {"benchmark": "vwap", "target": "quantity", "period": "1"}
+
+
+def _choice(query: "Query") -> dict[str, str]:
+    """The benchmark, target and minimum period the question said, or the defaults."""
+    return {k: getattr(query, k) or v for k, v in DEFAULTS.items()}
 SHOWN = ["bps_N", "bps_Mean", "bps_Std", "bps_P5", "bps_P95", "perf_bps_mean", "hit_rate"]
 
 
@@ -119,10 +124,8 @@ def _first(text: str, table: dict[str, list[str]]) -> tuple[str | None, str]:
 
 
 def _period(text: str) -> tuple[str | None, str]:
-    if any(_has(text, p) for p in ("match case", "the match", "fixed horizon", "full horizon", "no flexibility",
-                                   "match")):
-        for p in ("match case", "the match", "fixed horizon", "full horizon", "no flexibility", "match"):
-            text = _cut(text, p)
+    match_case, text = _first(text, {MATCH: MATCH_WORDS})
+    if match_case:
         return MATCH, text
     pattern = (r"(?:\bm\s*=\s*|\bm(?=\d)|min(?:imum)?[ _-]*period(?:\s+of|\s*=)?\s*|\bminimum\s+of\s+)(\d+)"
                r"|\b(\d+)[ -]bars? minimum")
@@ -249,10 +252,6 @@ def _intent(question: str, rest: str, strategies: tuple[str, ...], metric: str |
     if len(strategies) >= 2 or (said("compare") and strategies):
         return "compare"
     direction, _ = _first(rest, DIRECTION_WORDS)
-    if direction is None and metric in ("std",) and any(_has(question, w) for w in ("riskiest",)):
-        direction = "worst"
-    if direction is None and any(_has(question, w) for w in RISK_WORDS) and _has(question, "least"):
-        direction = "min"
     if direction is not None and (len(strategies) <= 1 or _has(question, "which")):
         return direction
     if strategies or metric is not None:
@@ -344,7 +343,7 @@ def _order_rows(info: FolderInfo, query: Query, dates: tuple[str, str] | None) -
 
 
 def _filter(rows: pd.DataFrame, query: Query, *, all_periods: bool = False) -> pd.DataFrame:
-    choice = {k: getattr(query, k) or v for k, v in DEFAULTS.items()}
+    choice = _choice(query)
     rows = rows[(rows["benchmark"] == choice["benchmark"]) & (rows["target"] == choice["target"])]
     if not all_periods or query.period:
         rows = rows[rows["period"] == choice["period"]]
@@ -373,7 +372,7 @@ def _seed_means(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _describe(query: Query, info: FolderInfo, dates: tuple[str, str] | None) -> str:
-    choice = {k: getattr(query, k) or v for k, v in DEFAULTS.items()}
+    choice = _choice(query)
     parts = [f"{choice['benchmark'].upper()} benchmark", f"{choice['target']} target",
              "the match case" if choice["period"] == MATCH else f"minimum period {choice['period']}"]
     if dates:
@@ -384,7 +383,7 @@ def _describe(query: Query, info: FolderInfo, dates: tuple[str, str] | None) -> 
 
 
 def _code(info: FolderInfo, query: Query, columns: list[str], dates: tuple[str, str] | None) -> str:
-    choice = {k: getattr(query, k) or v for k, v in DEFAULTS.items()}
+    choice = _choice(query)
     conditions = [f"benchmark == '{choice['benchmark']}'", f"target == '{choice['target']}'",
                   f"period == '{choice['period']}'"]
     conditions += [f"side == '{query.side}'"] if query.side else []
@@ -477,7 +476,7 @@ def _rank_answer(query: Query, info: FolderInfo, rows: pd.DataFrame, dates) -> A
     rows = rows.assign(_score=score).sort_values("_score", ascending=ascending, na_position="last")
     groups = [c for c in ("asset", "freq", "side") if rows[c].nunique() > 1 or c == "side"]
     winners = rows.groupby(groups, sort=False).head(1)
-    table = rows.assign(strategy=_label(rows))[["strategy", *[g for g in groups], column, *[c for c in SHOWN if c != column]]]
+    table = rows.assign(strategy=_label(rows))[["strategy", *groups, column, *[c for c in SHOWN if c != column]]]
     word = {"best": "Best", "worst": "Worst", "max": "Highest", "min": "Lowest"}[intent]
     finds = "; ".join(f"{' '.join(str(w[g]) for g in groups)}: {w['strategy']} ({w[column]:.4g})"
                       for _, w in winners.iterrows())
@@ -537,7 +536,7 @@ def _paired_sentence(info: FolderInfo, names: list[str], query: Query) -> str:
     from execbench.analysis.significance import date_blocks
 
     runs = per_order(info)
-    choice = {k: getattr(query, k) or v for k, v in DEFAULTS.items()}
+    choice = _choice(query)
     period = choice["period"] if choice["period"] == MATCH else int(choice["period"])
     out = []
     for side in ([query.side] if query.side else ["buy", "sell"]):

@@ -95,11 +95,13 @@ def per_order(info: FolderInfo, *, allocations: bool = False, what: str = "this 
     use in the error when the folder holds none."""
     needs_per_order(info, what)
     manifest = read_manifest(info.path)
-    runs = {}
-    for strategy in info.strategies:
-        path = verify_file(info.path, f"results_{strategy}.npz", manifest, hash=False)
-        runs[strategy] = RunData.load(path, run_id=manifest["run_id"], allocations=allocations, extras=False)
-    return runs
+    return {strategy: RunData.load(_results_file(info, strategy, manifest), run_id=manifest["run_id"],
+                                   allocations=allocations, extras=False) for strategy in info.strategies}
+
+
+def _results_file(info: FolderInfo, strategy: str, manifest: dict) -> Path:
+    """``results_<strategy>.npz``, listed in the manifest with its size (the run id inside is checked on load)."""
+    return verify_file(info.path, f"results_{strategy}.npz", manifest, hash=False)
 
 
 def perf_samples(runs: dict[str, RunData], side: str, benchmark: str, target: str, period: int | str,
@@ -114,8 +116,11 @@ def execution_fan(info: FolderInfo, strategy: str, side: str, target: str, perio
     the kept allocations of the VWAP-benchmark scenario (the ones a run keeps)."""
     needs_per_order(info, "the execution curves")
     manifest = read_manifest(info.path)
-    path = verify_file(info.path, f"results_{strategy}.npz", manifest, hash=False)
+    path = _results_file(info, strategy, manifest)
     with np.load(path, allow_pickle=False) as data:
+        if str(data["run_id"]) != manifest["run_id"]:
+            raise DataError(f"{path}: written by run {str(data['run_id'])!r}, not by run {manifest['run_id']!r}; the "
+                            "folder mixes runs")
         kept = data["kept"].tolist()
         label = scenario_label(side, "vwap", target, period)
         if label not in kept:

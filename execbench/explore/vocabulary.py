@@ -46,13 +46,13 @@ METRICS = {
     "end_bar": ("mean_end_bar", None, ["mean end bar", "end bar", "finish bar", "duration", "how long"]),
     "participation": ("max_participation_p95", None, ["participation"]),
 }
-RISK_WORDS = {"risk", "risky", "riskiest", "safest"}
+MATCH_WORDS = ["match case", "the match", "fixed horizon", "full horizon", "no flexibility", "match"]
 
 DIRECTION_WORDS = {
     "best": ["best", "top", "winner", "wins", "win", "leading", "leads", "outperforms", "strongest", "better"],
-    "worst": ["worst", "bottom", "loser", "weakest", "underperforms", "worse"],
+    "worst": ["worst", "bottom", "loser", "weakest", "underperforms", "worse", "riskiest"],
     "max": ["highest", "largest", "most", "maximum", "max", "biggest", "greatest"],
-    "min": ["lowest", "smallest", "least", "fewest", "minimal", "lowest", "safest"],
+    "min": ["lowest", "smallest", "least", "fewest", "minimal", "safest"],
 }
 
 SIDE_WORDS = {"buy": ["buy", "buys", "buying", "bought", "purchase", "purchases", "acquire", "acquisition", "long"],
