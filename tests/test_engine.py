@@ -200,3 +200,17 @@ def test_threaded_kernel_equals_twin_on_many_orders():
     for metric in METRICS:
         np.testing.assert_allclose(getattr(fast, metric), getattr(slow, metric), rtol=1e-12, atol=1e-9,
                                    equal_nan=True, err_msg=metric)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), reps=st.integers(1, 20), width=st.integers(0, 400))
+def test_resampled_sums_kernel_equals_numpy_twin(seed, n, reps, width):
+    from execbench.engine.resample import resampled_sums, resampled_sums_numpy
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0, 10, n)
+    indices = rng.integers(0, n, (reps, width))
+    np.testing.assert_allclose(resampled_sums(values, indices), resampled_sums_numpy(values, indices),
+                               rtol=1e-12, atol=1e-9)
+    with pytest.raises(IndexError, match="positions must lie"):
+        resampled_sums(values, np.array([[n]]))
+

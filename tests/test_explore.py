@@ -14,7 +14,8 @@ from execbench.analysis.stats import summarize
 from execbench.cli import main
 from execbench.contracts import MATCH
 from execbench.errors import DataError
-from execbench.explore.figures import binned_kde, density_figure, fan_figure, heatmap_figure, min_period_figure
+from execbench.analysis.stats import binned_kde
+from execbench.explore.figures import density_figure, fan_figure, heatmap_figure, min_period_figure
 from execbench.results import load_run
 
 

@@ -137,6 +137,20 @@ def test_hac_standard_error_matches_statsmodels():
     fit = sm.OLS(x, np.ones_like(x)).fit(cov_type="HAC", cov_kwds={"maxlags": 30, "use_correction": False})
     assert hac_se(x, 30) == pytest.approx(float(fit.bse[0]), rel=1e-6)
     assert data_block_length(x, 24) >= 24
+    # long lags take the FFT path (blocks reach a quarter of the dates)
+    x = overlapping_window_means(rng, 5000, 12, 0.2)
+    fit = sm.OLS(x, np.ones_like(x)).fit(cov_type="HAC", cov_kwds={"maxlags": 900, "use_correction": False})
+    assert hac_se(x, 900) == pytest.approx(float(fit.bse[0]), rel=1e-9)
+
+
+@pytest.mark.parametrize("n, lag", [(50, 49), (3000, 100), (4097, 2000)])
+def test_fft_autocovariances_equal_the_direct_sums(n, lag):
+    from execbench.analysis.inference import autocovariances
+
+    e = np.random.default_rng(n).normal(size=n)
+    e -= e.mean()
+    direct = np.array([e @ e] + [e[k:] @ e[:-k] for k in range(1, lag + 1)]) / n
+    np.testing.assert_allclose(autocovariances(e, lag), direct, rtol=0, atol=1e-12)
 
 
 def test_non_overlapping_orders_per_asset():

@@ -124,3 +124,28 @@ def test_optstop_is_saved_and_loaded(tmp_path):
     path = strategy.save(tmp_path / "optstop.json")
     again = eb.load_fitted(path)
     assert again.params() == {"paths": 512, "seed": 0} and again.lookback == strategy.lookback
+
+
+def test_solved_rules_are_kept_on_disk_and_read_back_exactly(btc_model, tmp_path, monkeypatch):
+    from execbench.strategy import stopping
+
+    grid = scenario_grid(6, sides=("buy",), benchmarks=("vwap",), targets=("quantity",), min_periods=(1, 3))
+    monkeypatch.setenv("EXECBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(stopping, "_SOLVED", stopping.OrderedDict())
+    solved = solve_rules(btc_model, grid, paths=512)
+    saved = list((tmp_path / "stopping").glob("*.npz"))
+    assert len(saved) == 1
+    stopping._SOLVED.clear()
+    monkeypatch.setattr(stopping, "solve_rule", lambda *a: pytest.fail("solved again instead of read from disk"))
+    again = solve_rules(btc_model, grid, paths=512)
+    assert list(again) == list(solved)
+    for label, rule in solved.items():
+        assert (again[label].front, again[label].value, again[label].se) == (rule.front, rule.value, rule.se)
+        np.testing.assert_array_equal(again[label].coef, rule.coef)
+        assert again[label].spec == rule.spec
+    stopping._SOLVED.clear()  # another seed is another entry
+    monkeypatch.undo()
+    monkeypatch.setenv("EXECBENCH_CACHE_DIR", "off")
+    monkeypatch.setattr(stopping, "_SOLVED", stopping.OrderedDict())
+    solve_rules(btc_model, grid, paths=512, seed=1)
+    assert len(list((tmp_path / "stopping").glob("*.npz"))) == 1

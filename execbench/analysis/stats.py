@@ -27,3 +27,19 @@ def summarize(values: np.ndarray) -> dict[str, float]:
         "Q25": float(q25),
         "Q75": float(q75),
     }
+
+
+def binned_kde(values: np.ndarray, grid: np.ndarray, bw_adjust: float = 1.0) -> np.ndarray:
+    """Gaussian kernel density of ``values`` on the evenly spaced ``grid`` with Scott's bandwidth times
+    ``bw_adjust`` (as ``scipy.stats.gaussian_kde`` and seaborn's ``kdeplot``), computed on a histogram
+    over the grid's bins (exact up to the bin width; every order counts, in milliseconds where the exact
+    sum over orders × grid points takes a tenth of a second per curve).  Values outside the grid are left
+    out of the shape but not of the normalisation."""
+    from scipy.ndimage import gaussian_filter1d
+
+    step = grid[1] - grid[0]
+    edges = np.r_[grid - step / 2, grid[-1] + step / 2]
+    counts, _ = np.histogram(values, bins=edges)
+    bandwidth = bw_adjust * values.std(ddof=1) * values.size ** (-1 / 5)
+    smoothed = gaussian_filter1d(counts.astype(float), sigma=max(bandwidth / step, 1e-9), mode="constant")
+    return smoothed / (values.size * step)

@@ -5,23 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import gaussian_filter1d
+
+from execbench.analysis.stats import binned_kde
 
 DENSITY_POINTS = 400
 PERF_AXIS = "perf_bps (positive = better)"
-
-
-def binned_kde(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Gaussian kernel density of ``values`` on the evenly spaced ``grid`` with Scott's bandwidth (as
-    ``scipy.stats.gaussian_kde``), computed on a histogram over the grid's bins (exact up to the bin
-    width; every order counts, in milliseconds).  Values outside the grid are left out of the shape but
-    not of the normalisation."""
-    step = grid[1] - grid[0]
-    edges = np.r_[grid - step / 2, grid[-1] + step / 2]
-    counts, _ = np.histogram(values, bins=edges)
-    bandwidth = values.std(ddof=1) * values.size ** (-1 / 5)
-    smoothed = gaussian_filter1d(counts.astype(float), sigma=max(bandwidth / step, 1e-9), mode="constant")
-    return smoothed / (values.size * step)
 
 
 def density_figure(samples: dict[str, np.ndarray], title: str):

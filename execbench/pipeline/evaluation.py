@@ -232,12 +232,13 @@ def call_groups(calls: list[np.ndarray], chunk_size: int) -> list[list[np.ndarra
 def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, *,
                     chunk_size: int = DEFAULT_CHUNK, progress: Callable[[int], None] | None = None,
                     keep: tuple[str, ...] = (), impact: ImpactModel | None = None,
-                    calls: list[np.ndarray] | None = None) -> ReplayResult:
+                    calls: list[np.ndarray] | None = None, clock: dict[str, float] | None = None) -> ReplayResult:
     """Run ``strategy`` on ``windows`` in its calls (``strategy_calls``: independent batches of at most
     ``chunk_size`` orders; the replay chunks are whole calls) and replay its allocations (keeping, as
     float32, those of the scenarios in ``keep``), with market impact if given; the result, in the
     order of ``windows``, carries each order's reference prices (arrival, first/last bar,
-    full-window VWAP/TWAP)."""
+    full-window VWAP/TWAP).  The engine's own time (``replay``) is added to ``clock["engine_s"]`` when
+    ``clock`` is given."""
     check_supported(strategy, grid)
     kept_index = [grid.index(label) for label in keep]
     regimes = windows.regimes()
@@ -252,9 +253,12 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
                              batches=[np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)])
         qty, notional = chunk.sizes()
         prices, volumes = chunk.window("prices"), chunk.window("volumes")
+        tick = time.perf_counter()
         part = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional,
                       orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name, impact=impact,
                       window_volume=chunk.expected_volume())
+        if clock is not None:
+            clock["engine_s"] = clock.get("engine_s", 0.0) + time.perf_counter() - tick
         part = replace(part, reference=chunk.reference_prices(prices, volumes))
         if kept_index:
             part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))
@@ -266,7 +270,8 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
 
 
 def replay_option(bars: pd.DataFrame, split: DateSplit, windows: OrderWindows, grid: ScenarioGrid, *,
-                  chunk_size: int = DEFAULT_CHUNK, impact: ImpactModel | None = None) -> ReplayResult | None:
+                  chunk_size: int = DEFAULT_CHUNK, impact: ImpactModel | None = None,
+                  clock: dict[str, float] | None = None) -> ReplayResult | None:
     """The zero-information stopping policy (``optstop``), fitted on the training bars, replayed on
     ``windows`` for the flexible scenarios of ``grid``: what the option alone earns on those orders
     (``None`` if the grid has no flexible scenario it supports)."""
@@ -275,7 +280,7 @@ def replay_option(bars: pd.DataFrame, split: DateSplit, windows: OrderWindows, g
     if not flexible:
         return None
     fit_strategy(stopping, training_bars(bars, split.train_end))
-    return replay_strategy(stopping, windows, ScenarioGrid(flexible), chunk_size=chunk_size, impact=impact)
+    return replay_strategy(stopping, windows, ScenarioGrid(flexible), chunk_size=chunk_size, impact=impact, clock=clock)
 
 
 def evaluate(
@@ -387,18 +392,19 @@ def evaluate(
     tick = time.perf_counter()
     stage(f"replaying {strategy.name}")
     result = replay_strategy(strategy, windows, grid, chunk_size=chunk_size, progress=progress,
-                             keep=keep, impact=impact, calls=calls)
+                             keep=keep, impact=impact, calls=calls, clock=timings)
     timings["strategy_and_replay_s"] = time.perf_counter() - tick
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
     suspicious = set(near_certain(result)) - set(baseline_grid.labels)  # TWAP's hit rate there is needed too
     baseline_grid = ScenarioGrid(baseline_grid.specs + tuple(s for s in grid.specs if s.label in suspicious))
-    baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact)
+    baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact,
+                               clock=timings)
     warnings = impossible_results(result, baseline)
     if option and option_result is None:
         tick = time.perf_counter()
         stage("replaying the zero-information stopping policy (optstop) on the same orders")
         option_result = result if strategy.name == "optstop" else replay_option(
-            bars, split, windows, grid, chunk_size=chunk_size, impact=impact)
+            bars, split, windows, grid, chunk_size=chunk_size, impact=impact, clock=timings)
         timings["option_s"] = time.perf_counter() - tick
     return Evaluation(
         strategy=strategy.name, params=strategy.params(), asset=str(bars.attrs.get("asset")),

@@ -16,10 +16,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from execbench.analysis.stats import binned_kde  # noqa: E402
 from execbench.contracts import MATCH, SIDES, period_row, period_short, scenario_label  # noqa: E402
 from execbench.results import RunData  # noqa: E402
 
 BPS_AXIS = "slippage, bps: (achieved / benchmark − 1)·1e4"
+DENSITY_POINTS = 400
 PALETTE = sns.color_palette("colorblind")
 sns.set_theme(style="whitegrid", context="paper")
 
@@ -29,6 +31,16 @@ def _clip_range(arrays: list[np.ndarray]) -> tuple[float, float]:
     low, high = np.percentile(pooled, [0.5, 99.5])
     pad = 0.05 * (high - low)
     return float(low - pad), float(high + pad)
+
+
+def density_line(ax, values: np.ndarray, **style) -> None:
+    """A Gaussian KDE of ``values`` (Scott's bandwidth × 0.8) over their range, as seaborn's
+    ``kdeplot(bw_adjust=0.8, cut=0)`` draws it, binned (``analysis.stats.binned_kde``): every order
+    counts, in a millisecond where the exact sum took a tenth of a second per curve."""
+    if values.size < 2 or np.ptp(values) == 0:
+        return
+    grid = np.linspace(values.min(), values.max(), DENSITY_POINTS)
+    ax.plot(grid, binned_kde(values, grid, bw_adjust=0.8), **style)
 
 
 def slippage_density(run: RunData, period: int | str, *, benchmark: str = "vwap", target: str = "quantity"):
@@ -44,7 +56,7 @@ def slippage_density(run: RunData, period: int | str, *, benchmark: str = "vwap"
         low, high = _clip_range([s[1] for s in series])
         for name, data, color, style in series:
             data = data[np.isfinite(data) & (data >= low) & (data <= high)]
-            sns.kdeplot(x=data, ax=ax, label=name, color=color, linestyle=style, bw_adjust=0.8, cut=0)
+            density_line(ax, data, label=name, color=color, linestyle=style)
         ax.axvline(0, color="grey", linewidth=0.8)
         ax.set_xlim(low, high)
         ax.set_xlabel(BPS_AXIS)
@@ -190,7 +202,7 @@ def strategies_density(runs: dict[str, RunData], period: int | str, side: str, *
     low, high = _clip_range(list(arrays.values()))
     for (name, values), color in zip(arrays.items(), PALETTE, strict=False):
         values = values[np.isfinite(values) & (values >= low) & (values <= high)]
-        sns.kdeplot(x=values, ax=ax, label=name, color=color, bw_adjust=0.8, cut=0)
+        density_line(ax, values, label=name, color=color)
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_xlim(low, high)
     ax.set_xlabel(BPS_AXIS)

@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from execbench.cache import source_fingerprint, user_cache_dir
 from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.strategy.price_model import MartingaleModel
 from execbench.strategy.schedules import bounded_step
@@ -253,18 +256,64 @@ def solve_rules(model: MartingaleModel, grid: ScenarioGrid, *, seed: int = 0, pa
     from ``model`` with ``seed`` (common to all scenarios).
 
     The rules are a pure function of the model's state, the grid, ``seed`` and ``paths``, so the last
-    ``SOLVED_KEEP`` solutions are kept in memory: every evaluation's option replay (``optstop`` fitted
-    on the same training bars) solves them once per process."""
-    key = hashlib.sha256(json.dumps([model.state(), grid.labels, grid.horizon, seed, paths]).encode()).hexdigest()
+    ``SOLVED_KEEP`` solutions are kept in memory, and every solution in the user cache
+    (``execbench.cache``; its key includes this module's source): the option replay of every evaluation
+    (``optstop`` fitted on the same training bars) solves them once per machine."""
+    key = hashlib.sha256(json.dumps([model.state(), grid.labels, grid.horizon, seed, paths,
+                                     source_fingerprint(__name__, MartingaleModel.__module__, bounded_step.__module__,
+                                                        ContractSpec.__module__)]).encode()).hexdigest()
     if key in _SOLVED:
         _SOLVED.move_to_end(key)
         return dict(_SOLVED[key])
-    rng = np.random.default_rng(seed)
-    cache = _PathCache([model.simulate(paths, grid.horizon, rng, SIGMA_REF) for _ in range(3)], SIGMA_REF)
-    _SOLVED[key] = {spec.label: solve_rule(spec, cache) for spec in grid.specs}
+    solved = _read_solved(key, grid)
+    if solved is None:
+        rng = np.random.default_rng(seed)
+        cache = _PathCache([model.simulate(paths, grid.horizon, rng, SIGMA_REF) for _ in range(3)], SIGMA_REF)
+        solved = {spec.label: solve_rule(spec, cache) for spec in grid.specs}
+        _write_solved(key, solved)
+    _SOLVED[key] = solved
     while len(_SOLVED) > SOLVED_KEEP:
         _SOLVED.popitem(last=False)
     return dict(_SOLVED[key])
+
+
+def _solved_path(key: str) -> Path | None:
+    folder = user_cache_dir("stopping")
+    return None if folder is None else folder / f"{key}.npz"
+
+
+def _read_solved(key: str, grid: ScenarioGrid) -> dict[str, StoppingRule] | None:
+    """The rules solved earlier for ``key`` (``solve_rules``), from the user cache; ``None`` if absent
+    or unreadable."""
+    path = _solved_path(key)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as saved:
+            if list(saved["labels"]) != list(grid.labels):
+                return None
+            return {spec.label: StoppingRule(spec, float(saved["front"][k]), saved["coef"][k].copy(),
+                                             float(saved["value"][k]), float(saved["se"][k]))
+                    for k, spec in enumerate(grid.specs)}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _write_solved(key: str, solved: dict[str, StoppingRule]) -> None:
+    """Keep ``solved`` in the user cache (atomically; a cache that cannot be written is skipped)."""
+    path = _solved_path(key)
+    if path is None:
+        return
+    rules = list(solved.values())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(partial, labels=np.array(list(solved)), front=np.array([r.front for r in rules]),
+                 coef=np.stack([r.coef for r in rules]), value=np.array([r.value for r in rules]),
+                 se=np.array([r.se for r in rules]))
+        os.replace(partial, path)
+    except OSError:
+        return
 
 
 SOLVED_KEEP = 8

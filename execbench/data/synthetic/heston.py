@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from execbench.data.frequency import format_freq, parse_freq
 from execbench.data.prices import bar_prices
@@ -132,6 +131,8 @@ def simulate_bars(params: HestonParams = None, *, n_bars: int = 20_000, freq: st
     minutes = (index.hour * 60 + index.minute).to_numpy()
     profile = seasonal_profile(minutes, params.u_amp, params.u_open_hour)
     mean_var = np.maximum(var.reshape(paths, n_bars, k).mean(axis=2), 1e-6 * params.theta)
+    from scipy.signal import lfilter  # 2–3 s to import: only where paths are simulated
+
     ar = lfilter([params.vol_sigma], [1.0, -params.vol_phi], noise, axis=1)
     stationary = params.vol_sigma**2 / (1.0 - params.vol_phi**2)
     log_volume = (np.log(params.volume_level * profile)[None, :] + params.vol_beta * np.log(mean_var / params.theta)

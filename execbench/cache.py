@@ -1,0 +1,33 @@
+"""The user cache directory for results that are pure functions of their inputs (solved stopping
+rules, JAX's compiled programs): ``$EXECBENCH_CACHE_DIR`` or ``$XDG_CACHE_HOME/execbench``
+(default ``~/.cache/execbench``).  ``EXECBENCH_CACHE_DIR=off`` turns the on-disk caches off.
+
+A cache entry's key includes a fingerprint of the source that computes it (``source_fingerprint``),
+so editing that code never serves a stale entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+CACHE_ENV = "EXECBENCH_CACHE_DIR"
+
+
+def user_cache_dir(kind: str) -> Path | None:
+    """The folder for cache ``kind`` (not created here), or ``None`` when caching is off."""
+    configured = os.environ.get(CACHE_ENV, "")
+    if configured.lower() in ("off", "0", "none"):
+        return None
+    root = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "execbench"
+    return root / kind
+
+
+def source_fingerprint(*modules: str) -> str:
+    """A short hash of the named modules' source files (imported modules only)."""
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update(Path(sys.modules[name].__file__).read_bytes())
+    return digest.hexdigest()[:16]
