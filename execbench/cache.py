@@ -8,6 +8,7 @@ so editing that code never serves a stale entry.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -21,12 +22,14 @@ def user_cache_dir(kind: str) -> Path | None:
     configured = os.environ.get(CACHE_ENV, "")
     if configured.lower() in ("off", "0", "none"):
         return None
-    root = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "execbench"
-    return root / kind
+    if configured:
+        return Path(configured) / kind
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "execbench" / kind
 
 
+@functools.cache
 def source_fingerprint(*modules: str) -> str:
-    """A short hash of the named modules' source files (imported modules only)."""
+    """A short hash of the named modules' source files (imported modules only; read once per process)."""
     digest = hashlib.sha256()
     for name in modules:
         digest.update(Path(sys.modules[name].__file__).read_bytes())

@@ -280,7 +280,8 @@ def replay_option(bars: pd.DataFrame, split: DateSplit, windows: OrderWindows, g
     if not flexible:
         return None
     fit_strategy(stopping, training_bars(bars, split.train_end))
-    return replay_strategy(stopping, windows, ScenarioGrid(flexible), chunk_size=chunk_size, impact=impact, clock=clock)
+    return replay_strategy(stopping, windows, ScenarioGrid(flexible), chunk_size=chunk_size, impact=impact,
+                           clock=clock)
 
 
 def evaluate(
