@@ -67,6 +67,18 @@ class SeasonalStrategy(Strategy):
         return np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
 
     @staticmethod
+    def policy_rows(state: dict) -> np.ndarray:
+        """``adaptive_state`` as one row per order for a Numba policy (``strategies._policies._seasonal``):
+        the forecast (T), the last ``window`` history volumes, their expectation, the caps (T × S)."""
+        n = state["expected"].shape[0]
+        return np.concatenate([state["expected"], state["volumes"], state["expected_past"],
+                               state["hi"].reshape(n, -1)], axis=1)
+
+    def policy_sizes(self, state: dict) -> np.ndarray:
+        """(window, T) for a Numba policy."""
+        return np.array([self.window, state["expected"].shape[1]], dtype=np.int64)
+
+    @staticmethod
     def bounded(state: dict, desired: np.ndarray, obs: StepObservation) -> np.ndarray:
         """``bounded_step`` with this bar's caps and the capacity of the later bars."""
         s = obs.step

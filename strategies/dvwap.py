@@ -31,6 +31,13 @@ class DynamicVWAP(SeasonalStrategy):
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:
         return self.adaptive_state(ctx, grid)
 
+    def policy_kernel(self, state: dict) -> tuple:
+        """``step`` as a per-order Numba kernel (``strategies._policies.dvwap_kernel``)."""
+        from execbench.strategies._policies import dvwap_kernel
+
+        return dvwap_kernel, self.policy_rows(state), (np.asarray(state["lo"], dtype=np.float64),
+                                                       np.array([self.decay]), self.policy_sizes(state))
+
     def step(self, state: dict, obs: StepObservation) -> np.ndarray:
         s = obs.step
         expected = state["expected"]

@@ -49,6 +49,7 @@ class FlexHeuristic(Strategy):
         lo, hi = rate_bounds(grid)
         return {
             "horizon": ctx.horizon,
+            "n_orders": ctx.n_orders,
             "min_period": arrays["min_period"].astype(float),
             "match": np.array([spec.match for spec in grid.specs]),
             "is_twap": arrays["is_twap"],
@@ -56,6 +57,16 @@ class FlexHeuristic(Strategy):
             "lo": lo,
             "hi": hi,
         }
+
+    def policy_kernel(self, state: dict) -> tuple:
+        """``step`` as a per-order Numba kernel (``strategies._policies.flex_kernel``)."""
+        from execbench.strategies._policies import flex_kernel
+
+        flags = tuple(np.asarray(state[k], dtype=np.bool_) for k in ("match", "is_twap", "buy"))
+        return flex_kernel, np.zeros((state["n_orders"], 1)), (
+            np.asarray(state["min_period"], dtype=np.float64), *flags, np.asarray(state["lo"], dtype=np.float64),
+            np.asarray(state["hi"], dtype=np.float64),
+            np.array([self.front, self.threshold_bps, state["horizon"]], dtype=np.float64))
 
     def step(self, state: dict, obs: StepObservation) -> np.ndarray:
         s = obs.step

@@ -98,6 +98,11 @@ class UpstreamLEM(Strategy):
             fused_mlp_hidden_dim=self.mlp_hidden)
         sequence = self.lookback_bars + self.horizon - 1
         self.model([np.zeros((1, sequence, 7), "float32"), np.zeros((1, 1), "float32"), np.ones((1, 1), "float32")])
+        # upstream creates Multiply layers it never calls; while any layer is unbuilt, keras' predict runs the
+        # whole model eagerly once more on every call (one XLA compile per operation the first time)
+        for layer in self.model._flatten_layers():
+            if not layer.built and not layer.weights:
+                layer.built = True
         return self.model
 
     def params(self) -> dict[str, Any]:

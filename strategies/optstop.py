@@ -47,7 +47,7 @@ class OptimalStopping(Strategy):
         self.paths = int(paths)
         self.seed = int(seed)
         self.model: MartingaleModel | None = None
-        self._rules: dict[tuple, dict[str, StoppingRule]] = {}
+        self._rules: dict[tuple, dict] = {}  # per grid: the solved rules, and grid_state
 
     def fit(self, bars) -> "OptimalStopping":
         self.model = MartingaleModel.fit(bars, seed=self.seed)
@@ -89,21 +89,34 @@ class OptimalStopping(Strategy):
         fallback = np.nanmedian(level) if np.isfinite(level).any() else SIGMA_REF
         return np.where(np.isfinite(level) & (level > 0), level, fallback)
 
+    def grid_state(self, grid: ScenarioGrid) -> dict[str, np.ndarray]:
+        """What every order of ``grid`` shares: the solved rules stacked by scenario and the contract
+        arrays (computed once per grid)."""
+        key = ("state",) + tuple(spec.label for spec in grid.specs) + (grid.horizon,)
+        if key not in self._rules:
+            rules = self.rules(grid)
+            arrays = grid.arrays()
+            lo, hi = rate_bounds(grid)
+            self._rules[key] = {
+                "coef": np.stack([rules[spec.label].coef for spec in grid.specs]),  # (S, T, BASIS)
+                "front": np.array([rules[spec.label].front for spec in grid.specs], dtype=np.float64),
+                "min_period": arrays["min_period"].astype(float),
+                "is_twap": arrays["is_twap"].astype(np.bool_),
+                "is_notional": arrays["is_notional"].astype(np.bool_),
+                "lo": np.asarray(lo, dtype=np.float64),
+                "hi": np.asarray(hi, dtype=np.float64),
+            }
+        return self._rules[key]
+
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:
-        rules = self.rules(grid)
-        arrays = grid.arrays()
-        lo, hi = rate_bounds(grid)
-        return {
-            "horizon": ctx.horizon,
-            "coef": np.stack([rules[spec.label].coef for spec in grid.specs]),  # (S, T, BASIS)
-            "front": np.array([rules[spec.label].front for spec in grid.specs]),
-            "min_period": arrays["min_period"].astype(float),
-            "is_twap": arrays["is_twap"],
-            "is_notional": arrays["is_notional"],
-            "sigma": self.volatility(ctx)[:, None],
-            "lo": lo,
-            "hi": hi,
-        }
+        return {"horizon": ctx.horizon, "sigma": self.volatility(ctx)[:, None], **self.grid_state(grid)}
+
+    def policy_kernel(self, state: dict) -> tuple:
+        """``step`` as a per-order Numba kernel (``strategies._policies.optstop_kernel``)."""
+        from execbench.strategies._policies import optstop_kernel
+
+        names = ("coef", "front", "min_period", "is_twap", "is_notional", "lo", "hi")
+        return optstop_kernel, state["sigma"], tuple(state[name] for name in names)
 
     def step(self, state: dict, obs: StepObservation) -> np.ndarray:
         s = obs.step

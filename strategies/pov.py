@@ -40,6 +40,15 @@ class POV(SeasonalStrategy):
             "rate": np.minimum(self.rate, arrays["max_participation"]),
         }
 
+    def policy_kernel(self, state: dict) -> tuple:
+        """``step`` as a per-order Numba kernel (``strategies._policies.pov_kernel``)."""
+        from execbench.strategies._policies import pov_kernel
+
+        sizes = np.column_stack([state["last_price"], state["qty"], state["notional"]])
+        return pov_kernel, np.concatenate([self.policy_rows(state), sizes], axis=1), (
+            np.asarray(state["lo"], dtype=np.float64), np.asarray(state["rate"], dtype=np.float64),
+            np.asarray(state["is_notional"], dtype=np.bool_), self.policy_sizes(state))
+
     def step(self, state: dict, obs: StepObservation) -> np.ndarray:
         s = obs.step
         horizon = state["expected"].shape[1]

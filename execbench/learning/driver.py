@@ -20,7 +20,16 @@ from execbench.contracts import ScenarioGrid
 from execbench.learning.env import EnvParams, EnvState, ExecutionEnv, Market
 from execbench.strategy import OrderContext, StepObservation
 
-PAD = 256  # orders are padded to a multiple of this, so JAX compiles once per few batch sizes
+PAD = 256  # orders are padded to a power of two up to this, then to a multiple of it: JAX compiles
+MIN_PAD = 8  # once per few batch sizes, and a call of a few orders does not pay for PAD of them
+
+
+def padded_size(n: int) -> int:
+    """The number of rows a batch of ``n`` orders is padded to: the next power of two from ``MIN_PAD`` up
+    to ``PAD``, then the next multiple of ``PAD``."""
+    if n <= PAD:
+        return max(MIN_PAD, 1 << max(0, int(n) - 1).bit_length())
+    return -(-int(n) // PAD) * PAD
 
 
 def _filled(values: np.ndarray) -> np.ndarray:
@@ -56,7 +65,7 @@ class PolicyDriver:
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict:
         lookback, horizon = self.env.lookback, self.env.horizon
         n = ctx.n_orders
-        padded = -(-max(n, 1) // PAD) * PAD
+        padded = padded_size(n)
         prices = np.ones((padded, lookback + 1 + horizon))
         volumes = np.zeros_like(prices)
         history = _filled(ctx.history("prices", lookback + 1))

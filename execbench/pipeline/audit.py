@@ -127,13 +127,22 @@ def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str,
     cut_at = np.full(len(start_at), INT64_MAX)
     np.minimum.at(cut_at, cohort_of, windows.bar_times()[:, step].astype("int64"))
     stop_at = np.append(start_at[1:], INT64_MAX)  # the next cohort's first visible bar
+    # a bar belongs to the latest cohort cut at or before it: cohort c perturbs [cut c, min(cut c+1, stop c))
+    ends = np.minimum(np.append(cut_at[1:], INT64_MAX), stop_at)
     series = []
     for ms in windows.series:
-        times = ms.times.astype("int64")
-        k = np.searchsorted(cut_at, times, side="right") - 1
-        hit = (k >= 0) & (times < stop_at[np.maximum(k, 0)])
+        times = ms.times.view("int64") if ms.times.dtype == "datetime64[ns]" else ms.times.astype("int64")
+        lo, hi = np.searchsorted(times, cut_at), np.searchsorted(times, ends)
+        lo, hi = lo[lo < hi], hi[lo < hi]
+        hit = np.empty(0, dtype=np.int64)  # the perturbed bars, in time order
+        if lo.size:
+            first = lo.min()
+            edges = np.zeros(hi.max() - first + 1, dtype=np.int64)
+            np.add.at(edges, lo - first, 1)
+            np.add.at(edges, hi - first, -1)
+            hit = first + np.flatnonzero(np.cumsum(edges[:-1]) > 0)
         values = getattr(ms, name).copy()
-        noise = rng.normal(0.0, 0.02 if name == "prices" else 0.5, int(hit.sum()))
+        noise = rng.normal(0.0, 0.02 if name == "prices" else 0.5, hit.size)
         values[hit] = values[hit] * np.exp(noise)
         series.append(replace(ms, **{name: values}))
     return replace(windows, series=tuple(series))

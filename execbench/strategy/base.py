@@ -9,7 +9,9 @@ A strategy is a class with a ``mode``:
     Called bar by bar: ``start(ctx, grid)`` returns a state, then for s = 0..T−1
     ``step(state, obs)`` returns the allocations for execution bar s = ``obs.step``, shape (n, S), where ``obs``
     holds the realised execution bars 0..s−1 only (and the strategy's own earlier allocations).
-    One call per bar for all orders, never one call per order.
+    One call per bar for all orders, never one call per order.  ``policy_kernel(state)`` may return the same
+    decisions as a per-order Numba kernel, which the framework then drives instead
+    (``execbench.strategy.policy``); ``step`` stays the reference.
 ``"sequence"``
     A model that emits every bar of every scenario at once (e.g. the LEM): ``allocate_sequence(ctx,
     grid, window)`` returns (n, T, S).  The framework calls it once per decision bar s with the
@@ -230,6 +232,12 @@ class Strategy:
 
     def step(self, state: Any, obs: StepObservation) -> np.ndarray:
         raise NotImplementedError
+
+    def policy_kernel(self, state: Any) -> tuple[Any, np.ndarray, tuple] | None:
+        """Optional (adaptive mode): the decisions of ``step`` as a per-order Numba kernel, for the batch
+        ``start`` returned ``state`` for: ``(kernel, rows, shared)``, with one float64 row per order
+        (``execbench.strategy.policy``).  ``None`` (the default): the framework calls ``step``."""
+        return None
 
     def allocate_sequence(self, ctx: OrderContext, grid: ScenarioGrid, window: RealisedWindow) -> np.ndarray:
         raise NotImplementedError

@@ -128,7 +128,21 @@ def _check_stitched(name: str, alloc: np.ndarray) -> None:
                             "later bars, which a decision cannot see")
 
 
-def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid) -> np.ndarray:
+def _run_policy(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes: np.ndarray,
+                alloc: np.ndarray) -> np.ndarray:
+    """Drive the kernel that ``strategy.policy_kernel`` returned over the batch (``execbench.strategy.policy``)."""
+    from execbench.strategy.policy import drive_policy  # numba: only for strategies that have a kernel
+
+    kernel, rows, shared = compiled
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[0] != len(prices):
+        raise AllocationError(f"strategy {strategy.name!r}: policy rows have shape {rows.shape}, expected "
+                              f"({len(prices)}, columns)")
+    call_strategy(strategy, "policy kernel", lambda: drive_policy(kernel, rows, tuple(shared), prices, volumes, alloc))
+    return alloc
+
+
+def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, policies: bool = True) -> np.ndarray:
     ctx = order_context(windows, strategy.lookback)
     n, horizon, n_scen = len(windows), windows.horizon, len(grid)
     if strategy.mode == "static":
@@ -146,6 +160,9 @@ def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid) 
         _check_stitched(strategy.name, alloc)
         return alloc
     state = call_strategy(strategy, "start", lambda: strategy.start(ctx, grid))
+    compiled = call_strategy(strategy, "policy_kernel", lambda: strategy.policy_kernel(state)) if policies else None
+    if compiled is not None:  # the per-order Numba form of step (execbench.strategy.policy)
+        return _run_policy(strategy, compiled, prices, volumes, alloc)
     for s in range(horizon):
         obs = StepObservation(step=s, prices=prices[:, :s].copy(), volumes=volumes[:, :s].copy(),
                               allocated=alloc[:, :s, :].copy())
@@ -155,7 +172,7 @@ def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid) 
 
 
 def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, *,
-                 batches: list[np.ndarray] | None = None) -> np.ndarray:
+                 batches: list[np.ndarray] | None = None, policies: bool = True) -> np.ndarray:
     """Drive ``strategy`` over ``windows`` according to its mode; returns allocations (n, T, S).
 
     The orders are shown to the strategy in independent batches (``execbench.orders.independent_batches``:
@@ -170,6 +187,9 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
     batches
         Row indices of ``windows``, one array per call, as ``independent_batches`` returns them
         (computed here when not given).
+    policies
+        Drive an adaptive strategy's per-order Numba kernel where it has one (``Strategy.policy_kernel``);
+        ``False`` steps its NumPy ``step`` (the reference twin).
     """
     from execbench.orders.batches import independent_batches  # pandas: only when running
 
@@ -181,5 +201,5 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
         batches = independent_batches(windows, strategy.lookback)
     alloc = np.zeros((len(windows), horizon, len(grid)))
     for rows in batches:
-        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid)
+        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid, policies)
     return alloc

@@ -1,0 +1,103 @@
+"""Per-order Numba policies (``execbench.strategy.policy``): each built-in kernel takes the decisions of
+its strategy's NumPy ``step`` (the twin), and the driver hands a kernel one order's past only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+import execbench as eb
+from execbench.errors import AllocationError
+from execbench.strategy import Strategy, fit_strategy, run_strategy
+from execbench.strategy.registry import load_strategy
+
+KERNELS = ("optstop", "dvwap", "pov", "flex")
+HORIZON = 8
+
+
+@pytest.fixture(scope="module")
+def market():
+    bars = eb.load_bars("BTCUSDT")
+    train = eb.training_bars(bars, "2026-01-01")
+    strategies = {name: fit_strategy(load_strategy(name, **({"paths": 512} if name == "optstop" else {})), train)
+                  for name in KERNELS}
+    strategies["pov-fast"] = fit_strategy(load_strategy("pov", rate=0.3, window=2), train)
+    strategies["flex-edge"] = fit_strategy(load_strategy("flex", front=0.9, threshold_bps=3.0), train)
+    return bars, strategies
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(day=st.integers(0, 100), size=st.sampled_from([0.01, 0.3]), capped=st.booleans(), zero_volume=st.booleans())
+def test_every_kernel_takes_the_decisions_of_its_step(market, day, size, capped, zero_volume):
+    bars, strategies = market
+    start = pd.Timestamp("2026-01-05", tz="UTC") + pd.Timedelta(days=day)
+    if zero_volume:  # a stretch of empty bars: the last price carries, no volume (the bar-price convention)
+        bars = bars.copy()
+        empty = (bars.index >= start + pd.Timedelta(hours=5)) & (bars.index < start + pd.Timedelta(hours=9))
+        bars.loc[empty, ["volume", "quote_volume"]] = 0.0
+        bars.loc[empty, ["open", "high", "low", "close"]] = np.nan
+    lookback = max(strategy.lookback for strategy in strategies.values())
+    windows = eb.build_order_windows(bars, HORIZON, start=start, end=start + pd.Timedelta(days=1), min_history=lookback)
+    windows = replace(windows, order_size=size)
+    for name, strategy in strategies.items():
+        cap = 0.05 if capped and name.startswith(("dvwap", "pov")) else None  # the others refuse caps
+        grid = eb.scenario_grid(HORIZON, max_participation=cap)
+        kernel = run_strategy(strategy, windows, grid)
+        step = run_strategy(strategy, windows, grid, policies=False)
+        np.testing.assert_allclose(kernel, step, rtol=0, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(kernel.sum(axis=1), 1.0, atol=1e-9, err_msg=name)
+
+
+def _day_of_orders():
+    return eb.build_order_windows(eb.load_bars("BTCUSDT"), HORIZON, start="2026-04-01", end="2026-04-02", min_history=1)
+
+
+class Probe(Strategy):
+    """Records, through its allocations, how much of the window its kernel was handed at each bar."""
+
+    name = "probe"
+    mode = "adaptive"
+
+    def start(self, ctx, grid):
+        return ctx.n_orders
+
+    def step(self, state, obs):
+        return np.full((state, obs.allocated.shape[2]), float(obs.prices.shape[1]))
+
+    def policy_kernel(self, state):
+        return _seen, np.zeros((state, 1)), ()
+
+
+@njit
+def _seen(s, row, shared, prices, volumes, done, out):
+    for k in range(out.size):
+        out[k] = prices.size + 100.0 * volumes.size + 1e4 * done.shape[0] + 1e6 * row.size
+
+
+def test_the_driver_hands_a_kernel_one_orders_bars_before_s():
+    windows = _day_of_orders()
+    grid = eb.scenario_grid(HORIZON, sides=("buy",), targets=("quantity",))
+    alloc = run_strategy(Probe(), windows, grid)
+    s = np.arange(HORIZON)[None, :, None]
+    np.testing.assert_array_equal(alloc, np.broadcast_to(s * (1 + 100 + 1e4) + 1e6, alloc.shape))
+    stepped = run_strategy(Probe(), windows, grid, policies=False)  # step sees all the batch's orders' bars before s
+    np.testing.assert_array_equal(stepped[:, :, 0], np.broadcast_to(s[:, :, 0], alloc.shape[:2]))
+
+
+def test_policy_rows_of_the_wrong_shape_are_named():
+    class Short(Probe):
+        name = "short"
+
+        def policy_kernel(self, state):
+            kernel, rows, shared = super().policy_kernel(state)
+            return kernel, rows[:-1], shared
+
+    windows = _day_of_orders()
+    with pytest.raises(AllocationError, match="strategy 'short': policy rows have shape"):
+        run_strategy(Short(), windows, eb.scenario_grid(HORIZON))
