@@ -101,3 +101,21 @@ def test_policy_rows_of_the_wrong_shape_are_named():
     windows = _day_of_orders()
     with pytest.raises(AllocationError, match="strategy 'short': policy rows have shape"):
         run_strategy(Short(), windows, eb.scenario_grid(HORIZON))
+
+
+def test_a_subclass_that_changes_step_runs_its_own_step():
+    """A plug-in deriving from a built-in with a kernel, with its own ``step``, is not run by the
+    parent's kernel."""
+    from execbench.strategies.flex import FlexHeuristic
+
+    class Finisher(FlexHeuristic):
+        name = "finisher"
+
+        def step(self, state, obs):
+            return np.full((state["n_orders"], state["min_period"].size), 1.0 if obs.step == 0 else 0.0)
+
+    windows = _day_of_orders()
+    grid = eb.scenario_grid(HORIZON, sides=("buy",), targets=("quantity",))
+    alloc = run_strategy(Finisher(), windows, grid)
+    np.testing.assert_array_equal(alloc[:, 0, :], 1.0)
+    np.testing.assert_array_equal(alloc[:, 1:, :], 0.0)

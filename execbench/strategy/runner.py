@@ -128,6 +128,15 @@ def _check_stitched(name: str, alloc: np.ndarray) -> None:
                             "later bars, which a decision cannot see")
 
 
+def _kernel_is_current(strategy: Strategy) -> bool:
+    """Whether ``policy_kernel`` twins the ``start`` and ``step`` the strategy has: a subclass that
+    overrides either below the class that defines the kernel runs its own ``step``."""
+    mro = type(strategy).__mro__
+    level = {name: next(k for k, cls in enumerate(mro) if name in cls.__dict__)
+             for name in ("policy_kernel", "start", "step")}
+    return level["policy_kernel"] <= min(level["start"], level["step"])
+
+
 def _run_policy(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes: np.ndarray,
                 alloc: np.ndarray) -> np.ndarray:
     """Drive the kernel that ``strategy.policy_kernel`` returned over the batch (``execbench.strategy.policy``)."""
@@ -160,7 +169,9 @@ def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, 
         _check_stitched(strategy.name, alloc)
         return alloc
     state = call_strategy(strategy, "start", lambda: strategy.start(ctx, grid))
-    compiled = call_strategy(strategy, "policy_kernel", lambda: strategy.policy_kernel(state)) if policies else None
+    compiled = None
+    if policies and _kernel_is_current(strategy):
+        compiled = call_strategy(strategy, "policy_kernel", lambda: strategy.policy_kernel(state))
     if compiled is not None:  # the per-order Numba form of step (execbench.strategy.policy)
         return _run_policy(strategy, compiled, prices, volumes, alloc)
     for s in range(horizon):
