@@ -214,3 +214,22 @@ def test_resampled_sums_kernel_equals_numpy_twin(seed, n, reps, width):
     with pytest.raises(IndexError, match="positions must lie"):
         resampled_sums(values, np.array([[n]]))
 
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_dates=st.integers(1, 60), per_date=st.integers(1, 4),
+       reps=st.integers(1, 12), width=st.integers(0, 80), nan_share=st.sampled_from([0.0, 0.3, 1.0]),
+       decimals=st.sampled_from([None, 0]))
+def test_resampled_medians_kernel_equals_numpy_twin(seed, n_dates, per_date, reps, width, nan_share, decimals):
+    """Dates holding several orders (or one), NaN values, tied values, empty resamples."""
+    from execbench.engine.resample import resampled_medians, resampled_medians_numpy
+
+    rng = np.random.default_rng(seed)
+    date_of = np.sort(rng.integers(0, n_dates, n_dates * per_date))
+    values = rng.normal(0, 10, date_of.size)
+    values = values if decimals is None else np.round(values, decimals)  # ties
+    values[rng.random(date_of.size) < nan_share] = np.nan
+    indices = rng.integers(0, n_dates, (reps, width))
+    np.testing.assert_array_equal(resampled_medians(values, date_of, n_dates, indices),
+                                  resampled_medians_numpy(values, date_of, n_dates, indices))
+    with pytest.raises(IndexError, match="positions must lie"):
+        resampled_medians(values, date_of, n_dates, np.array([[n_dates]]))

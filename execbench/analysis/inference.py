@@ -25,7 +25,7 @@ from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from execbench.engine.resample import resampled_sums
+from execbench.engine.resample import resampled_medians, resampled_sums
 
 BLOCK_FACTOR = 2  # the floor of the block length: this many horizons of dates
 DEFAULT_REPS = 400
@@ -249,26 +249,11 @@ def median_interval(values: np.ndarray, blocks: DateBlocks, block: int, level: f
     x = np.asarray(values, dtype=np.float64)[blocks.order]
     if not np.isfinite(x).any():
         return Interval(np.nan, np.nan, np.nan)
-    indices = blocks.indices(block)
-    if (blocks.counts == 1).all():  # one order per date: the dates are the orders
-        resampled = _row_medians(x[indices])
-    else:
-        resampled = np.array([np.nanmedian(x[blocks.orders_of(row)]) for row in indices])
+    date_of = np.repeat(np.arange(blocks.n_dates), blocks.counts)  # of each date-sorted order
+    resampled = resampled_medians(x, date_of, blocks.n_dates, blocks.indices(block))
     alpha = (1.0 - level) / 2.0
     low, high = np.nanquantile(resampled, [alpha, 1.0 - alpha])
     return Interval(float(np.nanmedian(x)), float(low), float(high))
-
-
-def _row_medians(x: np.ndarray) -> np.ndarray:
-    """``np.nanmedian(x, axis=1)`` without its slow per-row path: sorted rows put NaN last."""
-    if not np.isnan(x).any():
-        return np.median(x, axis=1)
-    ordered = np.sort(x, axis=1)
-    finite = np.isfinite(ordered).sum(axis=1)
-    rows = np.arange(len(x))
-    low, high = np.maximum(finite - 1, 0) // 2, np.maximum(finite, 1) // 2
-    out = 0.5 * (ordered[rows, low] + ordered[rows, np.minimum(high, x.shape[1] - 1)])
-    return np.where(finite > 0, out, np.nan)
 
 
 def paired_comparison(perf_a: np.ndarray, perf_b: np.ndarray, blocks: DateBlocks,
