@@ -233,3 +233,22 @@ def test_resampled_medians_kernel_equals_numpy_twin(seed, n_dates, per_date, rep
                                   resampled_medians_numpy(values, date_of, n_dates, indices))
     with pytest.raises(IndexError, match="positions must lie"):
         resampled_medians(values, date_of, n_dates, np.array([[n_dates]]))
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), reps=st.integers(1, 20), block=st.integers(1, 60),
+       scattered=st.booleans())
+def test_run_sums_equal_index_sums_to_the_last_bit(seed, n, reps, block, scattered):
+    """Sums over a block bootstrap's rows, read as runs of consecutive positions, add the same numbers
+    in the same order as the sums over the positions themselves."""
+    from execbench.analysis.inference import bootstrap_indices
+    from execbench.engine.resample import index_runs, resampled_run_sums, resampled_sums
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0, 10, n) * 10.0 ** rng.integers(-8, 8, n)  # magnitudes that make the order matter
+    indices = rng.integers(0, n, (reps, n)) if scattered else bootstrap_indices(n, block, reps, seed=seed % 1000)
+    runs = index_runs(indices)
+    np.testing.assert_array_equal(np.concatenate([np.arange(a, a + k) for a, k in zip(runs.start, runs.length)]),
+                                  indices.ravel())
+    np.testing.assert_array_equal(resampled_run_sums(values, runs), resampled_sums(values, indices))
+    empty = index_runs(np.zeros((reps, 0), dtype=np.int64))
+    np.testing.assert_array_equal(resampled_run_sums(values, empty), np.zeros(reps))

@@ -25,7 +25,7 @@ from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from execbench.engine.resample import resampled_medians, resampled_sums
+from execbench.engine.resample import IndexRuns, index_runs, resampled_medians, resampled_run_sums
 
 BLOCK_FACTOR = 2  # the floor of the block length: this many horizons of dates
 DEFAULT_REPS = 400
@@ -136,15 +136,23 @@ class DateBlocks:
             self._cache[block] = bootstrap_indices(self.n_dates, block, self.reps, self.seed)
         return self._cache[block]
 
+    def runs(self, block: int) -> IndexRuns:
+        """``indices(block)`` as runs of consecutive dates (cached per length), for sums that read the
+        per-date values in order (``resampled_run_sums``)."""
+        key = ("runs", block)
+        if key not in self._cache:
+            self._cache[key] = index_runs(self.indices(block))
+        return self._cache[key]
+
     def resampled_counts(self, counts: np.ndarray, block: int) -> np.ndarray:
         """Orders in each resample, (reps,), from per-date ``counts``; cached per block length when
         no value is missing (``counts`` equal to the dates' own), as every series of a table then
         shares them."""
         if not np.array_equal(counts, self.counts):
-            return resampled_sums(counts, self.indices(block))
+            return resampled_run_sums(counts, self.runs(block))
         key = ("counts", block)
         if key not in self._cache:
-            self._cache[key] = resampled_sums(counts, self.indices(block))
+            self._cache[key] = resampled_run_sums(counts, self.runs(block))
         return self._cache[key]
 
     def orders_of(self, dates: np.ndarray) -> np.ndarray:
@@ -227,8 +235,7 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
         return MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, int(total), int(dated.sum()))
     with np.errstate(invalid="ignore", divide="ignore"):
         block = data_block_length(sums[dated] / counts[dated], blocks.floor)
-        indices = blocks.indices(block)
-        resampled = resampled_sums(sums, indices) / blocks.resampled_counts(counts, block)
+        resampled = resampled_run_sums(sums, blocks.runs(block)) / blocks.resampled_counts(counts, block)
     alpha = (1.0 - level) / 2.0
     low, high = np.nanquantile(resampled, [alpha, 1.0 - alpha])
     # the ratio estimator Σ sums / Σ counts, linearised per date (equal counts: the date means)

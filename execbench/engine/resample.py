@@ -14,14 +14,25 @@ elements, as NumPy computes it).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
+from execbench.engine.threads import run_rows
+
+
+WORK_PER_THREAD = 1_000_000  # resampled positions a thread should read, at least, to be worth starting
+
+
+def _rows_per_thread(indices: np.ndarray) -> int:
+    return -(-WORK_PER_THREAD // max(1, indices.shape[1]))
+
 
 @nb.njit(nogil=True, cache=True)
-def _sums(values, indices, out):
-    reps, n = indices.shape
-    for r in range(reps):
+def _sums(values, indices, start, stop, out):
+    n = indices.shape[1]
+    for r in range(start, stop):
         acc = 0.0
         for j in range(n):
             acc += values[indices[r, j]]
@@ -35,7 +46,57 @@ def resampled_sums(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
     if indices.size and (indices.min() < 0 or indices.max() >= values.size):
         raise IndexError(f"resampled_sums: positions must lie in 0..{values.size - 1}")
     out = np.empty(indices.shape[0])
-    _sums(values, indices, out)
+    run_rows(_sums, indices.shape[0], (values, indices), (out,), min_rows=_rows_per_thread(indices))
+    return out
+
+
+class IndexRuns(NamedTuple):
+    """The rows of a (reps, m) array of positions as runs of consecutive positions: run k covers
+    ``start[k] .. start[k] + length[k] − 1``, and row r's runs are ``offsets[r]:offsets[r + 1]``, in
+    the row's own order."""
+
+    start: np.ndarray
+    length: np.ndarray
+    offsets: np.ndarray
+
+
+def index_runs(indices: np.ndarray) -> IndexRuns:
+    """``indices`` (reps, m) as ``IndexRuns``: a block bootstrap's rows are mostly long runs, so a sum
+    over them reads the values in order instead of a (reps × m) array of positions."""
+    indices = np.asarray(indices, dtype=np.int64)
+    reps, m = indices.shape
+    if m == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return IndexRuns(empty, empty, np.zeros(reps + 1, dtype=np.int64))
+    begins = np.ones((reps, m), dtype=bool)
+    begins[:, 1:] = indices[:, 1:] != indices[:, :-1] + 1
+    first = np.flatnonzero(begins.ravel())  # every row begins a run, so no run crosses rows
+    length = np.diff(np.append(first, reps * m))
+    offsets = np.searchsorted(first // m, np.arange(reps + 1))
+    return IndexRuns(indices.ravel()[first], length.astype(np.int64), offsets.astype(np.int64))
+
+
+@nb.njit(nogil=True, cache=True)
+def _run_sums(values, start, length, offsets, first_row, stop_row, out):
+    for r in range(first_row, stop_row):
+        acc = 0.0
+        for k in range(offsets[r], offsets[r + 1]):
+            for j in range(start[k], start[k] + length[k]):
+                acc += values[j]
+        out[r] = acc
+
+
+def resampled_run_sums(values: np.ndarray, runs: IndexRuns) -> np.ndarray:
+    """``resampled_sums`` from the rows' runs (``index_runs``): the same additions in the same order,
+    so the same sums to the last bit, reading the values in order."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if runs.start.size and (runs.start.min() < 0 or (runs.start + runs.length).max() > values.size):
+        raise IndexError(f"resampled_run_sums: positions must lie in 0..{values.size - 1}")
+    reps = runs.offsets.size - 1
+    out = np.empty(reps)
+    per_rep = max(1, int(runs.length.sum()) // max(reps, 1))
+    run_rows(_run_sums, reps, (values, runs.start, runs.length, runs.offsets), (out,),
+             min_rows=-(-WORK_PER_THREAD // per_rep))
     return out
 
 
@@ -45,10 +106,10 @@ def resampled_sums_numpy(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(nogil=True, cache=True)
-def _medians(sorted_values, sorted_dates, n_dates, indices, out):
-    reps, m = indices.shape
+def _medians(sorted_values, sorted_dates, n_dates, indices, start, stop, out):
+    m = indices.shape[1]
     drawn = np.zeros(n_dates, dtype=np.int64)
-    for r in range(reps):
+    for r in range(start, stop):
         drawn[:] = 0
         for j in range(m):
             drawn[indices[r, j]] += 1
@@ -83,7 +144,8 @@ def resampled_medians(values: np.ndarray, date_of: np.ndarray, n_dates: int, ind
     finite = np.isfinite(values)
     order = np.argsort(values[finite], kind="stable")
     out = np.empty(indices.shape[0])
-    _medians(values[finite][order], date_of[finite][order], int(n_dates), indices, out)
+    run_rows(_medians, indices.shape[0], (values[finite][order], date_of[finite][order], int(n_dates), indices), (out,),
+             min_rows=_rows_per_thread(indices))
     return out
 
 

@@ -10,10 +10,11 @@ import numpy as np
 MIN_ROWS_PER_THREAD = 2048  # below this, threads cost more than they save
 
 
-def run_rows(rows_kernel, n: int, inputs: tuple, outputs: tuple) -> tuple:
+def run_rows(rows_kernel, n: int, inputs: tuple, outputs: tuple, min_rows: int = MIN_ROWS_PER_THREAD) -> tuple:
     """Run a GIL-free ``rows_kernel(*inputs, start, stop, *outputs)`` over rows 0..n on
-    ``numba.config.NUMBA_NUM_THREADS`` threads (one thread for small n); returns ``outputs``."""
-    threads = max(1, min(nb.config.NUMBA_NUM_THREADS, n // MIN_ROWS_PER_THREAD))
+    ``numba.config.NUMBA_NUM_THREADS`` threads (one thread unless each gets ``min_rows``); returns
+    ``outputs``."""
+    threads = max(1, min(nb.config.NUMBA_NUM_THREADS, n // max(1, int(min_rows))))
     if threads == 1:
         rows_kernel(*inputs, 0, n, *outputs)
         return outputs
