@@ -252,3 +252,13 @@ def test_run_sums_equal_index_sums_to_the_last_bit(seed, n, reps, block, scatter
     np.testing.assert_array_equal(resampled_run_sums(values, runs), resampled_sums(values, indices))
     empty = index_runs(np.zeros((reps, 0), dtype=np.int64))
     np.testing.assert_array_equal(resampled_run_sums(values, empty), np.zeros(reps))
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200), block=st.floats(1.0, 50.0))
+def test_stationary_sample_kernel_equals_numpy_twin(seed, n, block):
+    from execbench.engine.resample import stationary_sample, stationary_sample_numpy
+
+    rng = np.random.default_rng(seed)
+    starts, u = rng.integers(max(n, 1), size=n, dtype=np.int64), rng.random(n)
+    np.testing.assert_array_equal(stationary_sample(starts.copy(), u, 1.0 / block),
+                                  stationary_sample_numpy(starts.copy(), u, 1.0 / block))

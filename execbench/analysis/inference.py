@@ -5,9 +5,11 @@ different assets share dates; and volatility clusters over days, so the dependen
 than one window.  Every interval and test here therefore works on **dates**, all assets together:
 
 * the orders are grouped by origin time (``DateBlocks``), and a statistic is resampled by a
-  stationary (Politis–Romano) block bootstrap over those dates (``arch.bootstrap.StationaryBootstrap``),
+  stationary (Politis–Romano) block bootstrap over those dates (``arch.bootstrap.StationaryBootstrap``'s
+  draws and rule, run here: ``bootstrap_indices``),
   each resampled date bringing all its orders;
-* the expected block length is chosen from the data, per series: ``arch.bootstrap.optimal_block_length``
+* the expected block length is chosen from the data, per series: ``arch.bootstrap.optimal_block_length``'s
+  computation (``optimal_block_length`` here)
   (Politis–White) on the per-date mean series, with a floor of ``BLOCK_FACTOR`` × T dates (the overlap);
 * beside the bootstrap SE, a Newey–West (HAC) SE of the mean of the per-date series, with that
   block length as its lag, and the HAC t-test of the mean: a test of the same quantity as the CI.
@@ -21,11 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from arch.bootstrap import StationaryBootstrap, optimal_block_length
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
+from scipy.special import ndtr
 
-from execbench.engine.resample import IndexRuns, index_runs, resampled_medians, resampled_run_sums
+from execbench.engine.resample import IndexRuns, index_runs, resampled_medians, resampled_run_sums, stationary_sample
 
 BLOCK_FACTOR = 2  # the floor of the block length: this many horizons of dates
 DEFAULT_REPS = 400
@@ -41,12 +41,50 @@ def block_length(horizon: int) -> int:
 
 
 def bootstrap_indices(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 0) -> np.ndarray:
-    """Resampled positions, (reps, n), from ``arch``'s stationary bootstrap with expected block ``block``."""
-    bootstrap = StationaryBootstrap(block, np.arange(n), seed=np.random.default_rng(seed))
+    """Resampled positions, (reps, n), of the stationary bootstrap with expected block ``block``.
+
+    The draws and the rule are ``arch.bootstrap.StationaryBootstrap``'s (per resample, n uniform
+    integer starts then n uniforms, from ``numpy.random.default_rng(seed)``), so the positions are
+    arch's exactly (tested); importing arch costs about 4 s per process (``arch/__init__`` loads its
+    univariate models), which is why the rule is run here (``engine.resample.stationary_sample``)."""
+    rng = np.random.default_rng(seed)
     out = np.empty((reps, n), dtype=np.int64)
-    for k, _ in enumerate(bootstrap.bootstrap(reps)):
-        out[k] = bootstrap.index
+    for k in range(reps):
+        starts = rng.integers(n, size=n, dtype=np.int64)
+        out[k] = stationary_sample(starts, rng.random(n), 1.0 / block)
     return out
+
+
+def optimal_block_length(x: np.ndarray) -> float:
+    """Politis & White (2004, corrected by Patton, Politis & White 2009) optimal expected block length
+    of the stationary bootstrap for ``x``: the computation of ``arch.bootstrap.optimal_block_length``
+    (arch 8.0, its ``stationary`` column), which tests hold equal to it."""
+    x = np.asarray(x, dtype=np.float64)
+    nobs = x.shape[0]
+    eps = x - x.mean(0)
+    b_max = np.ceil(min(3 * np.sqrt(nobs), nobs / 3))
+    kn = max(5, int(np.log10(nobs)))
+    m_max = int(np.ceil(np.sqrt(nobs))) + kn
+    cv = 2 * np.sqrt(np.log10(nobs) / nobs)  # the first kn autocorrelations all inside ±cv fix m
+    acv = np.zeros(m_max + 1)
+    abs_acorr = np.zeros(m_max + 1)
+    opt_m = None
+    for i in range(m_max + 1):
+        v1 = eps[i + 1:] @ eps[i + 1:]
+        v2 = eps[: -(i + 1)] @ eps[: -(i + 1)]
+        cross_prod = eps[i:] @ eps[: nobs - i]
+        acv[i] = cross_prod / nobs
+        abs_acorr[i] = np.abs(cross_prod) / np.sqrt(v1 * v2)
+        if i >= kn and opt_m is None and np.all(abs_acorr[i - kn: i] < cv):
+            opt_m = i - kn
+    m = min(2 * max(opt_m, 1) if opt_m is not None else m_max, m_max)
+    g = 0.0
+    lr_acv = acv[0]
+    for k in range(1, m + 1):
+        lam = 1 if k / m <= 1 / 2 else 2 * (1 - k / m)
+        g += 2 * lam * k * acv[k]
+        lr_acv += 2 * lam * acv[k]
+    return float(min(((2 * g**2) / (2 * lr_acv**2)) ** (1 / 3) * nobs ** (1 / 3), b_max))
 
 
 def data_block_length(series: np.ndarray, floor: int) -> int:
@@ -61,7 +99,7 @@ def data_block_length(series: np.ndarray, floor: int) -> int:
         return floor
     group = max(1, x.size // OPTIMAL_LENGTH_POINTS)  # Politis–White on means of `group` dates: it is O(n·lags)
     means = x[: x.size // group * group].reshape(-1, group).mean(axis=1)
-    optimal = min(group * float(optimal_block_length(means)["stationary"].iloc[0]), x.size / 4)
+    optimal = min(group * optimal_block_length(means), x.size / 4)
     steps = max(0.0, np.ceil(2.0 * np.log2(max(optimal, 1.0) / floor) - 1e-9))
     return int(max(floor, min(round(floor * 2.0 ** (steps / 2.0)), max(floor, x.size // 4))))
 
@@ -244,7 +282,7 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
     if not np.isfinite(se_hac):
         p_value = np.nan
     elif se_hac > 0:
-        p_value = float(2.0 * stats.norm.sf(abs(estimate) / se_hac))
+        p_value = float(2.0 * ndtr(-abs(estimate) / se_hac))  # scipy.stats.norm.sf, without importing scipy.stats
     else:  # the same value on every date
         p_value = 1.0 if estimate == 0 else 0.0
     return MeanInference(mean=Interval(estimate, float(low), float(high)), se_boot=float(np.nanstd(resampled, ddof=1)),
@@ -279,5 +317,7 @@ def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
     out = np.full(p.shape, np.nan)
     finite = np.isfinite(p)
     if finite.any():  # the family is the tests that were made (NaN: no test)
+        from statsmodels.stats.multitest import multipletests  # 2 s to import: only where a table has tests
+
         out[finite] = multipletests(p[finite], method="holm")[1]
     return out

@@ -12,8 +12,8 @@ from execbench.errors import ParameterError
 
 APP = Path(__file__).with_name("app.py")
 FOLDERS_ENV = "EXECBENCH_DASHBOARD_FOLDERS"
-# the server imports what the pages need before it listens (about 2.3 s here, arch and scipy mostly), so the
-# first page a user opens does not pay for it; then it is `streamlit run` with the arguments that follow
+# the server imports what the pages need before it listens (scipy and pandas mostly), so the first page a
+# user opens does not pay for it; then it is `streamlit run` with the arguments that follow
 PRELOAD = ("import sys, execbench.explore, execbench.explore.figures, execbench.analysis.significance, "
            "plotly.graph_objects, plotly.express\n"
            "from streamlit.web import cli\n"

@@ -159,3 +159,32 @@ def resampled_medians_numpy(values: np.ndarray, date_of: np.ndarray, n_dates: in
         finite = drawn[np.isfinite(drawn)]
         out[r] = np.median(finite) if finite.size else np.nan
     return out
+
+
+@nb.njit(nogil=True, cache=True)
+def stationary_sample(indices: np.ndarray, u: np.ndarray, p: float) -> np.ndarray:  # pragma: no cover - compiled
+    """Politis–Romano's stationary bootstrap, in place: position i continues the block of i − 1 (the
+    next position, wrapping to 0) unless ``u[i]`` ≤ ``p``, when it keeps its uniform draw
+    ``indices[i]`` (a new block).  The rule of ``arch.bootstrap.StationaryBootstrap``."""
+    n = indices.shape[0]
+    for i in range(1, n):
+        if u[i] > p:
+            indices[i] = indices[i - 1] + 1
+            if indices[i] == n:
+                indices[i] = 0
+    return indices
+
+
+def stationary_sample_numpy(indices: np.ndarray, u: np.ndarray, p: float) -> np.ndarray:
+    """The NumPy twin of ``stationary_sample``: each block's start and its offsets, wrapped."""
+    n = indices.shape[0]
+    if n == 0:
+        return indices
+    new = u > p
+    new[0] = False
+    new = ~new  # True where a block starts (position 0 always does)
+    block = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    offset = np.arange(n) - starts[block]
+    indices[:] = (indices[starts][block] + offset) % n
+    return indices
