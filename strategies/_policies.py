@@ -62,7 +62,7 @@ def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no co
         for j in range(s):
             filled += done[j, k]
             paid_quantity += prices[j] * done[j, k]
-            paid_units += done[j, k] / prices[j]
+            paid_units += (1.0 / prices[j]) * done[j, k]
         remaining = 1.0 - filled
         stretch = remaining / (horizon - s)
         desired = max(front[k] / min_period[k], stretch) if s + 1 <= min_period[k] else stretch
@@ -73,7 +73,7 @@ def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no co
             x1 = _state(np.log(last / bench) / sigma)
             x2 = _state(np.log(paid / bench) / sigma)
         c = coef[k, s]
-        value = c[0] + c[1] * x1 + c[2] * x2 + c[3] * x1 * x1 + c[4] * x1 * x2 + c[5] * x2 * x2
+        value = 1.0 * c[0] + x1 * c[1] + x2 * c[2] + (x1 * x1) * c[3] + (x1 * x2) * c[4] + (x2 * x2) * c[5]
         if value > 0 and s + 1 >= min_period[k]:
             desired = remaining
         out[k] = bounded(desired, remaining, s, horizon, lo[k], hi[k], (horizon - 1 - s) * hi[k])

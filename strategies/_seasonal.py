@@ -10,6 +10,7 @@ from execbench.errors import StrategyError
 from execbench.strategy import bounded_step, participation_caps, rate_bounds
 from execbench.strategy import OrderContext, StepObservation, Strategy
 from execbench.strategy import SeasonalVolume
+from execbench.strategy.stopping import ordered_sum
 
 
 class SeasonalStrategy(Strategy):
@@ -63,7 +64,8 @@ class SeasonalStrategy(Strategy):
         past_volume = np.concatenate([state["volumes"], obs.volumes], axis=1)[:, -self.window:]
         expected = np.concatenate([state["expected_past"], state["expected"][:, :obs.step]], axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.nansum(past_volume, axis=1) / np.nansum(expected[:, -self.window:], axis=1)
+            ratio = (ordered_sum(np.nan_to_num(past_volume, nan=0.0))
+                     / ordered_sum(np.nan_to_num(expected[:, -self.window:], nan=0.0)))
         return np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
 
     @staticmethod

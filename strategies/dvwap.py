@@ -6,6 +6,7 @@ import numpy as np
 
 from execbench.contracts import ScenarioGrid
 from execbench.strategy import OrderContext, Param, StepObservation
+from execbench.strategy.stopping import ordered_sum
 from execbench.strategies._seasonal import SeasonalStrategy
 
 
@@ -44,7 +45,7 @@ class DynamicVWAP(SeasonalStrategy):
         horizon = expected.shape[1]
         fade = self.decay ** np.arange(1, horizon - s + 1)
         future = expected[:, s:] * (1.0 + (self.surprise(state, obs)[:, None] - 1.0) * fade[None, :])
-        total = future.sum(axis=1)
+        total = ordered_sum(future)
         share = np.where(total > 0, future[:, 0] / np.where(total > 0, total, 1.0), 1.0 / (horizon - s))
         remaining = 1.0 - obs.allocated.sum(axis=1)
         return self.bounded(state, share[:, None] * remaining, obs)

@@ -130,7 +130,11 @@ class OptimalStopping(Strategy):
         else:
             basis = np.zeros(remaining.shape + (state["coef"].shape[2],))
             basis[..., 0] = 1.0
-        exercise = np.einsum("nsb,sb->ns", basis, state["coef"][:, s, :]) > 0
+        coef = state["coef"][:, s, :]
+        value = basis[..., 0] * coef[:, 0]
+        for b in range(1, coef.shape[1]):  # term by term, in the kernel's order
+            value = value + basis[..., b] * coef[:, b]
+        exercise = value > 0
         exercise &= s + 1 >= state["min_period"][None, :]
         desired = np.where(exercise, remaining, desired)
         return bounded_step(desired, remaining, s, horizon, state["lo"], state["hi"])

@@ -133,7 +133,7 @@ def _medians(sorted_values, sorted_dates, n_dates, indices, start, stop, out):
 
 
 def resampled_medians(values: np.ndarray, date_of: np.ndarray, n_dates: int, indices: np.ndarray) -> np.ndarray:
-    """Median of the finite ``values`` (one per order) of each resample, (reps,): row r of ``indices``
+    """Median of the non-NaN ``values`` (one per order) of each resample, (reps,): row r of ``indices``
     draws date positions, and each draw brings every order whose ``date_of`` is that date (NaN where
     a resample holds no finite value)."""
     values = np.asarray(values, dtype=np.float64)
@@ -141,7 +141,7 @@ def resampled_medians(values: np.ndarray, date_of: np.ndarray, n_dates: int, ind
     indices = np.ascontiguousarray(indices, dtype=np.int64)
     if indices.size and (indices.min() < 0 or indices.max() >= n_dates):
         raise IndexError(f"resampled_medians: positions must lie in 0..{n_dates - 1}")
-    finite = np.isfinite(values)
+    finite = ~np.isnan(values)  # as np.nanmedian: ±inf values count
     order = np.argsort(values[finite], kind="stable")
     out = np.empty(indices.shape[0])
     run_rows(_medians, indices.shape[0], (values[finite][order], date_of[finite][order], int(n_dates), indices), (out,),
@@ -156,7 +156,7 @@ def resampled_medians_numpy(values: np.ndarray, date_of: np.ndarray, n_dates: in
     out = np.empty(len(indices))
     for r, row in enumerate(indices):
         drawn = values[np.concatenate([members[d] for d in row])] if len(row) else np.zeros(0)
-        finite = drawn[np.isfinite(drawn)]
+        finite = drawn[~np.isnan(drawn)]
         out[r] = np.median(finite) if finite.size else np.nan
     return out
 

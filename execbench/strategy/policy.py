@@ -9,10 +9,12 @@ framework's driver below calls, for each order i and bar s,
     kernel(s, rows[i], shared, prices[i, :s], volumes[i, :s], done[i, :s, :], out[i, s, :])
 
 ``rows`` holds one float64 row of ``start``-time state per order and ``shared`` what every order shares
-(a tuple of arrays: the grid's bounds, a solved rule).  The kernel writes bar s's allocations of
-every scenario into ``out``.  Causality stays structural, and stricter than for ``step``: the kernel is
-handed one order's realised bars before s and its own earlier allocations, and nothing of any other
-order.  The NumPy ``step`` stays the reference twin: ``run_strategy(..., policies=False)`` drives it,
+(a tuple of arrays: the grid's bounds, a solved rule); both are read-only, as are the bars (Numba will
+not compile a write to them), so no state passes from one order to the next.  The kernel writes bar
+s's allocations of every scenario into ``out``.  It is handed one order's realised bars before s and
+its own earlier allocations; ``rows[i]`` comes from ``start``, which sees the batch's history (as for
+``step``).  Numba does not check bounds: a kernel indexing outside its slices reads memory it was not
+given, which the look-ahead audit is there to catch (``prices[s]`` is the bar it may not see).  The NumPy ``step`` stays the reference twin: ``run_strategy(..., policies=False)`` drives it,
 and tests hold the two equal.
 """
 

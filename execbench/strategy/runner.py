@@ -128,13 +128,16 @@ def _check_stitched(name: str, alloc: np.ndarray) -> None:
                             "later bars, which a decision cannot see")
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    out = array.view()
+    out.flags.writeable = False
+    return out
+
+
 def _kernel_is_current(strategy: Strategy) -> bool:
-    """Whether ``policy_kernel`` twins the ``start`` and ``step`` the strategy has: a subclass that
-    overrides either below the class that defines the kernel runs its own ``step``."""
-    mro = type(strategy).__mro__
-    level = {name: next(k for k, cls in enumerate(mro) if name in cls.__dict__)
-             for name in ("policy_kernel", "start", "step")}
-    return level["policy_kernel"] <= min(level["start"], level["step"])
+    """Whether ``policy_kernel`` belongs to the strategy's own class: a subclass may change ``step`` or
+    anything ``step`` calls, so it runs its own ``step`` unless it declares the kernel again."""
+    return "policy_kernel" in type(strategy).__dict__
 
 
 def _run_policy(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes: np.ndarray,
@@ -143,11 +146,13 @@ def _run_policy(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes
     from execbench.strategy.policy import drive_policy  # numba: only for strategies that have a kernel
 
     kernel, rows, shared = compiled
-    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    rows = _read_only(np.ascontiguousarray(rows, dtype=np.float64))  # Numba refuses to compile writes to these
+    shared = tuple(_read_only(np.array(a)) for a in shared)
+    prices, volumes = _read_only(prices), _read_only(volumes)
     if rows.ndim != 2 or rows.shape[0] != len(prices):
         raise AllocationError(f"strategy {strategy.name!r}: policy rows have shape {rows.shape}, expected "
                               f"({len(prices)}, columns)")
-    call_strategy(strategy, "policy kernel", lambda: drive_policy(kernel, rows, tuple(shared), prices, volumes, alloc))
+    call_strategy(strategy, "policy kernel", lambda: drive_policy(kernel, rows, shared, prices, volumes, alloc))
     return alloc
 
 

@@ -70,25 +70,34 @@ def state_basis(last: np.ndarray, benchmark: np.ndarray, paid: np.ndarray, sigma
     return np.stack([np.ones_like(x1), x1, x2, x1 * x1, x1 * x2, x2 * x2], axis=-1)
 
 
+def ordered_sum(values: np.ndarray) -> np.ndarray:
+    """Row sums of (n, s) ``values`` added in bar order (the order a per-order kernel adds them in;
+    ``sum(axis=1)`` pairs terms from 8 on, which changes the last bit)."""
+    return np.cumsum(values, axis=1)[:, -1] if values.shape[1] else np.zeros(values.shape[0])
+
+
 def running_benchmark(prices: np.ndarray, volumes: np.ndarray, is_twap: np.ndarray) -> np.ndarray:
     """Benchmark of bars 0..s−1 for each order, (n, S) from (n, s) bars and (S,) benchmark kinds
     (NaN before any bar; a window without volume falls back to the mean price)."""
     if prices.shape[1] == 0:
         return np.full((prices.shape[0], is_twap.size), np.nan)
-    twap = prices.mean(axis=1)
-    volume = volumes.sum(axis=1)
+    # sums bar after bar (cumsum), not NumPy's pairwise order: the per-order kernels add the same way
+    twap = ordered_sum(prices) / prices.shape[1]
+    volume = ordered_sum(volumes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        vwap = np.where(volume > 0, (prices * volumes).sum(axis=1) / volume, twap)
+        vwap = np.where(volume > 0, ordered_sum(prices * volumes) / volume, twap)
     return np.where(is_twap[None, :], twap[:, None], vwap[:, None])
 
 
 def average_fill(prices: np.ndarray, allocated: np.ndarray, is_notional: np.ndarray) -> np.ndarray:
     """Average fill price so far, (n, S), from bar prices (n, s) and allocations (n, s, S): Σa·P/Σa
     for a quantity target, Σa / Σ(a/P) for a notional target (NaN before any fill)."""
-    done = allocated.sum(axis=1)
+    if allocated.shape[1] == 0:
+        return np.full((allocated.shape[0], allocated.shape[2]), np.nan)
+    done = np.cumsum(allocated, axis=1)[:, -1]  # bar by bar, as the per-order kernel adds
     with np.errstate(invalid="ignore", divide="ignore"):
-        quantity = np.einsum("ns,nsk->nk", prices, allocated) / done
-        notional = done / np.einsum("ns,nsk->nk", 1.0 / prices, allocated)
+        quantity = np.cumsum(prices[:, :, None] * allocated, axis=1)[:, -1] / done
+        notional = done / np.cumsum((1.0 / prices)[:, :, None] * allocated, axis=1)[:, -1]
     return np.where(is_notional[None, :], notional, quantity)
 
 
