@@ -49,6 +49,13 @@ def _filled(s, done, k):  # pragma: no cover - compiled
     return filled
 
 
+@njit(cache=True, inline="always")
+def _continue(remaining, s, horizon, min_period, front):  # pragma: no cover - compiled
+    """``stopping.continue_desired`` for one scenario: max(front/m, R/(T−s)) up to bar m, R/(T−s) after."""
+    stretch = remaining / (horizon - s)
+    return max(front / min_period, stretch) if s + 1 <= min_period else stretch
+
+
 @njit(cache=True, error_model="numpy")
 def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no cover - compiled
     """``OptimalStopping.step`` for one order: ``row`` = (σ,), ``shared`` = (coef (S, T, BASIS), front,
@@ -64,8 +71,7 @@ def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no co
             paid_quantity += prices[j] * done[j, k]
             paid_units += (1.0 / prices[j]) * done[j, k]
         remaining = 1.0 - filled
-        stretch = remaining / (horizon - s)
-        desired = max(front[k] / min_period[k], stretch) if s + 1 <= min_period[k] else stretch
+        desired = _continue(remaining, s, horizon, min_period[k], front[k])
         x1 = x2 = 0.0
         if s > 0:
             bench = twap if is_twap[k] else vwap
@@ -163,13 +169,12 @@ def flex_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no cover
     twap, vwap, last = _running(s, prices, volumes)
     for k in range(out.size):
         remaining = 1.0 - _filled(s, done, k)
-        stretch = remaining / (horizon - s)
-        desired = max(front / min_period[k], stretch) if s + 1 <= min_period[k] else stretch
+        desired = _continue(remaining, s, horizon, min_period[k], front)
         if s > 0:
             bench = twap if is_twap[k] else vwap
             good = last < bench * (1 - edge) if buy[k] else last > bench * (1 + edge)
             if good and s + 1 >= min_period[k]:
                 desired = remaining
         if match[k]:
-            desired = stretch
+            desired = remaining / (horizon - s)
         out[k] = bounded(desired, remaining, s, horizon, lo[k], hi[k], (horizon - 1 - s) * hi[k])
