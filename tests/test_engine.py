@@ -221,7 +221,7 @@ def test_resampled_sums_kernel_equals_numpy_twin(seed, n, reps, width):
        decimals=st.sampled_from([None, 0]))
 def test_resampled_medians_kernel_equals_numpy_twin(seed, n_dates, per_date, reps, width, nan_share, decimals):
     """Dates holding several orders (or one), NaN values, tied values, empty resamples."""
-    from execbench.engine.resample import resampled_medians, resampled_medians_numpy
+    from execbench.engine.resample import index_runs, resampled_medians, resampled_medians_numpy
 
     rng = np.random.default_rng(seed)
     date_of = np.sort(rng.integers(0, n_dates, n_dates * per_date))
@@ -229,10 +229,10 @@ def test_resampled_medians_kernel_equals_numpy_twin(seed, n_dates, per_date, rep
     values = values if decimals is None else np.round(values, decimals)  # ties
     values[rng.random(date_of.size) < nan_share] = np.nan
     indices = rng.integers(0, n_dates, (reps, width))
-    np.testing.assert_array_equal(resampled_medians(values, date_of, n_dates, indices),
+    np.testing.assert_array_equal(resampled_medians(values, date_of, n_dates, index_runs(indices)),
                                   resampled_medians_numpy(values, date_of, n_dates, indices))
     with pytest.raises(IndexError, match="positions must lie"):
-        resampled_medians(values, date_of, n_dates, np.array([[n_dates]]))
+        resampled_medians(values, date_of, n_dates, index_runs(np.array([[n_dates]])))
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), reps=st.integers(1, 20), block=st.integers(1, 60),
@@ -252,6 +252,21 @@ def test_run_sums_equal_index_sums_to_the_last_bit(seed, n, reps, block, scatter
     np.testing.assert_array_equal(resampled_run_sums(values, runs), resampled_sums(values, indices))
     empty = index_runs(np.zeros((reps, 0), dtype=np.int64))
     np.testing.assert_array_equal(resampled_run_sums(values, empty), np.zeros(reps))
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200), block=st.floats(1.0, 50.0))
+def test_stationary_runs_kernel_equals_numpy_twin(seed, n, block):
+    """The runs written straight from the draws are ``index_runs`` of the positions the rule gives,
+    wrap-around and blocks that happen to continue the previous one included."""
+    from execbench.engine.resample import stationary_runs, stationary_runs_numpy
+
+    rng = np.random.default_rng(seed)
+    starts, u = rng.integers(max(n, 1), size=n, dtype=np.int64), rng.random(n)
+    start, length = np.full(max(n, 1), -1, dtype=np.int64), np.full(max(n, 1), -1, dtype=np.int64)
+    count = stationary_runs(starts, u, 1.0 / block, start, length)
+    expected_start, expected_length = stationary_runs_numpy(starts, u, 1.0 / block)
+    np.testing.assert_array_equal(start[:count], expected_start)
+    np.testing.assert_array_equal(length[:count], expected_length)
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200), block=st.floats(1.0, 50.0))

@@ -158,24 +158,38 @@ def test_non_overlapping_orders_per_asset():
     np.testing.assert_array_equal(non_overlapping(keys, 12), [0, 12, 24, 30])
 
 
+def test_bootstrap_runs_without_dates_or_resamples_are_empty():
+    from execbench.analysis.inference import bootstrap_indices, bootstrap_runs
+    from execbench.engine.resample import index_runs
+
+    for n, reps in ((0, 3), (5, 0), (0, 0)):
+        for got, want in zip(bootstrap_runs(n, 4, reps=reps), index_runs(bootstrap_indices(n, 4, reps=reps)),
+                             strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
 def test_holm_adjustment():
     np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.5]), [0.04, 0.09, 0.09, 0.5])
     np.testing.assert_allclose(holm(np.array([0.9, 0.8])), [1.0, 1.0])  # capped at 1
     assert holm([]).size == 0
 
 
-@pytest.mark.parametrize("n, block, seed", [(1, 1, 0), (7, 3, 1), (500, 24, 2), (3000, 272, 3), (1000, 1000, 4)])
+@pytest.mark.parametrize("n, block, seed", [(1, 1, 0), (7, 3, 1), (500, 24, 2), (3000, 272, 3), (1000, 1000, 4),
+                                            (50, 2, 5)])
 def test_bootstrap_indices_and_block_lengths_are_archs(n, block, seed):
     """The stationary bootstrap and Politis–White run here (importing arch costs seconds per process);
     they are arch's exactly."""
     from arch.bootstrap import StationaryBootstrap
     from arch.bootstrap import optimal_block_length as arch_length
 
-    from execbench.analysis.inference import bootstrap_indices, optimal_block_length
+    from execbench.analysis.inference import bootstrap_indices, bootstrap_runs, optimal_block_length
+    from execbench.engine.resample import index_runs
 
     bootstrap = StationaryBootstrap(block, np.arange(n), seed=np.random.default_rng(seed))
     expected = np.array([bootstrap.index.copy() for _ in bootstrap.bootstrap(5)])
     np.testing.assert_array_equal(bootstrap_indices(n, block, reps=5, seed=seed), expected)
+    for got, want in zip(bootstrap_runs(n, block, reps=5, seed=seed), index_runs(expected), strict=True):
+        np.testing.assert_array_equal(got, want)  # the runs, drawn without the positions, are arch's too
     if n >= 8:
         rng = np.random.default_rng(seed)
         for x in (rng.normal(size=n), np.cumsum(rng.normal(size=n)) * 0.1 + rng.normal(size=n)):  # white, persistent

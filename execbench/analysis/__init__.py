@@ -6,8 +6,8 @@ import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "inference": ["BLOCK_FACTOR", "DEFAULT_REPS", "DateBlocks", "Interval", "MeanInference", "block_length",
-                  "bootstrap_ci", "bootstrap_indices", "data_block_length", "hac_se", "holm", "mean_inference",
-                  "median_interval", "non_overlapping", "paired_comparison"],
+                  "bootstrap_ci", "bootstrap_indices", "bootstrap_runs", "data_block_length", "hac_se", "holm",
+                  "mean_inference", "median_interval", "non_overlapping", "paired_comparison"],
     "sanity": ["impossible_results"],
     "shortfall": ["COMPONENTS", "shortfall_table"],
     "significance": ["ci_table", "date_blocks", "paired_table"],

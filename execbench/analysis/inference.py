@@ -6,7 +6,7 @@ than one window.  Every interval and test here therefore works on **dates**, all
 
 * the orders are grouped by origin time (``DateBlocks``), and a statistic is resampled by a
   stationary (Politis–Romano) block bootstrap over those dates (``arch.bootstrap.StationaryBootstrap``'s
-  draws and rule, run here: ``bootstrap_indices``),
+  draws and rule, run here: ``bootstrap_indices``, or straight as runs of dates: ``bootstrap_runs``),
   each resampled date bringing all its orders;
 * the expected block length is chosen from the data, per series: ``arch.bootstrap.optimal_block_length``'s
   computation (``optimal_block_length`` here)
@@ -21,11 +21,12 @@ the CI is about, and treated the assets of one date as independent; it is gone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import ndtr
 
-from execbench.engine.resample import IndexRuns, index_runs, resampled_medians, resampled_run_sums, stationary_sample
+from execbench.engine.resample import IndexRuns, resampled_medians, resampled_run_sums, stationary_runs, stationary_sample
 
 BLOCK_FACTOR = 2  # the floor of the block length: this many horizons of dates
 DEFAULT_REPS = 400
@@ -53,6 +54,30 @@ def bootstrap_indices(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 
         starts = rng.integers(n, size=n, dtype=np.int64)
         out[k] = stationary_sample(starts, rng.random(n), 1.0 / block)
     return out
+
+
+@lru_cache(maxsize=32)
+def bootstrap_runs(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 0) -> IndexRuns:
+    """``bootstrap_indices(n, block, reps, seed)`` as runs of consecutive positions
+    (``engine.resample.IndexRuns``, what ``index_runs`` of those indices gives, exactly, tested), built
+    one resample at a time without the (reps, n) array of positions (``stationary_runs``).
+
+    Cached per arguments (the arrays are read-only): every table over the same dates and block length
+    shares one set of resamples, which is what a paired comparison needs anyway.  A set of 400 resamples
+    of 30k dates in blocks of 32 is about 6 MB, where the positions were 93 MB."""
+    rng = np.random.default_rng(seed)
+    start, length = np.empty(max(n, 1), dtype=np.int64), np.empty(max(n, 1), dtype=np.int64)
+    starts, lengths, offsets = [], [], np.zeros(reps + 1, dtype=np.int64)
+    for k in range(reps):
+        count = stationary_runs(rng.integers(n, size=n, dtype=np.int64), rng.random(n), 1.0 / block, start, length)
+        starts.append(start[:count].copy())
+        lengths.append(length[:count].copy())
+        offsets[k + 1] = offsets[k] + count
+    runs = IndexRuns(np.concatenate(starts) if reps else np.zeros(0, dtype=np.int64),
+                     np.concatenate(lengths) if reps else np.zeros(0, dtype=np.int64), offsets)
+    for array in runs:
+        array.flags.writeable = False
+    return runs
 
 
 def optimal_block_length(x: np.ndarray) -> float:
@@ -175,12 +200,9 @@ class DateBlocks:
         return self._cache[block]
 
     def runs(self, block: int) -> IndexRuns:
-        """``indices(block)`` as runs of consecutive dates (cached per length), for sums that read the
-        per-date values in order (``resampled_run_sums``)."""
-        key = ("runs", block)
-        if key not in self._cache:
-            self._cache[key] = index_runs(self.indices(block))
-        return self._cache[key]
+        """``indices(block)`` as runs of consecutive dates (``bootstrap_runs``, cached per process), for
+        sums that read the per-date values in order (``resampled_run_sums``) and medians."""
+        return bootstrap_runs(self.n_dates, int(block), self.reps, self.seed)
 
     def resampled_counts(self, counts: np.ndarray, block: int) -> np.ndarray:
         """Orders in each resample, (reps,), from per-date ``counts``; cached per block length when
@@ -295,7 +317,7 @@ def median_interval(values: np.ndarray, blocks: DateBlocks, block: int, level: f
     if not np.isfinite(x).any():
         return Interval(np.nan, np.nan, np.nan)
     date_of = np.repeat(np.arange(blocks.n_dates), blocks.counts)  # of each date-sorted order
-    resampled = resampled_medians(x, date_of, blocks.n_dates, blocks.indices(block))
+    resampled = resampled_medians(x, date_of, blocks.n_dates, blocks.runs(block))
     alpha = (1.0 - level) / 2.0
     low, high = np.nanquantile(resampled, [alpha, 1.0 - alpha])
     return Interval(float(np.nanmedian(x)), float(low), float(high))

@@ -106,13 +106,13 @@ def resampled_sums_numpy(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(nogil=True, cache=True)
-def _medians(sorted_values, sorted_dates, n_dates, indices, start, stop, out):
-    m = indices.shape[1]
+def _medians(sorted_values, sorted_dates, n_dates, start, length, offsets, first_row, stop_row, out):
     drawn = np.zeros(n_dates, dtype=np.int64)
-    for r in range(start, stop):
+    for r in range(first_row, stop_row):
         drawn[:] = 0
-        for j in range(m):
-            drawn[indices[r, j]] += 1
+        for k in range(offsets[r], offsets[r + 1]):
+            for j in range(start[k], start[k] + length[k]):
+                drawn[j] += 1
         total = 0
         for k in range(sorted_dates.size):
             total += drawn[sorted_dates[k]]
@@ -132,25 +132,27 @@ def _medians(sorted_values, sorted_dates, n_dates, indices, start, stop, out):
         out[r] = low if low_at == high_at else 0.5 * (low + high)
 
 
-def resampled_medians(values: np.ndarray, date_of: np.ndarray, n_dates: int, indices: np.ndarray) -> np.ndarray:
-    """Median of the non-NaN ``values`` (one per order) of each resample, (reps,): row r of ``indices``
-    draws date positions, and each draw brings every order whose ``date_of`` is that date (NaN where
-    a resample holds no finite value)."""
+def resampled_medians(values: np.ndarray, date_of: np.ndarray, n_dates: int, runs: IndexRuns) -> np.ndarray:
+    """Median of the non-NaN ``values`` (one per order) of each resample, (reps,): the rows of ``runs``
+    (``index_runs``) draw date positions, and each draw brings every order whose ``date_of`` is that
+    date (NaN where a resample holds no finite value)."""
     values = np.asarray(values, dtype=np.float64)
     date_of = np.asarray(date_of, dtype=np.int64)
-    indices = np.ascontiguousarray(indices, dtype=np.int64)
-    if indices.size and (indices.min() < 0 or indices.max() >= n_dates):
+    if runs.start.size and (runs.start.min() < 0 or (runs.start + runs.length).max() > n_dates):
         raise IndexError(f"resampled_medians: positions must lie in 0..{n_dates - 1}")
     finite = ~np.isnan(values)  # as np.nanmedian: ±inf values count
     order = np.argsort(values[finite], kind="stable")
-    out = np.empty(indices.shape[0])
-    run_rows(_medians, indices.shape[0], (values[finite][order], date_of[finite][order], int(n_dates), indices), (out,),
-             min_rows=_rows_per_thread(indices))
+    reps = runs.offsets.size - 1
+    out = np.empty(reps)
+    per_rep = max(1, int(runs.length.sum()) // max(reps, 1))
+    run_rows(_medians, reps, (values[finite][order], date_of[finite][order], int(n_dates), *runs), (out,),
+             min_rows=-(-WORK_PER_THREAD // max(per_rep, date_of.size)))
     return out
 
 
 def resampled_medians_numpy(values: np.ndarray, date_of: np.ndarray, n_dates: int, indices: np.ndarray) -> np.ndarray:
-    """The NumPy twin of ``resampled_medians``: each resample's orders gathered, then ``np.nanmedian``."""
+    """The NumPy twin of ``resampled_medians``, from the positions themselves (``runs`` are
+    ``index_runs(indices)``): each resample's orders gathered, then ``np.nanmedian``."""
     values = np.asarray(values, dtype=np.float64)
     members = [np.flatnonzero(np.asarray(date_of) == d) for d in range(n_dates)]
     out = np.empty(len(indices))
@@ -188,3 +190,43 @@ def stationary_sample_numpy(indices: np.ndarray, u: np.ndarray, p: float) -> np.
     offset = np.arange(n) - starts[block]
     indices[:] = (indices[starts][block] + offset) % n
     return indices
+
+
+@nb.njit(nogil=True, cache=True)
+def stationary_runs(starts: np.ndarray, u: np.ndarray, p: float, run_start: np.ndarray,
+                    run_length: np.ndarray) -> int:  # pragma: no cover - compiled
+    """One resample of ``stationary_sample`` (its rule, from the same ``starts`` and ``u``) written
+    directly as the runs of consecutive positions ``index_runs`` finds in it, into ``run_start`` and
+    ``run_length`` (each at least n long); returns the number of runs.  No (n,) array of positions is
+    built, and a block that happens to continue the previous one merges with it, as in ``index_runs``."""
+    n = starts.shape[0]
+    if n == 0:
+        return 0
+    count = 0
+    position = starts[0]
+    run_start[0] = position
+    length = 1
+    for i in range(1, n):
+        following = position + 1
+        if u[i] > p:
+            step = 0 if following == n else following
+        else:
+            step = starts[i]
+        if step == following:
+            length += 1
+        else:
+            run_length[count] = length
+            count += 1
+            run_start[count] = step
+            length = 1
+        position = step
+    run_length[count] = length
+    return count + 1
+
+
+def stationary_runs_numpy(starts: np.ndarray, u: np.ndarray, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """The NumPy twin of ``stationary_runs``: ``index_runs`` of ``stationary_sample_numpy``'s positions,
+    as (run starts, run lengths)."""
+    positions = stationary_sample_numpy(np.array(starts, dtype=np.int64), np.asarray(u), p)
+    runs = index_runs(positions[None, :])
+    return runs.start, runs.length
