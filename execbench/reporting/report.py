@@ -26,7 +26,6 @@ from execbench.contracts import MATCH, report_periods  # noqa: E402
 from execbench.results import RunData, load_run, read_manifest, verify_file  # noqa: E402
 
 A4 = (8.27, 11.69)
-ROW_HEIGHT = 0.019  # of a portrait A4 page
 
 
 def _fmt(value: Any, p_value: bool = False) -> str:
@@ -39,7 +38,7 @@ def _fmt(value: Any, p_value: bool = False) -> str:
     return str(value)
 
 
-def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
+def _text_page(pdf: "_Pages | PdfPages", title: str, lines: list[str]) -> None:
     fig = plt.figure(figsize=A4)
     fig.text(0.07, 0.95, "\n".join(textwrap.wrap(title, 48)), fontsize=16, weight="bold", va="top")
     wrapped = []
@@ -51,47 +50,93 @@ def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
     plt.close(fig)
 
 
-def _table_pages(pdf: PdfPages, frame: pd.DataFrame, title: str, note: str = "") -> None:
-    """Render a table across as many pages as it needs: no clipped rows or columns.  Wide tables go
-    landscape, long headers wrap, and the font shrinks until every column fits the page."""
-    cells = pd.DataFrame({c: [_fmt(v, p_value=str(c).endswith(" p") or str(c).startswith("p ")) for v in frame[c]]
-                          for c in frame.columns})
-    headers = ["\n".join(textwrap.wrap(str(c), 10)) or " " for c in frame.columns]
-    chars = [max([len(line) for line in h.split("\n")] + [len(v) for v in cells[c]]) + 2
-             for h, c in zip(headers, frame.columns, strict=True)]
-    portrait_fits = 0.62 * 7.0 * sum(chars) <= 0.94 * A4[0] * 72
+MONO_ADVANCE = 0.602  # DejaVu Sans Mono's advance width, in ems
+COLUMN_GAP = 2  # spaces between columns
+LINE_SPACING = 1.45
+
+
+def _table_lines(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The table as monospace text: header lines (headers wrapped at 10 characters) and one line per
+    row; text columns left-aligned, numbers right-aligned, every column as wide as its widest entry."""
+    columns = []
+    for c in frame.columns:
+        values = [_fmt(v, p_value=str(c).endswith(" p") or str(c).startswith("p ")) for v in frame[c]]
+        header = textwrap.wrap(str(c), 10) or [" "]
+        width = max([len(line) for line in header] + [len(v) for v in values])
+        numeric = frame[c].dtype.kind in "fiu"
+        columns.append((header, [v.rjust(width) if numeric else v.ljust(width) for v in values], width))
+    depth = max(len(header) for header, _, _ in columns)
+    gap = " " * COLUMN_GAP
+    headers = [gap.join((header[k - depth + len(header)] if k >= depth - len(header) else "").center(width)
+                        for header, _, width in columns) for k in range(depth)]
+    rows = [gap.join(values[i] for _, values, _ in columns) for i in range(len(frame))]
+    return headers, rows
+
+
+def _table_pages(pdf: "_Pages | PdfPages", frame: pd.DataFrame, title: str, note: str = "") -> None:
+    """Render a table across as many pages as it needs: no clipped rows or columns.  The table is
+    monospace text (one text per block, not one artist per cell: a page draws in a few milliseconds
+    where matplotlib's ``table`` took about a second), booktabs-style rules; wide tables go landscape
+    and the font shrinks until every column fits the page."""
+    headers, rows = _table_lines(frame)
+    chars = max(len(line) for line in headers + rows[:1])
+    portrait_fits = MONO_ADVANCE * 7.0 * chars <= 0.94 * A4[0] * 72
     size = A4 if portrait_fits else (A4[1], A4[0])
-    usable = 0.94 * size[0] * 72  # points
-    fontsize = min(7.5, usable / (0.62 * sum(chars)))
-    widths = [c / sum(chars) * min(1.0, 0.62 * fontsize * sum(chars) / usable) for c in chars]
-    scale = A4[1] / size[1]  # row heights are in figure fractions
-    header_h, row_h = 0.035 * scale, ROW_HEIGHT * scale
-    rows = int((0.86 - header_h) / row_h)
-    chunks = [cells.iloc[i:i + rows] for i in range(0, max(len(cells), 1), rows)]
+    fontsize = min(7.5, 0.94 * size[0] * 72 / (MONO_ADVANCE * chars))
+    pitch = fontsize * LINE_SPACING / 72 / size[1]  # one line, in figure fractions (matplotlib spaces lines by this)
+    top = 0.90 if note else 0.93
+    per_page = max(1, int((top - 0.04 - pitch * (len(headers) + 1)) / pitch))
+    chunks = [rows[i:i + per_page] for i in range(0, max(len(rows), 1), per_page)]
+    width = MONO_ADVANCE * fontsize * chars / 72 / size[0]
+    text = {"family": "monospace", "fontsize": fontsize, "va": "top", "linespacing": LINE_SPACING}
     for k, chunk in enumerate(chunks):
         fig = plt.figure(figsize=size)
         suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         fig.text(0.03, 0.97, title + suffix, fontsize=11, weight="bold", va="top")
         if note:
             fig.text(0.03, 0.94, "\n".join(textwrap.wrap(note, int(size[0] * 16))), fontsize=7, va="top")
-        ax = fig.add_axes((0.03, 0.03, 0.94, 0.86))
-        ax.axis("off")
-        table = ax.table(cellText=chunk.to_numpy(), colLabels=headers, colWidths=widths, loc="upper left",
-                         cellLoc="right", colLoc="center")
-        table.auto_set_font_size(False)
-        table.set_fontsize(fontsize)
-        for (row, _), cell in table.get_celld().items():
-            cell.set_height(header_h if row == 0 else row_h)
-            if row == 0:
-                cell.set_text_props(weight="bold")
-                cell.set_facecolor("#e8e8e8")
+        body = top - pitch * (len(headers) + 0.5)
+        for y in (top + 0.25 * pitch, body + 0.25 * pitch, body - pitch * (len(chunk) + 0.25)):
+            fig.add_artist(plt.Line2D([0.03, 0.03 + width], [y, y], color="black", linewidth=0.6))
+        fig.text(0.03, top, "\n".join(headers), weight="bold", **text)
+        fig.text(0.03, body, "\n".join(chunk), **text)
         pdf.savefig(fig)
         plt.close(fig)
 
 
-def _figure_page(pdf: PdfPages, fig, out_dir: Path, stem: str) -> None:
-    figures.save_figure(fig, out_dir / "figures", stem)
-    pdf.savefig(fig)
+class _Pages:
+    """The report's pages in order.  Text and table pages are drawn into one matplotlib ``PdfPages``; a
+    figure page is the figure's own vector PDF in ``figures/``, so each figure is drawn twice (PNG and
+    PDF) instead of three times; ``assemble`` joins them (pypdf)."""
+
+    def __init__(self, drawn: PdfPages):
+        self.drawn = drawn
+        self.order: list[int | Path] = []  # a page of ``drawn`` (its number) or a figure's PDF
+        self._count = 0
+
+    def savefig(self, fig) -> None:
+        self.drawn.savefig(fig)
+        self.order.append(self._count)
+        self._count += 1
+
+    def figure(self, path: Path) -> None:
+        self.order.append(path)
+
+    def assemble(self, drawn_path: Path, out: Path) -> None:
+        from pypdf import PdfReader, PdfWriter  # only where a report is written
+
+        drawn = PdfReader(drawn_path)
+        writer = PdfWriter()
+        for page in self.order:
+            writer.add_page(drawn.pages[page] if isinstance(page, int) else PdfReader(page).pages[0])
+        writer.add_metadata({"/Creator": "execbench", "/Title": "execbench report"})
+        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)  # shared fonts once
+        with open(out, "wb") as handle:
+            writer.write(handle)
+
+
+def _figure_page(pdf: _Pages, fig, out_dir: Path, stem: str) -> None:
+    pdf.figure(figures.save_figure(fig, out_dir / "figures", stem)[1])
     plt.close(fig)
 
 
@@ -145,7 +190,7 @@ def _title_lines(record: dict, runs: dict[str, RunData]) -> list[str]:
     return lines
 
 
-def _option_pages(pdf: PdfPages, run_dir: Path, runs: dict[str, RunData], flexible: list, seed: int) -> None:
+def _option_pages(pdf: "_Pages", run_dir: Path, runs: dict[str, RunData], flexible: list, seed: int) -> None:
     """The edge three ways and its split into the option's value and the rest: two sentences, a figure
     and the table (or a note, for a folder written before execbench recorded them)."""
     title = "What flexibility is worth"
@@ -190,53 +235,64 @@ def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None,
 
 def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, RunData], periods: list, flexible: list,
                  is_compare: bool, manifest: dict, seed: int) -> None:
-    with PdfPages(partial) as pdf:
-        _text_page(pdf, f"execbench {'comparison' if is_compare else 'run'}: {', '.join(runs)} on {record['asset']} "
-                        f"{record['freq']}",
-                   _title_lines(record, runs))
-        table_files = [("comparison.csv", "Comparison: mean bps on the same orders")] if is_compare else [
-            ("paper_table.csv", "Paper-format table (bps, paper sign)"),
-            ("min_period_mean.csv", "Mean bps by minimum period and scenario"),
-            ("min_period_std.csv", "Std of bps by minimum period and scenario"),
-        ]
-        sign = record.get("conventions", {}).get("sign", "")
-        for name, title in table_files:
-            if name in manifest["files"]:
-                _table_pages(pdf, pd.read_csv(verify_file(run_dir, name, manifest)), title, sign)
-        _option_pages(pdf, run_dir, runs, flexible, seed)
-        for name, run in runs.items():
-            ci = ci_table(run, seed=seed, periods=None if not is_compare else periods)
-            _table_pages(pdf, ci, f"{name}: statistics with 95 % block-bootstrap CIs (VWAP benchmark, quantity target)",
-                         "Mean and median with CIs; hit rate = share of orders better than the benchmark (side-adjusted); "
-                         + sign)
-            _figure_page(pdf, figures.slippage_density(run, flexible[0]), run_dir, f"{name}_density_m{flexible[0]}")
-            if len(flexible) > 1:
-                _figure_page(pdf, figures.slippage_density(run, flexible[len(flexible) // 2]), run_dir,
-                             f"{name}_density_m{flexible[len(flexible) // 2]}")
-            if run.allocations is not None:
-                _figure_page(pdf, figures.execution_curves(run, periods), run_dir, f"{name}_execution_curves")
-            if not is_compare:
-                _figure_page(pdf, figures.mean_by_period(ci, name), run_dir, f"{name}_mean_by_period")
-            if run.orders["asset"].nunique() > 1:
-                _figure_page(pdf, figures.breakdown(run, "asset", [flexible[0], MATCH]), run_dir, f"{name}_by_asset")
-            _figure_page(pdf, figures.breakdown(run, "year", [flexible[0], MATCH]), run_dir, f"{name}_by_year")
-        if is_compare and "twap" in runs:
-            paired = paired_table(runs, periods=periods, seed=seed)
-            _table_pages(pdf, paired, "Paired comparison with TWAP on the same orders (perf_bps, positive = better)",
-                         "Mean difference with a 95 % date-block-bootstrap CI, bootstrap and HAC standard errors, the "
-                         "HAC t-test of a zero mean difference and its Holm adjustment over all rows; Block: the "
-                         "expected block length in dates, chosen from the data.")
-            if "regime" in runs["twap"].orders:
-                by_regime = paired_breakdown(runs, by="regime", periods=[flexible[0], MATCH], seed=seed)
-                _table_pages(pdf, by_regime.drop(columns=["vs", "SE boot", "SE HAC", "Dates", "Block"]),
-                             "Paired comparison with TWAP by volatility regime (perf_bps, positive = better)",
-                             "Within each causal volatility regime at the origin (HH/HL/LH/LL: realised volatility and "
-                             "its volatility above or below their 30-day medians): the strategy's mean perf_bps and its "
-                             "mean difference with TWAP on the same orders, 95 % date-block CI with the blocks over the "
-                             "whole period, Holm-adjusted HAC p over all rows.")
-            for side in ("buy", "sell"):
-                _figure_page(pdf, figures.strategies_density(runs, flexible[0], side), run_dir,
-                             f"strategies_density_{side}_m{flexible[0]}")
-        elif is_compare:
-            _text_page(pdf, "Paired comparison", ["No paired tests: 'twap', the reference, was not among the "
-                                                  "compared strategies."])
+    drawn = partial.with_name(partial.name + ".drawn")  # the text and table pages
+    try:
+        with PdfPages(drawn) as pages:
+            pdf = _Pages(pages)
+            _draw_pages(pdf, run_dir, record, runs, periods, flexible, is_compare, manifest, seed)
+        pdf.assemble(drawn, partial)
+    finally:
+        drawn.unlink(missing_ok=True)
+
+
+def _draw_pages(pdf: _Pages, run_dir: Path, record: dict, runs: dict[str, RunData], periods: list, flexible: list,
+                is_compare: bool, manifest: dict, seed: int) -> None:
+    _text_page(pdf, f"execbench {'comparison' if is_compare else 'run'}: {', '.join(runs)} on {record['asset']} "
+                    f"{record['freq']}",
+               _title_lines(record, runs))
+    table_files = [("comparison.csv", "Comparison: mean bps on the same orders")] if is_compare else [
+        ("paper_table.csv", "Paper-format table (bps, paper sign)"),
+        ("min_period_mean.csv", "Mean bps by minimum period and scenario"),
+        ("min_period_std.csv", "Std of bps by minimum period and scenario"),
+    ]
+    sign = record.get("conventions", {}).get("sign", "")
+    for name, title in table_files:
+        if name in manifest["files"]:
+            _table_pages(pdf, pd.read_csv(verify_file(run_dir, name, manifest)), title, sign)
+    _option_pages(pdf, run_dir, runs, flexible, seed)
+    for name, run in runs.items():
+        ci = ci_table(run, seed=seed, periods=None if not is_compare else periods)
+        _table_pages(pdf, ci, f"{name}: statistics with 95 % block-bootstrap CIs (VWAP benchmark, quantity target)",
+                     "Mean and median with CIs; hit rate = share of orders better than the benchmark (side-adjusted); "
+                     + sign)
+        _figure_page(pdf, figures.slippage_density(run, flexible[0]), run_dir, f"{name}_density_m{flexible[0]}")
+        if len(flexible) > 1:
+            _figure_page(pdf, figures.slippage_density(run, flexible[len(flexible) // 2]), run_dir,
+                         f"{name}_density_m{flexible[len(flexible) // 2]}")
+        if run.allocations is not None:
+            _figure_page(pdf, figures.execution_curves(run, periods), run_dir, f"{name}_execution_curves")
+        if not is_compare:
+            _figure_page(pdf, figures.mean_by_period(ci, name), run_dir, f"{name}_mean_by_period")
+        if run.orders["asset"].nunique() > 1:
+            _figure_page(pdf, figures.breakdown(run, "asset", [flexible[0], MATCH]), run_dir, f"{name}_by_asset")
+        _figure_page(pdf, figures.breakdown(run, "year", [flexible[0], MATCH]), run_dir, f"{name}_by_year")
+    if is_compare and "twap" in runs:
+        paired = paired_table(runs, periods=periods, seed=seed)
+        _table_pages(pdf, paired, "Paired comparison with TWAP on the same orders (perf_bps, positive = better)",
+                     "Mean difference with a 95 % date-block-bootstrap CI, bootstrap and HAC standard errors, the "
+                     "HAC t-test of a zero mean difference and its Holm adjustment over all rows; Block: the "
+                     "expected block length in dates, chosen from the data.")
+        if "regime" in runs["twap"].orders:
+            by_regime = paired_breakdown(runs, by="regime", periods=[flexible[0], MATCH], seed=seed)
+            _table_pages(pdf, by_regime.drop(columns=["vs", "SE boot", "SE HAC", "Dates", "Block"]),
+                         "Paired comparison with TWAP by volatility regime (perf_bps, positive = better)",
+                         "Within each causal volatility regime at the origin (HH/HL/LH/LL: realised volatility and "
+                         "its volatility above or below their 30-day medians): the strategy's mean perf_bps and its "
+                         "mean difference with TWAP on the same orders, 95 % date-block CI with the blocks over the "
+                         "whole period, Holm-adjusted HAC p over all rows.")
+        for side in ("buy", "sell"):
+            _figure_page(pdf, figures.strategies_density(runs, flexible[0], side), run_dir,
+                         f"strategies_density_{side}_m{flexible[0]}")
+    elif is_compare:
+        _text_page(pdf, "Paired comparison", ["No paired tests: 'twap', the reference, was not among the "
+                                              "compared strategies."])
