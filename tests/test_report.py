@@ -8,16 +8,24 @@ from pytest import approx
 
 import execbench as eb
 from execbench.cli import main
+from execbench.reporting.report import build_report
 from execbench.results import RunData, load_run
 from execbench.analysis.significance import ci_table, paired_breakdown, paired_table
 
 
 def pdf_pages(path) -> int:
-    data = path.read_bytes()
-    return data.count(b"/Type /Page") - data.count(b"/Type /Pages")
+    from pypdf import PdfReader
+
+    return len(PdfReader(path).pages)
 
 
-def test_run_with_report(tmp_path, capsys):
+def pdf_text(path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def test_run_with_report(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     args = ["run", "--strategy", "flex", "--asset", "BTCUSDT", "--test-start", "2026-04-10", "--out", str(out),
             "--report", "--audit-orders", "100"]
@@ -33,6 +41,12 @@ def test_run_with_report(tmp_path, capsys):
     # the saved per-order results reproduce the saved table (float32 storage: ~1e-5 bps)
     assert abs(np.nanmean(run.column("bps", "buy-vwap-quantity-m1")) - paper["Mean"].iloc[2]) < 1e-4
     assert run.allocations.shape == (record["orders"]["evaluated"], 12, 52)
+    # figures drawn in worker processes make the same pages, in the same order, as drawn in this one
+    drawn_by_workers = pdf_text(out / "report.pdf")
+    assert any("flex: statistics with 95 %" in page for page in drawn_by_workers)
+    monkeypatch.setenv("EXECBENCH_REPORT_WORKERS", "0")
+    build_report(out)
+    assert pdf_text(out / "report.pdf") == drawn_by_workers
 
 
 def test_compare_report_has_paired_tests(tmp_path):

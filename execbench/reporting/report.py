@@ -7,8 +7,10 @@ PNG and vector PDF.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import textwrap
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from execbench.analysis.inference import BLOCK_FACTOR, DEFAULT_REPS  # noqa: E40
 from execbench.analysis.decomposition import edge_table  # noqa: E402
 from execbench.analysis.significance import ci_table, paired_breakdown, paired_table  # noqa: E402
 from execbench.contracts import MATCH, report_periods  # noqa: E402
+from execbench.errors import ParameterError  # noqa: E402
 from execbench.results import RunData, load_run, read_manifest, verify_file  # noqa: E402
 
 A4 = (8.27, 11.69)
@@ -104,14 +107,47 @@ def _table_pages(pdf: "_Pages | PdfPages", frame: pd.DataFrame, title: str, note
         plt.close(fig)
 
 
+_SHARED: dict = {}  # what forked figure workers read instead of a pickled copy: the loaded runs
+_ALL_RUNS = "\0all"  # the key of the whole dict of runs (no strategy is named so)
+
+
+class _Shared(str):
+    """An argument of a figure job that names an entry of ``_SHARED`` (a worker resolves it)."""
+
+
+def _draw_figure(maker: str, args: tuple, kwargs: dict, out_dir: Path, stem: str) -> Path:
+    """Build ``figures.<maker>(*args, **kwargs)`` and save it as PNG and vector PDF; returns the PDF."""
+    args = tuple(_SHARED[a] if isinstance(a, _Shared) else a for a in args)
+    fig = getattr(figures, maker)(*args, **kwargs)
+    try:
+        return figures.save_figure(fig, out_dir, stem)[1]
+    finally:
+        plt.close(fig)
+
+
+def _figure_workers() -> int:
+    """Worker processes for the figures: one per core (the main process computes the tables meanwhile;
+    on 2 cores, 2 workers made the report of six 38 s where 1 made it 49 s), none where processes
+    cannot be forked; ``EXECBENCH_REPORT_WORKERS`` overrides (0: draw in the main process)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    wanted = os.environ.get("EXECBENCH_REPORT_WORKERS", "").strip()
+    if wanted and not wanted.isdigit():
+        raise ParameterError(f"EXECBENCH_REPORT_WORKERS: expected a whole number of processes (0 or more), got {wanted!r}")
+    return int(wanted) if wanted else os.cpu_count() or 1
+
+
 class _Pages:
     """The report's pages in order.  Text and table pages are drawn into one matplotlib ``PdfPages``; a
     figure page is the figure's own vector PDF in ``figures/``, so each figure is drawn twice (PNG and
-    PDF) instead of three times; ``assemble`` joins them (pypdf)."""
+    PDF) instead of three times, in worker processes while the main one computes the tables;
+    ``assemble`` joins them (pypdf)."""
 
-    def __init__(self, drawn: PdfPages):
+    def __init__(self, drawn: PdfPages, figure_dir: Path, pool: Executor | None):
         self.drawn = drawn
-        self.order: list[int | Path] = []  # a page of ``drawn`` (its number) or a figure's PDF
+        self.figure_dir = figure_dir
+        self.pool = pool
+        self.order: list[int | Path | Future] = []  # a page of ``drawn`` (its number) or a figure's PDF
         self._count = 0
 
     def savefig(self, fig) -> None:
@@ -119,8 +155,10 @@ class _Pages:
         self.order.append(self._count)
         self._count += 1
 
-    def figure(self, path: Path) -> None:
-        self.order.append(path)
+    def figure(self, stem: str, maker: str, *args, **kwargs) -> None:
+        """A figure page: ``figures.<maker>(*args, **kwargs)``, saved as ``figures/<stem>.png|pdf``."""
+        job = (maker, args, kwargs, self.figure_dir, stem)
+        self.order.append(self.pool.submit(_draw_figure, *job) if self.pool else _draw_figure(*job))
 
     def assemble(self, drawn_path: Path, out: Path) -> None:
         from pypdf import PdfReader, PdfWriter  # only where a report is written
@@ -128,16 +166,14 @@ class _Pages:
         drawn = PdfReader(drawn_path)
         writer = PdfWriter()
         for page in self.order:
-            writer.add_page(drawn.pages[page] if isinstance(page, int) else PdfReader(page).pages[0])
+            if isinstance(page, int):
+                writer.add_page(drawn.pages[page])
+            else:
+                writer.add_page(PdfReader(page.result() if isinstance(page, Future) else page).pages[0])
         writer.add_metadata({"/Creator": "execbench", "/Title": "execbench report"})
         writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)  # shared fonts once
         with open(out, "wb") as handle:
             writer.write(handle)
-
-
-def _figure_page(pdf: _Pages, fig, out_dir: Path, stem: str) -> None:
-    pdf.figure(figures.save_figure(fig, out_dir / "figures", stem)[1])
-    plt.close(fig)
 
 
 def _title_lines(record: dict, runs: dict[str, RunData]) -> list[str]:
@@ -206,7 +242,7 @@ def _option_pages(pdf: "_Pages", run_dir: Path, runs: dict[str, RunData], flexib
             "Only the rest (a strategy's edge minus the option's value on the same orders; paired CIs in the next "
             "table) is evidence that a strategy knows something; against the full window (dotted), which no choice "
             "of window moves, the option is worth nothing.")
-    _figure_page(pdf, figures.option_decomposition(edges, note=note), run_dir, "option_decomposition")
+    pdf.figure("option_decomposition", "option_decomposition", edges, note=note)
     shown = edges.drop(columns=[c for c in edges.columns if c.endswith((" lo", " hi")) and not c.startswith("Rest")])
     _table_pages(pdf, shown, "Edge three ways, and option + rest (perf_bps, positive = better)",
                  "vs realised: the contract's benchmark; vs full: the benchmark over all T bars; vs arrival: the last "
@@ -236,12 +272,20 @@ def build_report(run_dir: str | Path, *, periods: list[int | str] | None = None,
 def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, RunData], periods: list, flexible: list,
                  is_compare: bool, manifest: dict, seed: int) -> None:
     drawn = partial.with_name(partial.name + ".drawn")  # the text and table pages
+    workers = _figure_workers()
+    _SHARED.clear()
+    _SHARED.update(runs)  # before the first job forks a worker
+    _SHARED[_ALL_RUNS] = runs
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers else None
     try:
         with PdfPages(drawn) as pages:
-            pdf = _Pages(pages)
+            pdf = _Pages(pages, run_dir / "figures", pool)
             _draw_pages(pdf, run_dir, record, runs, periods, flexible, is_compare, manifest, seed)
         pdf.assemble(drawn, partial)
     finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+        _SHARED.clear()
         drawn.unlink(missing_ok=True)
 
 
@@ -265,17 +309,18 @@ def _draw_pages(pdf: _Pages, run_dir: Path, record: dict, runs: dict[str, RunDat
         _table_pages(pdf, ci, f"{name}: statistics with 95 % block-bootstrap CIs (VWAP benchmark, quantity target)",
                      "Mean and median with CIs; hit rate = share of orders better than the benchmark (side-adjusted); "
                      + sign)
-        _figure_page(pdf, figures.slippage_density(run, flexible[0]), run_dir, f"{name}_density_m{flexible[0]}")
+        shared = _Shared(name)
+        pdf.figure(f"{name}_density_m{flexible[0]}", "slippage_density", shared, flexible[0])
         if len(flexible) > 1:
-            _figure_page(pdf, figures.slippage_density(run, flexible[len(flexible) // 2]), run_dir,
-                         f"{name}_density_m{flexible[len(flexible) // 2]}")
+            middle = flexible[len(flexible) // 2]
+            pdf.figure(f"{name}_density_m{middle}", "slippage_density", shared, middle)
         if run.allocations is not None:
-            _figure_page(pdf, figures.execution_curves(run, periods), run_dir, f"{name}_execution_curves")
+            pdf.figure(f"{name}_execution_curves", "execution_curves", shared, periods)
         if not is_compare:
-            _figure_page(pdf, figures.mean_by_period(ci, name), run_dir, f"{name}_mean_by_period")
+            pdf.figure(f"{name}_mean_by_period", "mean_by_period", ci, name)
         if run.orders["asset"].nunique() > 1:
-            _figure_page(pdf, figures.breakdown(run, "asset", [flexible[0], MATCH]), run_dir, f"{name}_by_asset")
-        _figure_page(pdf, figures.breakdown(run, "year", [flexible[0], MATCH]), run_dir, f"{name}_by_year")
+            pdf.figure(f"{name}_by_asset", "breakdown", shared, "asset", [flexible[0], MATCH])
+        pdf.figure(f"{name}_by_year", "breakdown", shared, "year", [flexible[0], MATCH])
     if is_compare and "twap" in runs:
         paired = paired_table(runs, periods=periods, seed=seed)
         _table_pages(pdf, paired, "Paired comparison with TWAP on the same orders (perf_bps, positive = better)",
@@ -291,8 +336,8 @@ def _draw_pages(pdf: _Pages, run_dir: Path, record: dict, runs: dict[str, RunDat
                          "mean difference with TWAP on the same orders, 95 % date-block CI with the blocks over the "
                          "whole period, Holm-adjusted HAC p over all rows.")
         for side in ("buy", "sell"):
-            _figure_page(pdf, figures.strategies_density(runs, flexible[0], side), run_dir,
-                         f"strategies_density_{side}_m{flexible[0]}")
+            pdf.figure(f"strategies_density_{side}_m{flexible[0]}", "strategies_density", _Shared(_ALL_RUNS),
+                       flexible[0], side)
     elif is_compare:
         _text_page(pdf, "Paired comparison", ["No paired tests: 'twap', the reference, was not among the "
                                               "compared strategies."])
