@@ -23,17 +23,52 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 
 
-@njit  # not cached: its type includes the kernel's, which Numba cannot cache (about 0.5 s per kernel and process)
-def drive_policy(kernel: Callable, rows: np.ndarray, shared: tuple, prices: np.ndarray, volumes: np.ndarray,
-                 alloc: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Fill ``alloc`` (n, T, S) bar by bar, order by order, with ``kernel`` (module docstring)."""
+@njit(cache=True)
+def _drive(kernel, rows, shared, prices, volumes, alloc) -> None:  # pragma: no cover - compiled
     n, horizon = prices.shape
     for i in range(n):
         for s in range(horizon):
             kernel(s, rows[i], shared, prices[i, :s], volumes[i, :s], alloc[i, :s, :], alloc[i, s, :])
+
+
+_ENTRIES: dict = {}  # (kernel, argument types) -> the driver compiled for them
+
+
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """``array`` C-contiguous (the layout the kernel's slice types assume), as read-only as it was."""
+    out = np.ascontiguousarray(array)
+    if out is not array and not array.flags.writeable:
+        out.flags.writeable = False
+    return out
+
+
+def drive_policy(kernel: Callable, rows: np.ndarray, shared: tuple, prices: np.ndarray, volumes: np.ndarray,
+                 alloc: np.ndarray) -> None:
+    """Fill ``alloc`` (n, T, S) bar by bar, order by order, with ``kernel`` (module docstring).
+
+    The driver receives the kernel as a first-class function (a pointer with the kernel's signature),
+    not as a dispatcher: a function whose type names another dispatcher cannot be cached by Numba,
+    while this one is compiled once per signature and loaded from the cache by later processes (it
+    cost about 0.5 s per kernel and process before).  The kernel is called through the pointer, so a
+    changed kernel is never served stale from the driver's cache."""
+    args = (_contiguous(rows), shared, _contiguous(prices), _contiguous(volumes), alloc)
+    if not alloc.flags.c_contiguous:
+        raise ValueError("drive_policy: alloc must be C-contiguous")
+    key = (kernel, *(typeof(a) for a in args))
+    entry = _ENTRIES.get(key)
+    if entry is None:
+        rows_t, shared_t, prices_t, volumes_t, alloc_t = key[1:]
+        # the types of the slices the driver hands the kernel, by Numba's layout rules: a row and a
+        # leading slice of a C array stay C; alloc[i, :s, :] (a slice before the last axis) is A
+        one = (types.intp, rows_t.copy(ndim=1), shared_t, prices_t.copy(ndim=1), volumes_t.copy(ndim=1),
+               alloc_t.copy(ndim=2, layout="A"), alloc_t.copy(ndim=1))
+        kernel.compile(one)
+        signature = kernel.overloads[one].signature
+        entry = _ENTRIES[key] = _drive.compile((types.FunctionType(signature), *key[1:]))
+    entry(kernel, *args)
 
 
 @njit(cache=True, inline="always")
