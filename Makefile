@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-browser test-backends bench notebook wheel smoke-wheel clean
+.PHONY: setup run test test-slow test-browser test-backends bench notebook wheel smoke-wheel clean
 
 setup: $(STAMP)
 
@@ -21,9 +21,14 @@ run: setup
 	$(BIN)/execbench run --strategy lem --asset BTCUSDT
 
 # one worker per core; each test file runs whole on one worker (its module fixtures are built once);
-# the browser test runs under `make test-browser`
+# the long end-to-end checks run under `make test-slow` (CI runs both), the browser test under `make test-browser`
 test: setup
-	$(BIN)/python -m pytest -n auto --dist loadfile -m "not browser"
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not browser and not slow"
+
+# the long end-to-end checks (`@pytest.mark.slow`: LEM training and checkpoints, the compare report, the
+# example notebook, a Dask sweep, ...): CI runs them after `make test`
+test-slow: setup
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "slow and not browser"
 
 # the dashboard in headless Chromium (Debian's chromium and chromium-driver, installed here if missing; needs
 # apt and root or sudo); screenshots and the measured load times go to reports/examples/dashboard/

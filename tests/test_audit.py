@@ -167,6 +167,7 @@ def test_audit_cli_exit_status(tmp_path, capsys):
     assert "passed" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_a_strategy_reading_the_data_itself_is_flagged_as_impossible(btc):
     """Outside what a perturbation audit can see (it re-reads the files), so the audit passes; the
     impossible-result check flags the run, and an honest strategy is not flagged."""

@@ -144,6 +144,7 @@ def test_bundled_checkpoint_is_for_its_data(bars, split):
     assert "not on BTCUSDT 1h" in agent.checkpoint_mismatch(eb.load_bars("BTCUSDT", "1h"))
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_train_command_is_deterministic_in_its_seed(tmp_path, capsys, bars, split, trained):
     """``execbench train flow`` with the fixture's data, parameters and seed writes the same weights
     and the sampler trade-off; another seed does not give the same weights."""

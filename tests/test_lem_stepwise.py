@@ -15,7 +15,7 @@ from execbench.lem.stepwise import StepwiseLEM  # noqa: E402
 from execbench.lem.training import build_model  # noqa: E402
 
 
-@pytest.mark.parametrize("rnn_layers,n,decision", [(1, 5, "rate"), (2, 40, "stop")])
+@pytest.mark.parametrize("rnn_layers,n,decision", [(1, 5, "rate"), pytest.param(2, 40, "stop", marks=pytest.mark.slow)])
 def test_stepwise_inference_equals_the_whole_sequence_model(rnn_layers, n, decision):
     """Random weights and inputs, one and two TKAN layers, a batch that needs padding, rate and stop
     blocks (stopping about half the paths): decision s from the history plus positions up to L−1+s

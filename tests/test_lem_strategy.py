@@ -33,6 +33,7 @@ def test_grid_order_is_the_model_output_order():
     assert [grid_position(spec) for spec in grid.specs] == list(range(len(grid)))
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
     bars, split, strategy = fitted
     assert len(strategy.loss_history) == 1 and np.isfinite(strategy.loss_history[0])
@@ -49,6 +50,7 @@ def test_lem_passes_the_audit_and_is_scored_by_the_engine(fitted, tmp_path):
         eb.evaluate(strategy, bars, split=split, fit=False, horizon=6, audit_orders=8, option=False)
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_bundled_checkpoints_run_without_training(tmp_path):
     """The unified crypto checkpoint serves any bundled pair and frequency, the Dow-30 one daily
     sessions (picked in fit by the bars' calendar); another dataset runs with a mismatch warning."""
@@ -87,6 +89,7 @@ def test_bundled_checkpoints_run_without_training(tmp_path):
         load_strategy("lem", alignment="upstream")
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_train_command_writes_a_checkpoint_that_loads(tmp_path, capsys):
     from execbench.cli import main
 
@@ -110,6 +113,7 @@ def test_train_command_writes_a_checkpoint_that_loads(tmp_path, capsys):
 
 
 @pytest.mark.filterwarnings("ignore::execbench.DataWarning")  # the 30m bins of a known 15m data gap
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_multi_asset_multi_frequency_training(tmp_path):
     """One model on two assets × two frequencies (the paper's unified model): samples come from every
     dataset, the checkpoint records them, and a dataset it was trained on raises no mismatch warning."""
@@ -140,6 +144,7 @@ def test_multi_asset_multi_frequency_training(tmp_path):
         eb.load_bars("BTCUSDT,AAPL")
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_upstream_alignment_is_refused_by_the_framework(fitted):
     """Our model fed the upstream way (step s would see bar s): the framework masks bar s for decision s,
     the per-bar decisions then no longer add up, and the model is refused in one line."""
@@ -152,6 +157,7 @@ def test_upstream_alignment_is_refused_by_the_framework(fitted):
         load_strategy("lem", alignment="sideways", checkpoint="none")
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_lem_learns_a_predictable_volume_curve_and_beats_twap():
     """On a synthetic market whose hourly volume follows a strong, nearly noiseless intraday curve, a
     tiny LEM's training loss falls and its match-VWAP tracking error ends well below TWAP's on the

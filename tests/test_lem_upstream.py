@@ -49,6 +49,7 @@ def test_upstream_inputs_follow_its_formatter(btc):
     np.testing.assert_allclose(ours[0], x[0], rtol=2e-6)
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_upstream_model_is_refused_because_it_is_not_causal(btc):
     """Run through the same interface, upstream's model reads bar s for decision s; the framework masks
     that bar, its per-bar decisions then no longer add up, and the run is refused in one line."""

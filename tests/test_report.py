@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from pytest import approx
 
 import execbench as eb
@@ -25,7 +26,7 @@ def pdf_text(path) -> list[str]:
     return [page.extract_text() for page in PdfReader(path).pages]
 
 
-def test_run_with_report(tmp_path, capsys, monkeypatch):
+def test_run_with_report(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["run", "--strategy", "flex", "--asset", "BTCUSDT", "--test-start", "2026-04-10", "--out", str(out),
             "--report", "--audit-orders", "100"]
@@ -41,21 +42,22 @@ def test_run_with_report(tmp_path, capsys, monkeypatch):
     # the saved per-order results reproduce the saved table (float32 storage: ~1e-5 bps)
     assert abs(np.nanmean(run.column("bps", "buy-vwap-quantity-m1")) - paper["Mean"].iloc[2]) < 1e-4
     assert run.allocations.shape == (record["orders"]["evaluated"], 12, 52)
-    # figures drawn in worker processes make the same pages, in the same order, as drawn in this one
-    drawn_by_workers = pdf_text(out / "report.pdf")
-    assert any("flex: statistics with 95 %" in page for page in drawn_by_workers)
-    monkeypatch.setenv("EXECBENCH_REPORT_WORKERS", "0")
-    build_report(out)
-    assert pdf_text(out / "report.pdf") == drawn_by_workers
 
 
-def test_compare_report_has_paired_tests(tmp_path):
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
+def test_compare_report_has_paired_tests(tmp_path, monkeypatch):
     out = tmp_path / "cmp"
     args = ["compare", "--strategies", "twap,vwap,flex", "--asset", "BTCUSDT", "--test-start", "2026-04-15",
             "--no-audit", "--out", str(out), "--report", "--by", "regime"]
     assert main(args) == 0
     assert pdf_pages(out / "report.pdf") >= 11
     assert (out / "figures" / "strategies_density_buy_m1.png").is_file()
+    # figures drawn in worker processes make the same pages, in the same order, as drawn in this one
+    drawn_by_workers = pdf_text(out / "report.pdf")
+    assert any("flex: statistics with 95 %" in page for page in drawn_by_workers)
+    monkeypatch.setenv("EXECBENCH_REPORT_WORKERS", "0")
+    build_report(out)
+    assert pdf_text(out / "report.pdf") == drawn_by_workers
     by_regime = pd.read_csv(out / "paired_by_regime.csv", keep_default_na=False, na_values=[""])  # "NA" is a regime
     _, runs = load_run(out)
     regimes = runs["twap"].orders["regime"]  # saved with the results and read back

@@ -51,6 +51,7 @@ def scheduler():
         yield cluster.scheduler_address
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test)
 def test_a_2x2_grid_on_two_workers_equals_evaluate_and_resumes(tmp_path, scheduler):
     seen = []
     with_orders = SweepOptions(**{**OPTIONS.__dict__, "per_order": True})
