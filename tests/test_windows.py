@@ -71,6 +71,11 @@ def test_universe_windows_keep_assets_apart():
     assets = windows.assets()
     assert (assets == "A").sum() == 100 - 1 - 9 and (assets == "B").sum() == 80 - 1 - 9
     np.testing.assert_array_equal(windows.window("prices")[assets == "B"][0], bar_prices(b)[1:11])
+    # one bar's time per order, each asset on its own clock, NaT outside the data
+    for lookback in (1, 5, 60, 95):
+        np.testing.assert_array_equal(windows.time_at(-lookback), windows.history_times(lookback)[:, 0])
+    np.testing.assert_array_equal(windows.time_at(9), windows.bar_times()[:, -1])
+    assert np.isnat(windows.time_at(-1000)).all() and np.isnat(windows.time_at(1000)).all()
 
 
 def test_split_dates_are_checked_against_the_data(bars):

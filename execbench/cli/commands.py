@@ -199,7 +199,8 @@ def compare(args: argparse.Namespace) -> int:
     console.print_frame(comparison.table(periods=periods, benchmark=args.benchmark, target=args.target),
                         f"{', '.join(names)} on {first.asset} {first.freq}, T={args.horizon}: mean bps vs "
                         f"{args.benchmark.upper()} ({args.target} target), same orders")
-    _print_edges(comparison.edges(periods, args.benchmark, args.target))
+    edges = comparison.edges(periods, args.benchmark, args.target)
+    _print_edges(edges)
     tables = {}
     for key in by:
         table = comparison.paired_breakdown(key, periods, args.benchmark, args.target, seed=args.seed)
@@ -212,7 +213,7 @@ def compare(args: argparse.Namespace) -> int:
     out_dir = _out_dir(args, first.asset, "compare")
     paths = save_comparison(comparison, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
                             extra={"command": _command_line(), "seed": args.seed}, overwrite=args.overwrite,
-                            tables=tables)
+                            tables=tables, edges=edges)
     console.out.print(f"{first.result.n_orders:,} orders per strategy; {elapsed:.1f} s; saved {len(paths)} files to "
                       f"{out_dir}/")
     if args.report:

@@ -30,9 +30,9 @@ def information_lookback(lookback: int) -> int:
 
 def information_spans(windows: OrderWindows, lookback: int) -> tuple[np.ndarray, np.ndarray]:
     """Per order, the open times (int64 ns) of the first bar it reveals and of its last window bar."""
-    first = windows.history_times(information_lookback(lookback))[:, 0].astype("int64")
+    first = windows.time_at(-information_lookback(lookback)).astype("int64")
     first = np.where(first == np.datetime64("NaT").astype("int64"), NAT_FLOOR, first)
-    last = windows.bar_times()[:, -1].astype("int64")
+    last = windows.time_at(windows.horizon - 1).astype("int64")
     return first, last
 
 

@@ -104,6 +104,19 @@ class OrderWindows:
                 out[rows] = np.where(valid, series.times[np.where(valid, idx, 0)], np.datetime64("NaT"))
         return out
 
+    def time_at(self, offset: int) -> np.ndarray:
+        """Open time of the bar ``offset`` bars from each order's origin (negative: before it), (n,);
+        NaT before the start of the data.  ``history_times(k)[:, 0]`` is ``time_at(-k)``, without the
+        (n, k) array."""
+        out = np.full(len(self), np.datetime64("NaT"), dtype="datetime64[ns]")
+        for k, series in enumerate(self.series):
+            rows = np.flatnonzero(self.asset_id == k)
+            if rows.size:
+                idx = self.origin[rows] + offset
+                valid = (idx >= 0) & (idx < len(series.times))
+                out[rows[valid]] = series.times[idx[valid]]
+        return out
+
     def bar_times(self) -> np.ndarray:
         """Open times of the execution bars, shape (n, T), datetime64[ns] UTC."""
         out = np.empty((len(self), self.horizon), dtype="datetime64[ns]")

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from execbench.analysis.tables import comparison_table
 from execbench.contracts import ALLOC_EPS, Period, run_periods
@@ -28,6 +28,9 @@ from execbench.data.prices import PRICE_CONVENTION
 from execbench.orders import SIZE_LOOKBACK
 from execbench.pipeline.evaluation import Comparison, Evaluation
 from execbench.reporting.writers import write_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 from execbench.errors import ParameterError
 from execbench.results import SIGN_CONVENTION, new_run_id, write_manifest
 
@@ -139,19 +142,20 @@ def _audit_record(evaluation: Evaluation) -> dict | None:
 def save_comparison(comparison: Comparison | dict[str, Evaluation], out_dir: Path, *,
                     periods: list[Period] | None = None, benchmark: str = "vwap", target: str = "quantity",
                     extra: dict[str, Any] | None = None, overwrite: bool = False,
-                    tables: dict[str, Any] | None = None) -> list[Path]:
+                    tables: dict[str, Any] | None = None, edges: pd.DataFrame | None = None) -> list[Path]:
     """Write the comparison table, every strategy's per-scenario statistics and per-order results,
     ``compare.json`` (with every strategy's audit), any extra ``tables`` (stem → (DataFrame, caption)) and the
-    manifest into ``out_dir``, whole or not at all (``staged_folder``); return the final paths."""
+    manifest into ``out_dir``, whole or not at all (``staged_folder``); return the final paths.  ``edges``:
+    ``Comparison.edges`` at these periods, benchmark and target, if the caller has it already."""
     run_id = new_run_id()
     with staged_folder(out_dir, overwrite=overwrite, run_id=run_id) as stage:
         written = _write_comparison(comparison, stage, run_id, periods=periods, benchmark=benchmark, target=target,
-                                    extra=extra, tables=tables)
+                                    extra=extra, tables=tables, edges=edges)
     return [Path(out_dir) / p.name for p in written]
 
 
 def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchmark, target, extra,
-                      tables) -> list[Path]:
+                      tables, edges) -> list[Path]:
     first = next(iter(comparison.values()))
     where = f"{first.asset} {first.freq}, T={first.horizon}, test from {first.split.test_start.date()}"
     table = comparison_table({k: e.result for k, e in comparison.items()}, periods=periods, benchmark=benchmark,
@@ -163,7 +167,9 @@ def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchm
         paths += write_table(evaluation.table("scenarios"), out_dir, f"scenario_stats_{name}",
                              caption=f"{name}: every scenario, {where}.")
         paths.append(evaluation.run_data().save(out_dir, run_id))
-    paths += _write_edges(Comparison(dict(comparison)).edges(periods, benchmark, target), out_dir, where)
+    if edges is None:
+        edges = Comparison(dict(comparison)).edges(periods, benchmark, target)
+    paths += _write_edges(edges, out_dir, where)
     for stem, (frame, caption) in (tables or {}).items():
         paths += write_table(frame, out_dir, stem, caption=caption)
     record = run_record(first)
