@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from execbench.analysis.inference import DEFAULT_REPS, mean_inference, paired_comparison
+from execbench.analysis.inference import DEFAULT_REPS, mean_inferences, paired_difference
 from execbench.analysis.significance import date_blocks
 from execbench.contracts import SIDES, period_name, scenario_label
 from execbench.results import RunData
@@ -42,6 +42,7 @@ def edge_table(runs: dict[str, RunData], *, periods: list[int | str], benchmark:
             shared = (origins, date_blocks(run, reps, seed))
         blocks = shared[1]
         edges = {key: run.perf_against(key) for key, _ in EDGES}
+        wanted: list[tuple[dict, str, np.ndarray]] = []  # (row, column title, series): resampled together
         for side in SIDES:
             for period in periods:
                 label = scenario_label(side, benchmark, target, period)
@@ -50,19 +51,18 @@ def edge_table(runs: dict[str, RunData], *, periods: list[int | str], benchmark:
                                           "Min period": period_name(period).removeprefix("m=")}
                 for key, title in EDGES:
                     values = edges[key]
-                    result = None if values is None or not np.isfinite(values[:, s]).any() else \
-                        mean_inference(values[:, s], blocks)
-                    row[title] = np.nan if result is None else result.mean.estimate
-                    row[f"{title} lo"] = np.nan if result is None else result.mean.low
-                    row[f"{title} hi"] = np.nan if result is None else result.mean.high
+                    row.update({title: np.nan, f"{title} lo": np.nan, f"{title} hi": np.nan})
+                    if values is not None and np.isfinite(values[:, s]).any():
+                        wanted.append((row, title, values[:, s]))
+                row.update({"Rest": np.nan, "Rest lo": np.nan, "Rest hi": np.nan, "p rest (HAC)": np.nan})
                 if edges["option"] is not None and np.isfinite(edges["option"][:, s]).any():
-                    rest = paired_comparison(edges["realised"][:, s], edges["option"][:, s], blocks)
-                    row.update({"Rest": rest.mean.estimate, "Rest lo": rest.mean.low, "Rest hi": rest.mean.high,
-                                "p rest (HAC)": rest.p_value})
-                else:
-                    row.update({"Rest": np.nan, "Rest lo": np.nan, "Rest hi": np.nan, "p rest (HAC)": np.nan})
+                    wanted.append((row, "Rest", paired_difference(edges["realised"][:, s], edges["option"][:, s])))
                 row["N"] = int(np.isfinite(edges["realised"][:, s]).sum())
                 rows.append(row)
+        for (row, title, _), result in zip(wanted, mean_inferences([w[2] for w in wanted], blocks), strict=True):
+            row.update({title: result.mean.estimate, f"{title} lo": result.mean.low, f"{title} hi": result.mean.high})
+            if title == "Rest":
+                row["p rest (HAC)"] = result.p_value
     return pd.DataFrame(rows)
 
 

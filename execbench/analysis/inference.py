@@ -26,7 +26,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import ndtr
 
-from execbench.engine.resample import IndexRuns, resampled_medians, resampled_run_sums, stationary_runs, stationary_sample
+from execbench.engine.resample import (IndexRuns, resampled_medians, resampled_run_sums, resampled_run_sums_columns,
+                                      stationary_runs, stationary_sample)
 
 BLOCK_FACTOR = 2  # the floor of the block length: this many horizons of dates
 DEFAULT_REPS = 400
@@ -283,19 +284,50 @@ class MeanInference:
 
 def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAULT_LEVEL) -> MeanInference:
     """Inference on the mean of ``values`` (one per order, in the orders' own order; NaN dropped)."""
-    sums, counts = blocks.per_date(values)
-    total = counts.sum()
-    if total == 0:
-        nan = Interval(np.nan, np.nan, np.nan)
-        return MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, 0, 0)
-    estimate = float(sums.sum() / total)
+    return mean_inferences([values], blocks, level)[0]
+
+
+def mean_inferences(series: list[np.ndarray], blocks: DateBlocks, level: float = DEFAULT_LEVEL) -> list[MeanInference]:
+    """``mean_inference`` of each of ``series``, the same numbers to the last bit: the series that
+    get the same block length are resampled together (``resampled_run_sums_columns``), which is
+    several times faster than one at a time."""
+    out: list[MeanInference | None] = [None] * len(series)
+    pending: dict[int, list[tuple[int, np.ndarray, np.ndarray, float]]] = {}  # block -> (position, sums, counts, estimate)
+    for i, values in enumerate(series):
+        sums, counts = blocks.per_date(values)
+        total = counts.sum()
+        if total == 0:
+            nan = Interval(np.nan, np.nan, np.nan)
+            out[i] = MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, 0, 0)
+            continue
+        estimate = float(sums.sum() / total)
+        dated = counts > 0
+        if dated.sum() < MIN_DATES:  # too few dates for a CI or a test: the estimate alone
+            nan = Interval(estimate, np.nan, np.nan)
+            out[i] = MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, int(total), int(dated.sum()))
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            block = data_block_length(sums[dated] / counts[dated], blocks.floor)
+        pending.setdefault(block, []).append((i, sums, counts, estimate))
+    for block, members in pending.items():
+        runs = blocks.runs(block)
+        resampled_sums = resampled_run_sums_columns(np.column_stack([m[1] for m in members]), runs)
+        own_counts = [k for k, m in enumerate(members) if not np.array_equal(m[2], blocks.counts)]
+        resampled_counts = resampled_run_sums_columns(np.column_stack([members[k][2] for k in own_counts]), runs) \
+            if own_counts else None
+        for k, (i, sums, counts, estimate) in enumerate(members):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                drawn = resampled_counts[:, own_counts.index(k)] if k in own_counts else \
+                    blocks.resampled_counts(counts, block)
+                resampled = resampled_sums[:, k] / drawn
+            out[i] = _mean_result(estimate, sums, counts, resampled, block, level)
+    return out
+
+
+def _mean_result(estimate: float, sums: np.ndarray, counts: np.ndarray, resampled: np.ndarray, block: int,
+                 level: float) -> MeanInference:
+    """The CI, both SEs and the HAC test from the resampled means."""
     dated = counts > 0
-    if dated.sum() < MIN_DATES:  # too few dates for a CI or a test: the estimate alone
-        nan = Interval(estimate, np.nan, np.nan)
-        return MeanInference(nan, np.nan, np.nan, np.nan, blocks.floor, int(total), int(dated.sum()))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        block = data_block_length(sums[dated] / counts[dated], blocks.floor)
-        resampled = resampled_run_sums(sums, blocks.runs(block)) / blocks.resampled_counts(counts, block)
     alpha = (1.0 - level) / 2.0
     low, high = np.nanquantile(resampled, [alpha, 1.0 - alpha])
     # the ratio estimator Σ sums / Σ counts, linearised per date (equal counts: the date means)
@@ -308,7 +340,7 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
     else:  # the same value on every date
         p_value = 1.0 if estimate == 0 else 0.0
     return MeanInference(mean=Interval(estimate, float(low), float(high)), se_boot=float(np.nanstd(resampled, ddof=1)),
-                         se_hac=se_hac, p_value=p_value, block=block, n_orders=int(total), n_dates=int(dated.sum()))
+                         se_hac=se_hac, p_value=p_value, block=block, n_orders=int(counts.sum()), n_dates=int(dated.sum()))
 
 
 def median_interval(values: np.ndarray, blocks: DateBlocks, block: int, level: float = DEFAULT_LEVEL) -> Interval:
@@ -327,9 +359,14 @@ def paired_comparison(perf_a: np.ndarray, perf_b: np.ndarray, blocks: DateBlocks
                       level: float = DEFAULT_LEVEL) -> MeanInference:
     """Strategy A minus strategy B on the same orders, in ``perf_bps`` (positive = A is better): the
     mean difference with its date-block CI, both SEs and the HAC test (``mean_inference``)."""
+    return mean_inference(paired_difference(perf_a, perf_b), blocks, level)
+
+
+def paired_difference(perf_a: np.ndarray, perf_b: np.ndarray) -> np.ndarray:
+    """A minus B per order, differences below ``ZERO_DIFFERENCE_BPS`` (rounding noise) set to 0: what
+    ``paired_comparison`` tests (``mean_inferences`` of several of them is several tests at once)."""
     diff = np.asarray(perf_a, dtype=np.float64) - np.asarray(perf_b, dtype=np.float64)
-    diff = np.where(np.abs(diff) < ZERO_DIFFERENCE_BPS, 0.0, diff)  # rounding noise is no difference
-    return mean_inference(diff, blocks, level)
+    return np.where(np.abs(diff) < ZERO_DIFFERENCE_BPS, 0.0, diff)
 
 
 def holm(p_values: list[float] | np.ndarray) -> np.ndarray:

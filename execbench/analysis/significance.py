@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from execbench.analysis.inference import DEFAULT_REPS, DateBlocks, holm, mean_inference, median_interval, paired_comparison
+from execbench.analysis.inference import (DEFAULT_REPS, DateBlocks, holm, mean_inference, mean_inferences,
+                                          median_interval, paired_difference)
 from execbench.analysis.stats import summarize
 from execbench.contracts import SIDES, all_periods, hit_rate, period_name, period_row, perf_bps, scenario_label
 from execbench.results import RunData
@@ -24,28 +25,26 @@ def ci_table(run: RunData, *, benchmark: str = "vwap", target: str = "quantity",
     from the data; the median with its CI; std, hit rate (share of orders beating the benchmark) and
     mean/std.  ``periods`` limits the minimum periods shown (default 1..T and match)."""
     blocks = date_blocks(run, reps, seed)
-    rows = []
-
-    def row(name: str, period: str, values: np.ndarray, perf: np.ndarray) -> dict:
-        mean = mean_inference(values, blocks)
-        median = median_interval(values, blocks, mean.block)
-        base = summarize(values)
-        return {"Order": name, "Min period": period, "N": base["N"],
-                "Mean": mean.mean.estimate, "Mean lo": mean.mean.low, "Mean hi": mean.mean.high,
-                "SE boot": mean.se_boot, "SE HAC": mean.se_hac, "Block": mean.block,
-                "Median": median.estimate, "Median lo": median.low, "Median hi": median.high,
-                "Std": base["Std"], "Hit rate": hit_rate(perf),
-                "Mean/Std": base["Mean"] / base["Std"] if base["Std"] else np.nan}
-
+    wanted = []  # (order, min period, values, perf)
     for k, name in enumerate(("TWAP Volume", "TWAP Notional")):
         values = run.baseline_bps[:, k]
-        rows.append(row(name, "All", values, perf_bps(values[:, None], np.ones(1))[:, 0]))  # buy view
+        wanted.append((name, "All", values, perf_bps(values[:, None], np.ones(1))[:, 0]))  # buy view
     for side in SIDES:
         for period in periods or all_periods(run.horizon):
             label = scenario_label(side, benchmark, target, period)
-            shown = period_row(period, benchmark)
-            rows.append(row(f"{run.strategy.upper()} {side.upper()}", shown, run.column("bps", label),
-                            run.column("perf_bps", label)))
+            wanted.append((f"{run.strategy.upper()} {side.upper()}", period_row(period, benchmark),
+                           run.column("bps", label), run.column("perf_bps", label)))
+    means = mean_inferences([values for _, _, values, _ in wanted], blocks)
+    rows = []
+    for (name, period, values, perf), mean in zip(wanted, means, strict=True):
+        median = median_interval(values, blocks, mean.block)
+        base = summarize(values)
+        rows.append({"Order": name, "Min period": period, "N": base["N"],
+                     "Mean": mean.mean.estimate, "Mean lo": mean.mean.low, "Mean hi": mean.mean.high,
+                     "SE boot": mean.se_boot, "SE HAC": mean.se_hac, "Block": mean.block,
+                     "Median": median.estimate, "Median lo": median.low, "Median hi": median.high,
+                     "Std": base["Std"], "Hit rate": hit_rate(perf),
+                     "Mean/Std": base["Mean"] / base["Std"] if base["Std"] else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -101,7 +100,7 @@ def _paired_rows(runs: dict[str, RunData], reference: str, blocks: DateBlocks, m
     """The rows of ``paired_table`` over the orders in ``mask`` (all when None); the others are left
     out of every date's mean (NaN), the date blocks are the whole period's."""
     ref = runs[reference]
-    rows = []
+    rows, differences = [], []
     for name, run in runs.items():
         if name == reference:
             continue
@@ -111,13 +110,14 @@ def _paired_rows(runs: dict[str, RunData], reference: str, blocks: DateBlocks, m
                 mine, theirs = run.column("perf_bps", label), ref.column("perf_bps", label)
                 if mask is not None:
                     mine, theirs = np.where(mask, mine, np.nan), np.where(mask, theirs, np.nan)
-                test = paired_comparison(mine, theirs, blocks)
+                differences.append(paired_difference(mine, theirs))
                 rows.append({"Strategy": name, "vs": reference, "Side": side.upper(),
                              "Min period": period_name(period).removeprefix("m="),
-                             **({} if mask is None else {"perf_bps": float(np.nanmean(mine))}),
-                             "Mean diff": test.mean.estimate, "CI lo": test.mean.low, "CI hi": test.mean.high,
-                             "SE boot": test.se_boot, "SE HAC": test.se_hac, "p (HAC)": test.p_value,
-                             "N": test.n_orders, "Dates": test.n_dates, "Block": test.block})
+                             **({} if mask is None else {"perf_bps": float(np.nanmean(mine))})})
+    for row, test in zip(rows, mean_inferences(differences, blocks), strict=True):  # the paired tests, together
+        row.update({"Mean diff": test.mean.estimate, "CI lo": test.mean.low, "CI hi": test.mean.high,
+                    "SE boot": test.se_boot, "SE HAC": test.se_hac, "p (HAC)": test.p_value,
+                    "N": test.n_orders, "Dates": test.n_dates, "Block": test.block})
     return rows
 
 
