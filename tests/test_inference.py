@@ -158,6 +158,22 @@ def test_non_overlapping_orders_per_asset():
     np.testing.assert_array_equal(non_overlapping(keys, 12), [0, 12, 24, 30])
 
 
+def test_the_cache_of_resamples_keeps_to_its_budget(monkeypatch):
+    from execbench.analysis import inference
+    from execbench.engine.resample import index_runs
+
+    monkeypatch.setattr(inference, "RUNS_CACHE_BYTES", 200_000)
+    monkeypatch.setattr(inference, "_RUNS_CACHE", inference.OrderedDict())
+    drawn = {block: inference.bootstrap_runs(3000, block, reps=20, seed=7) for block in (4, 8, 16, 32, 4)}
+    held = sum(a.nbytes for r in inference._RUNS_CACHE.values() for a in r)
+    assert held <= 200_000 or len(inference._RUNS_CACHE) == 1
+    assert list(inference._RUNS_CACHE)[-1] == (3000, 4, 20, 7)  # the latest use is the last out
+    for block, runs in drawn.items():
+        for got, want in zip(runs, index_runs(inference.bootstrap_indices(3000, block, reps=20, seed=7)), strict=True):
+            np.testing.assert_array_equal(got, want)
+        assert not runs.start.flags.writeable
+
+
 def test_bootstrap_runs_without_dates_or_resamples_are_empty():
     from execbench.analysis.inference import bootstrap_indices, bootstrap_runs
     from execbench.engine.resample import index_runs

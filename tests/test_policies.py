@@ -94,6 +94,26 @@ def test_the_driver_hands_a_kernel_one_orders_bars_before_s():
     np.testing.assert_array_equal(stepped[:, :, 0], np.broadcast_to(s[:, :, 0], alloc.shape[:2]))
 
 
+def test_a_kernel_declared_with_its_own_signature_is_driven_too():
+    """A kernel compiled for A-layout arrays (``@njit(signature)``) cannot take the cached driver's exact
+    C-layout signature: it is driven as a dispatcher instead, with the same result."""
+    from numba import types
+
+    readonly = types.Array(types.float64, 1, "A", readonly=True)
+    signature = types.void(types.intp, readonly, types.Tuple(()), readonly, readonly, types.float64[:, :],
+                           types.float64[:])
+
+    class Typed(Probe):
+        name = "typed"
+
+        def policy_kernel(self, state):
+            return njit(signature)(_seen.py_func), np.zeros((state, 1)), ()
+
+    windows = _day_of_orders()
+    grid = eb.scenario_grid(HORIZON, sides=("buy",), targets=("quantity",))
+    np.testing.assert_array_equal(run_strategy(Typed(), windows, grid), run_strategy(Probe(), windows, grid))
+
+
 def test_policy_rows_of_the_wrong_shape_are_named():
     class Short(Probe):
         name = "short"

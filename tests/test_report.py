@@ -98,3 +98,17 @@ def test_statistics_tables_from_results():
 def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not an execbench run folder" in capsys.readouterr().err
+
+
+def test_report_tables_as_text_keep_every_cell_on_its_row():
+    """Numbers right-aligned, text left-aligned, repeated column names and line breaks in cells kept
+    on one row, an empty table drawn with its header."""
+    from execbench.reporting.report import _table_lines
+
+    frame = pd.DataFrame([["twap", 1.2345, "a\nb"], ["flex", -10.0, "c"]], columns=["Strategy", "x", "x"])
+    headers, rows = _table_lines(frame)
+    assert len(rows) == 2 and len({len(r) for r in headers + rows}) == 1  # one width
+    assert rows[0].startswith("twap    ") and rows[0].split()[1:] == ["1.23", "a", "b"]
+    assert rows[1].split()[1] == "-10.00" and rows[0].index("1.23") + 4 == rows[1].index("-10.00") + 6
+    headers, rows = _table_lines(frame.iloc[:0])
+    assert rows == [] and "Strategy" in headers[-1]

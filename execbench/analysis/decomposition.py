@@ -41,23 +41,23 @@ def edge_table(runs: dict[str, RunData], *, periods: list[int | str], benchmark:
         if shared is None or not np.array_equal(shared[0], origins):
             shared = (origins, date_blocks(run, reps, seed))
         blocks = shared[1]
-        edges = {key: run.perf_against(key) for key, _ in EDGES}
         wanted: list[tuple[dict, str, np.ndarray]] = []  # (row, column title, series): resampled together
         for side in SIDES:
             for period in periods:
                 label = scenario_label(side, benchmark, target, period)
                 s = run.grid.index(label)
+                edges = {key: run.perf_against(key, s) for key, _ in EDGES}  # (n,) each: one scenario's column
                 row: dict[str, object] = {"Strategy": name, "Side": side.upper(),
                                           "Min period": period_name(period).removeprefix("m=")}
                 for key, title in EDGES:
                     values = edges[key]
                     row.update({title: np.nan, f"{title} lo": np.nan, f"{title} hi": np.nan})
-                    if values is not None and np.isfinite(values[:, s]).any():
-                        wanted.append((row, title, values[:, s]))
+                    if values is not None and np.isfinite(values).any():
+                        wanted.append((row, title, values))
                 row.update({"Rest": np.nan, "Rest lo": np.nan, "Rest hi": np.nan, "p rest (HAC)": np.nan})
-                if edges["option"] is not None and np.isfinite(edges["option"][:, s]).any():
-                    wanted.append((row, "Rest", paired_difference(edges["realised"][:, s], edges["option"][:, s])))
-                row["N"] = int(np.isfinite(edges["realised"][:, s]).sum())
+                if edges["option"] is not None and np.isfinite(edges["option"]).any():
+                    wanted.append((row, "Rest", paired_difference(edges["realised"], edges["option"])))
+                row["N"] = int(np.isfinite(edges["realised"]).sum())
                 rows.append(row)
         for (row, title, _), result in zip(wanted, mean_inferences([w[2] for w in wanted], blocks), strict=True):
             row.update({title: result.mean.estimate, f"{title} lo": result.mean.low, f"{title} hi": result.mean.high})

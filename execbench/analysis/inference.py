@@ -21,7 +21,7 @@ the CI is about, and treated the assets of one date as independent; it is gone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from collections import OrderedDict
 
 import numpy as np
 from scipy.special import ndtr
@@ -57,15 +57,31 @@ def bootstrap_indices(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 
     return out
 
 
-@lru_cache(maxsize=32)
+RUNS_CACHE_BYTES = 256 * 2**20  # what the cache of resamples may hold, at most (and one set, whatever its size)
+_RUNS_CACHE: OrderedDict[tuple[int, int, int, int], IndexRuns] = OrderedDict()
+
+
 def bootstrap_runs(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 0) -> IndexRuns:
     """``bootstrap_indices(n, block, reps, seed)`` as runs of consecutive positions
     (``engine.resample.IndexRuns``, what ``index_runs`` of those indices gives, exactly, tested), built
     one resample at a time without the (reps, n) array of positions (``stationary_runs``).
 
-    Cached per arguments (the arrays are read-only): every table over the same dates and block length
-    shares one set of resamples, which is what a paired comparison needs anyway.  A set of 400 resamples
-    of 30k dates in blocks of 32 is about 6 MB, where the positions were 93 MB."""
+    Cached per arguments, least recently used first out past ``RUNS_CACHE_BYTES`` (the arrays are
+    read-only): every table over the same dates and block length shares one set of resamples, which is
+    what a paired comparison needs anyway.  400 resamples of 29k dates are 5.8 MB in blocks of 32 and
+    0.7 MB in blocks of 272, where the positions were 93 MB (blocks of 1, which no table of a horizon
+    T > 0 uses, would be the positions' size again)."""
+    key = (int(n), int(block), int(reps), int(seed))
+    if key in _RUNS_CACHE:
+        _RUNS_CACHE.move_to_end(key)
+        return _RUNS_CACHE[key]
+    runs = _RUNS_CACHE[key] = _draw_runs(*key)
+    while len(_RUNS_CACHE) > 1 and sum(a.nbytes for r in _RUNS_CACHE.values() for a in r) > RUNS_CACHE_BYTES:
+        _RUNS_CACHE.popitem(last=False)
+    return runs
+
+
+def _draw_runs(n: int, block: int, reps: int, seed: int) -> IndexRuns:
     rng = np.random.default_rng(seed)
     start, length = np.empty(max(n, 1), dtype=np.int64), np.empty(max(n, 1), dtype=np.int64)
     starts, lengths, offsets = [], [], np.zeros(reps + 1, dtype=np.int64)

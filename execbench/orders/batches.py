@@ -32,8 +32,10 @@ def information_spans(windows: OrderWindows, lookback: int) -> tuple[np.ndarray,
     """Per order, the open times (int64 ns) of the first bar it reveals and of its last window bar."""
     first = windows.time_at(-information_lookback(lookback)).astype("int64")
     first = np.where(first == np.datetime64("NaT").astype("int64"), NAT_FLOOR, first)
-    last = windows.time_at(windows.horizon - 1).astype("int64")
-    return first, last
+    last = windows.time_at(windows.horizon - 1)
+    if np.isnat(last).any():  # a window past the end of its series: OrderWindows never builds one
+        raise ValueError(f"information_spans: order {int(np.flatnonzero(np.isnat(last))[0])}'s window ends past its data")
+    return first, last.astype("int64")
 
 
 def cohorts(windows: OrderWindows, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

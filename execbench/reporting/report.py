@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import textwrap
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
@@ -62,11 +63,13 @@ def _table_lines(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The table as monospace text: header lines (headers wrapped at 10 characters) and one line per
     row; text columns left-aligned, numbers right-aligned, every column as wide as its widest entry."""
     columns = []
-    for c in frame.columns:
-        values = [_fmt(v, p_value=str(c).endswith(" p") or str(c).startswith("p ")) for v in frame[c]]
+    for j, c in enumerate(frame.columns):  # by position: column names may repeat
+        column = frame.iloc[:, j]
+        values = [" ".join(_fmt(v, p_value=str(c).endswith(" p") or str(c).startswith("p ")).split("\n"))
+                  for v in column]  # a cell is one line
         header = textwrap.wrap(str(c), 10) or [" "]
         width = max([len(line) for line in header] + [len(v) for v in values])
-        numeric = frame[c].dtype.kind in "fiu"
+        numeric = column.dtype.kind in "fiu"
         columns.append((header, [v.rjust(width) if numeric else v.ljust(width) for v in values], width))
     depth = max(len(header) for header, _, _ in columns)
     gap = " " * COLUMN_GAP
@@ -125,16 +128,27 @@ def _draw_figure(maker: str, args: tuple, kwargs: dict, out_dir: Path, stem: str
         plt.close(fig)
 
 
+MAX_FIGURE_WORKERS = 8  # a report has a few dozen figures
+
+
 def _figure_workers() -> int:
-    """Worker processes for the figures: one per core (the main process computes the tables meanwhile;
-    on 2 cores, 2 workers made the report of six 38 s where 1 made it 49 s), none where processes
-    cannot be forked; ``EXECBENCH_REPORT_WORKERS`` overrides (0: draw in the main process)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 0
+    """Worker processes for the figures: one per core this process may use, at most
+    ``MAX_FIGURE_WORKERS`` (the main process computes the tables meanwhile; on 2 cores, 2 workers made
+    the report of six 38 s where 1 made it 49 s); none but on Linux, where the workers are forked (other
+    systems' fork is unsafe or missing, and another start method would pickle every run);
+    ``EXECBENCH_REPORT_WORKERS`` overrides (0: draw in the main process)."""
     wanted = os.environ.get("EXECBENCH_REPORT_WORKERS", "").strip()
     if wanted and not wanted.isdigit():
         raise ParameterError(f"EXECBENCH_REPORT_WORKERS: expected a whole number of processes (0 or more), got {wanted!r}")
-    return int(wanted) if wanted else os.cpu_count() or 1
+    if not sys.platform.startswith("linux"):
+        return 0
+    return int(wanted) if wanted else min(len(os.sched_getaffinity(0)), MAX_FIGURE_WORKERS)
+
+
+def _quiet_worker() -> None:
+    """A figure worker's own standard streams: it prints nothing, and a stream's lock copied by the fork
+    while another thread of the parent (a terminal spinner) held it would block the worker's last flush."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's whole life
 
 
 class _Pages:
@@ -276,7 +290,8 @@ def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, Run
     _SHARED.clear()
     _SHARED.update(runs)  # before the first job forks a worker
     _SHARED[_ALL_RUNS] = runs
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers else None
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker) \
+        if workers else None
     try:
         with PdfPages(drawn) as pages:
             pdf = _Pages(pages, run_dir / "figures", pool)

@@ -85,13 +85,18 @@ class RunData(PerScenario):
                    violations=result.violations, baseline_bps=baseline_bps, orders=result.orders,
                    allocations=result.allocations, kept=result.kept, **extras)
 
-    def perf_against(self, reference: str) -> np.ndarray | None:
+    def perf_against(self, reference: str, scenario: int | None = None) -> np.ndarray | None:
         """perf_bps (positive = better) against ``"realised"`` (the contract), ``"full"`` (the full
         window), ``"arrival"`` (the arrival price) or ``"option"`` (optstop's perf_bps against the realised
-        window on the same orders), (n, S); ``None`` where the run did not record it."""
+        window on the same orders), (n, S), or (n,) for the ``scenario`` at that index alone (the same
+        numbers, without the (n, S) array); ``None`` where the run did not record it."""
         values = {"realised": self.bps, "full": self.full_bps, "arrival": self.arrival_bps,
                   "option": self.option_bps}[reference]
-        return None if values is None else perf_bps(values, self.grid.side_sign)
+        if values is None:
+            return None
+        if scenario is None:
+            return perf_bps(values, self.grid.side_sign)
+        return perf_bps(values[:, scenario:scenario + 1], self.grid.side_sign[scenario:scenario + 1])[:, 0]
 
     @classmethod
     def from_evaluation(cls, evaluation) -> "RunData":

@@ -35,6 +35,24 @@ def _drive(kernel, rows, shared, prices, volumes, alloc) -> None:  # pragma: no 
 
 
 _ENTRIES: dict = {}  # (kernel, argument types) -> the driver compiled for them
+_drive_uncached = njit(_drive.py_func)  # for a kernel that cannot take the signature the cached one needs
+
+
+def _entry(kernel: Callable, key: tuple) -> Callable:
+    """The cached driver for ``kernel`` and these argument types, or the uncached one where the kernel
+    cannot compile the exact signature (one declared with its own signature, e.g. A-layout arrays, which
+    Numba converts to at a call but not through a function pointer)."""
+    rows_t, shared_t, prices_t, volumes_t, alloc_t = key[1:]
+    # the types of the slices the driver hands the kernel, by Numba's layout rules: a row and a
+    # leading slice of a C array stay C; alloc[i, :s, :] (a slice before the last axis) is A
+    one = (types.intp, rows_t.copy(ndim=1), shared_t, prices_t.copy(ndim=1), volumes_t.copy(ndim=1),
+           alloc_t.copy(ndim=2, layout="A"), alloc_t.copy(ndim=1))
+    try:
+        kernel.compile(one)
+        signature = kernel.overloads[one].signature
+    except Exception:  # noqa: BLE001 - compilation disabled, or no exact overload: drive it as a dispatcher
+        return lambda kernel, *args: _drive_uncached(kernel, *args)
+    return _drive.compile((types.FunctionType(signature), *key[1:]))
 
 
 def _contiguous(array: np.ndarray) -> np.ndarray:
@@ -60,14 +78,7 @@ def drive_policy(kernel: Callable, rows: np.ndarray, shared: tuple, prices: np.n
     key = (kernel, *(typeof(a) for a in args))
     entry = _ENTRIES.get(key)
     if entry is None:
-        rows_t, shared_t, prices_t, volumes_t, alloc_t = key[1:]
-        # the types of the slices the driver hands the kernel, by Numba's layout rules: a row and a
-        # leading slice of a C array stay C; alloc[i, :s, :] (a slice before the last axis) is A
-        one = (types.intp, rows_t.copy(ndim=1), shared_t, prices_t.copy(ndim=1), volumes_t.copy(ndim=1),
-               alloc_t.copy(ndim=2, layout="A"), alloc_t.copy(ndim=1))
-        kernel.compile(one)
-        signature = kernel.overloads[one].signature
-        entry = _ENTRIES[key] = _drive.compile((types.FunctionType(signature), *key[1:]))
+        entry = _ENTRIES[key] = _entry(kernel, key)
     entry(kernel, *args)
 
 
