@@ -37,7 +37,7 @@ def edge_table(runs: dict[str, RunData], *, periods: list[int | str], benchmark:
     rows = []
     shared: tuple[np.ndarray, object] | None = None  # the runs of a comparison share their orders and resamples
     for name, run in runs.items():
-        origins = run.orders["origin"].to_numpy()
+        origins = run.orders["origin"].to_numpy("datetime64[ns]")
         if shared is None or not np.array_equal(shared[0], origins):
             shared = (origins, date_blocks(run, reps, seed))
         blocks = shared[1]

@@ -15,7 +15,7 @@ from execbench.results import RunData
 
 def date_blocks(run: RunData, reps: int = DEFAULT_REPS, seed: int = 0) -> DateBlocks:
     """The run's orders grouped by origin date, all assets together."""
-    return DateBlocks.from_dates(run.orders["origin"].to_numpy(), run.horizon, reps=reps, seed=seed)
+    return DateBlocks.from_dates(run.orders["origin"].to_numpy("datetime64[ns]"), run.horizon, reps=reps, seed=seed)
 
 
 def ci_table(run: RunData, *, benchmark: str = "vwap", target: str = "quantity", reps: int = DEFAULT_REPS,
@@ -88,9 +88,9 @@ def _reference(runs: dict[str, RunData], reference: str, caller: str) -> RunData
     if reference not in runs:
         raise KeyError(f"{caller}: reference strategy {reference!r} is not among {list(runs)}")
     ref = runs[reference]
-    origins = ref.orders["origin"].to_numpy()
+    origins = ref.orders["origin"].to_numpy("datetime64[ns]")
     for name, run in runs.items():
-        if len(run.orders) != len(origins) or not (run.orders["origin"].to_numpy() == origins).all():
+        if len(run.orders) != len(origins) or not (run.orders["origin"].to_numpy("datetime64[ns]") == origins).all():
             raise ValueError(f"{caller}: {name!r} and {reference!r} were not evaluated on the same orders")
     return ref
 

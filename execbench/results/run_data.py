@@ -65,7 +65,7 @@ class RunData(PerScenario):
 
     def time_order(self) -> np.ndarray:
         """Positions of the orders sorted by origin time (stable), for block bootstraps."""
-        return np.argsort(self.orders["origin"].to_numpy(), kind="stable")
+        return np.argsort(self.orders["origin"].to_numpy("datetime64[ns]"), kind="stable")
 
     @classmethod
     def from_result(cls, strategy: str, result: ReplayResult, baseline: ReplayResult,

@@ -119,7 +119,7 @@ def cell_rows(evaluation, reps: int = 400, seed: int = 0) -> pd.DataFrame:
 
     result = evaluation.result
     table = scenario_table(result)
-    blocks = DateBlocks.from_dates(result.orders["origin"].to_numpy(), result.grid.horizon, reps=reps, seed=seed)
+    blocks = DateBlocks.from_dates(result.orders["origin"].to_numpy("datetime64[ns]"), result.grid.horizon, reps=reps, seed=seed)
     valid = result.valid()
     lows, highs, block = [], [], []
     for s in range(len(result.grid)):
