@@ -77,7 +77,8 @@ smoke-wheel: wheel
 	  $(PYTHON) -m venv "$$d/venv" && "$$d/venv/bin/python" -m pip install --quiet "$$(ls $(CURDIR)/dist/*.whl)" && \
 	  cd "$$d" && venv/bin/execbench assets > /dev/null && \
 	  venv/bin/execbench run --strategy twap --asset BTCUSDT --test-start 2026-04-01 --out "$$d/run" && \
-	  test -s "$$d/run/paper_table.csv" && echo "smoke-wheel: the wheel runs outside the checkout"
+	  test -s "$$d/run/paper_table.csv" && venv/bin/execbench report "$$d/run" > /dev/null && \
+	  test -s "$$d/run/report.pdf" && echo "smoke-wheel: the wheel runs and reports outside the checkout"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
