@@ -61,6 +61,13 @@ def test_period_bounds_history_and_sizes(bars):
     hist = windows.history("volumes", 336)
     np.testing.assert_allclose(qty, 0.01 * np.nanmean(hist, axis=1) * 4)
     np.testing.assert_allclose(notional, qty * windows.arrival_price())
+    # a subset takes the derived per-order arrays along: the same numbers as its own gathering
+    rows = np.random.default_rng(0).permutation(len(windows))[:40]
+    inherited, fresh = windows.subset(rows), build_order_windows(bars, 4, start="2024-01-02", end="2024-01-03",
+                                                                  min_history=50).subset(rows)
+    assert "expected_volume" in inherited._cache and "expected_volume" not in fresh._cache
+    for got, want in zip(inherited.sizes(), fresh.sizes(), strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_universe_windows_keep_assets_apart():

@@ -68,9 +68,13 @@ class OrderWindows:
                 f"skipped {self.skipped})")
 
     def subset(self, rows: np.ndarray | slice) -> "OrderWindows":
-        """The orders at ``rows`` (same series)."""
-        return OrderWindows(self.horizon, self.freq, self.calendar, self.series, self.asset_id[rows],
-                            self.origin[rows], self.order_size, dict(self.skipped))
+        """The orders at ``rows`` (same series), with the per-order arrays already derived (expected
+        volumes, regimes) taken along: each order's value depends on its own bars alone, so a batch
+        of a chunk need not gather its 336 bars of volume again."""
+        out = OrderWindows(self.horizon, self.freq, self.calendar, self.series, self.asset_id[rows],
+                           self.origin[rows], self.order_size, dict(self.skipped))
+        out._cache.update({key: values[rows] for key, values in self._cache.items()})
+        return out
 
     def _gather(self, name: str, offsets: np.ndarray) -> np.ndarray:
         out = np.full((len(self), len(offsets)), np.nan)

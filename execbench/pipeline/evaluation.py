@@ -249,9 +249,9 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
         rows = np.concatenate(group)
         chunk = windows.subset(rows)
         offsets = np.cumsum([0] + [len(b) for b in group])
+        qty, notional = chunk.sizes()  # first: the strategy's batches take the chunk's expected volumes along
         alloc = run_strategy(strategy, chunk, grid,
                              batches=[np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)])
-        qty, notional = chunk.sizes()
         prices, volumes = chunk.window("prices"), chunk.window("volumes")
         tick = time.perf_counter()
         part = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional,
