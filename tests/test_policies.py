@@ -102,12 +102,13 @@ def test_a_kernel_declared_with_its_own_signature_is_driven_too():
     readonly = types.Array(types.float64, 1, "A", readonly=True)
     signature = types.void(types.intp, readonly, types.Tuple(()), readonly, readonly, types.float64[:, :],
                            types.float64[:])
+    typed = njit(signature)(_seen.py_func)  # once: a new dispatcher per call would be compiled per call
 
     class Typed(Probe):
         name = "typed"
 
         def policy_kernel(self, state):
-            return njit(signature)(_seen.py_func), np.zeros((state, 1)), ()
+            return typed, np.zeros((state, 1)), ()
 
     windows = _day_of_orders()
     grid = eb.scenario_grid(HORIZON, sides=("buy",), targets=("quantity",))

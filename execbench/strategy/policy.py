@@ -71,7 +71,8 @@ def drive_policy(kernel: Callable, rows: np.ndarray, shared: tuple, prices: np.n
     not as a dispatcher: a function whose type names another dispatcher cannot be cached by Numba,
     while this one is compiled once per signature and loaded from the cache by later processes (it
     cost about 0.5 s per kernel and process before).  The kernel is called through the pointer, so a
-    changed kernel is never served stale from the driver's cache."""
+    changed kernel is never served stale from the driver's cache.  Define a kernel once (a module-level
+    ``@njit`` function), not per ``policy_kernel`` call: each new dispatcher is compiled again."""
     args = (_contiguous(rows), shared, _contiguous(prices), _contiguous(volumes), alloc)
     if not alloc.flags.c_contiguous:
         raise ValueError("drive_policy: alloc must be C-contiguous")
