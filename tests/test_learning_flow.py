@@ -101,6 +101,7 @@ def test_engine_scores_what_the_environment_played(bars, split, trained):
     assert np.isnan(trained.policy.history["refine"][0]) and np.isfinite(trained.policy.history["refine"][-1])
 
 
+@pytest.mark.slow  # make test-slow (CI runs it after make test): it times every sampler
 def test_sampler_tradeoff_measures_every_sampler(trained, bars, split):
     env = ExecutionEnv(T, L)
     market = Market.from_bars(bars, T, L, start=split.test_start)
