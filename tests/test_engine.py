@@ -282,13 +282,14 @@ def test_stationary_sample_kernel_equals_numpy_twin(seed, n, block):
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 200), reps=st.integers(0, 12), k=st.integers(1, 9),
        block=st.integers(1, 40))
 def test_column_run_sums_equal_each_columns_own_sums_to_the_last_bit(seed, n, reps, k, block):
-    from execbench.analysis.inference import bootstrap_runs
-    from execbench.engine.resample import resampled_run_sums, resampled_run_sums_columns
+    from execbench.analysis.inference import bootstrap_indices, bootstrap_runs
+    from execbench.engine.resample import resampled_run_sums_columns, resampled_sums
 
     rng = np.random.default_rng(seed)
     values = rng.normal(0, 10, (n, k)) * 10.0 ** rng.integers(-8, 8, (n, k))  # magnitudes that make the order matter
     runs = bootstrap_runs(n, block, reps, seed=seed % 1000)
     together = resampled_run_sums_columns(values, runs)
     assert together.shape == (reps, k)
-    for c in range(k):
-        np.testing.assert_array_equal(together[:, c], resampled_run_sums(values[:, c], runs))
+    indices = bootstrap_indices(n, block, reps, seed=seed % 1000)
+    for c in range(k):  # each column: its own sum over the positions, to the last bit
+        np.testing.assert_array_equal(together[:, c], resampled_sums(values[:, c], indices))

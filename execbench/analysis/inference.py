@@ -303,12 +303,13 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
     return mean_inferences([values], blocks, level)[0]
 
 
-def mean_inferences(series: list[np.ndarray], blocks: DateBlocks, level: float = DEFAULT_LEVEL) -> list[MeanInference]:
+def mean_inferences(series: list[np.ndarray], blocks: DateBlocks,
+                    level: float = DEFAULT_LEVEL) -> list[MeanInference]:
     """``mean_inference`` of each of ``series``, the same numbers to the last bit: the series that
     get the same block length are resampled together (``resampled_run_sums_columns``), which is
     several times faster than one at a time."""
     out: list[MeanInference | None] = [None] * len(series)
-    pending: dict[int, list[tuple[int, np.ndarray, np.ndarray, float]]] = {}  # block -> (position, sums, counts, estimate)
+    pending: dict[int, list[tuple]] = {}  # block -> [(position, per-date sums, per-date counts, estimate)]
     for i, values in enumerate(series):
         sums, counts = blocks.per_date(values)
         total = counts.sum()
@@ -328,13 +329,13 @@ def mean_inferences(series: list[np.ndarray], blocks: DateBlocks, level: float =
     for block, members in pending.items():
         runs = blocks.runs(block)
         resampled_sums = resampled_run_sums_columns(np.column_stack([m[1] for m in members]), runs)
-        own_counts = [k for k, m in enumerate(members) if not np.array_equal(m[2], blocks.counts)]
-        resampled_counts = resampled_run_sums_columns(np.column_stack([members[k][2] for k in own_counts]), runs) \
-            if own_counts else None
+        # counts other than the dates' own (missing values) are resampled together too
+        differing = [k for k, m in enumerate(members) if not np.array_equal(m[2], blocks.counts)]
+        drawn_counts = dict(zip(differing, resampled_run_sums_columns(
+            np.column_stack([members[k][2] for k in differing]), runs).T, strict=True)) if differing else {}
         for k, (i, sums, counts, estimate) in enumerate(members):
             with np.errstate(invalid="ignore", divide="ignore"):
-                drawn = resampled_counts[:, own_counts.index(k)] if k in own_counts else \
-                    blocks.resampled_counts(counts, block)
+                drawn = drawn_counts[k] if k in drawn_counts else blocks.resampled_counts(counts, block)
                 resampled = resampled_sums[:, k] / drawn
             out[i] = _mean_result(estimate, sums, counts, resampled, block, level)
     return out
@@ -356,7 +357,8 @@ def _mean_result(estimate: float, sums: np.ndarray, counts: np.ndarray, resample
     else:  # the same value on every date
         p_value = 1.0 if estimate == 0 else 0.0
     return MeanInference(mean=Interval(estimate, float(low), float(high)), se_boot=float(np.nanstd(resampled, ddof=1)),
-                         se_hac=se_hac, p_value=p_value, block=block, n_orders=int(counts.sum()), n_dates=int(dated.sum()))
+                         se_hac=se_hac, p_value=p_value, block=block, n_orders=int(counts.sum()),
+                         n_dates=int(dated.sum()))
 
 
 def median_interval(values: np.ndarray, blocks: DateBlocks, block: int, level: float = DEFAULT_LEVEL) -> Interval:

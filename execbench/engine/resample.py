@@ -76,28 +76,18 @@ def index_runs(indices: np.ndarray) -> IndexRuns:
     return IndexRuns(indices.ravel()[first], length.astype(np.int64), offsets.astype(np.int64))
 
 
-@nb.njit(nogil=True, cache=True)
-def _run_sums(values, start, length, offsets, first_row, stop_row, out):
-    for r in range(first_row, stop_row):
-        acc = 0.0
-        for k in range(offsets[r], offsets[r + 1]):
-            for j in range(start[k], start[k] + length[k]):
-                acc += values[j]
-        out[r] = acc
+def _check_runs(runs: IndexRuns, size: int, caller: str) -> None:
+    if runs.start.size and (runs.start.min() < 0 or (runs.start + runs.length).max() > size):
+        raise IndexError(f"{caller}: positions must lie in 0..{size - 1}")
 
 
 def resampled_run_sums(values: np.ndarray, runs: IndexRuns) -> np.ndarray:
     """``resampled_sums`` from the rows' runs (``index_runs``): the same additions in the same order,
-    so the same sums to the last bit, reading the values in order."""
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    if runs.start.size and (runs.start.min() < 0 or (runs.start + runs.length).max() > values.size):
-        raise IndexError(f"resampled_run_sums: positions must lie in 0..{values.size - 1}")
-    reps = runs.offsets.size - 1
-    out = np.empty(reps)
-    per_rep = max(1, int(runs.length.sum()) // max(reps, 1))
-    run_rows(_run_sums, reps, (values, runs.start, runs.length, runs.offsets), (out,),
-             min_rows=-(-WORK_PER_THREAD // per_rep))
-    return out
+    so the same sums to the last bit, reading the values in order (``resampled_run_sums_columns`` of
+    one column)."""
+    values = np.asarray(values, dtype=np.float64)
+    _check_runs(runs, values.size, "resampled_run_sums")
+    return resampled_run_sums_columns(values[:, None], runs)[:, 0]
 
 
 @nb.njit(nogil=True, cache=True)
@@ -115,14 +105,13 @@ def _run_sums_columns(values, start, length, offsets, first_row, stop_row, out):
 
 
 def resampled_run_sums_columns(values: np.ndarray, runs: IndexRuns) -> np.ndarray:
-    """``resampled_run_sums`` of every column of ``values`` (n, k) at once, (reps, k): each column's
-    sums are bit-identical to its own ``resampled_run_sums`` (the same additions in the same order), and
-    the k sums advance together, so the additions of one column no longer wait for each other."""
+    """The sums of every column of ``values`` (n, k) over each row of ``runs``, (reps, k): each column
+    adds its values in the runs' order (so each equals ``resampled_sums`` over the positions to the last
+    bit), and the k sums advance together, so the additions of one column no longer wait for each other."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(f"resampled_run_sums_columns: values must be (n, k), got shape {values.shape}")
-    if runs.start.size and (runs.start.min() < 0 or (runs.start + runs.length).max() > values.shape[0]):
-        raise IndexError(f"resampled_run_sums_columns: positions must lie in 0..{values.shape[0] - 1}")
+    _check_runs(runs, values.shape[0], "resampled_run_sums_columns")
     reps = runs.offsets.size - 1
     out = np.empty((reps, values.shape[1]))
     per_rep = max(1, int(runs.length.sum()) * max(values.shape[1], 1) // max(reps, 1))
@@ -169,8 +158,7 @@ def resampled_medians(values: np.ndarray, date_of: np.ndarray, n_dates: int, run
     date (NaN where a resample holds no finite value)."""
     values = np.asarray(values, dtype=np.float64)
     date_of = np.asarray(date_of, dtype=np.int64)
-    if runs.start.size and (runs.start.min() < 0 or (runs.start + runs.length).max() > n_dates):
-        raise IndexError(f"resampled_medians: positions must lie in 0..{n_dates - 1}")
+    _check_runs(runs, n_dates, "resampled_medians")
     finite = ~np.isnan(values)  # as np.nanmedian: ±inf values count
     order = np.argsort(values[finite], kind="stable")
     reps = runs.offsets.size - 1

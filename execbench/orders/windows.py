@@ -131,11 +131,7 @@ class OrderWindows:
 
     def origin_times(self) -> np.ndarray:
         """Open time of each order's first execution bar, datetime64[ns] UTC."""
-        out = np.empty(len(self), dtype="datetime64[ns]")
-        for k, series in enumerate(self.series):
-            rows = np.flatnonzero(self.asset_id == k)
-            out[rows] = series.times[self.origin[rows]]
-        return out
+        return self.time_at(0)
 
     def regimes(self) -> np.ndarray:
         """Causal volatility regime (HH/HL/LH/LL/NA) at each order's origin (``orders/regimes.py``)."""

@@ -14,7 +14,8 @@ not compile a write to them), so no state passes from one order to the next.  Th
 s's allocations of every scenario into ``out``.  It is handed one order's realised bars before s and
 its own earlier allocations; ``rows[i]`` comes from ``start``, which sees the batch's history (as for
 ``step``).  Numba does not check bounds: a kernel indexing outside its slices reads memory it was not
-given, which the look-ahead audit is there to catch (``prices[s]`` is the bar it may not see).  The NumPy ``step`` stays the reference twin: ``run_strategy(..., policies=False)`` drives it,
+given, which the look-ahead audit is there to catch (``prices[s]`` is the bar it may not see).  The
+NumPy ``step`` stays the reference twin: ``run_strategy(..., policies=False)`` drives it,
 and tests hold the two equal.
 """
 
@@ -51,7 +52,7 @@ def _entry(kernel: Callable, key: tuple) -> Callable:
         kernel.compile(one)
         signature = kernel.overloads[one].signature
     except Exception:  # noqa: BLE001 - compilation disabled, or no exact overload: drive it as a dispatcher
-        return lambda kernel, *args: _drive_uncached(kernel, *args)
+        return _drive_uncached
     return _drive.compile((types.FunctionType(signature), *key[1:]))
 
 
