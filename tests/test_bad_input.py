@@ -191,16 +191,25 @@ def test_data_edge_cases_are_one_line(tmp_path, capsys):
     assert "bundled bars are daily sessions (1d), which are not resampled" in one_line(capsys)
 
 
-def test_a_run_too_big_for_memory_is_refused_up_front(monkeypatch):
-    import os
+def test_a_run_too_big_for_the_disk_is_refused_up_front(monkeypatch):
+    import shutil
 
-    from execbench.pipeline.evaluation import check_memory, sized_chunk
+    from execbench.engine.replay.store import MEMORY_ENV, StoreSize, check_space
+    from execbench.pipeline.evaluation import sized_chunk
 
-    pages = {"SC_AVPHYS_PAGES": 16 * 2**30 // 4096, "SC_PAGE_SIZE": 4096}  # 16 GiB free
-    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
-    with pytest.raises(eb.DataError, match=r"28,789 orders × 2,408 scenarios at T=300 needs about 43.6 GiB, 16.0 GiB"):
-        check_memory(28789, 300, 2408, keep=1204)
-    check_memory(29077, 12, 104, keep=52)  # the default run fits
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(64 * 2**30, 48 * 2**30, 16 * 2**30))
+    big = StoreSize(28789, 2408, 300, 1204)
+    assert big.on_disk()  # past the memory budget, so the disk must take it
+    with pytest.raises(eb.DataError, match=r"28,789 orders × 2408 scenarios need about 41.8 GiB of temporary disk in "
+                                           r".*, 16.0 GiB is free: point TMPDIR at a larger disk"):
+        check_space(big)
+    check_space(StoreSize(29077, 104, 12, 52))  # the default run fits in memory
+    monkeypatch.setenv(MEMORY_ENV, "0")
+    assert StoreSize(29077, 104, 12, 52).on_disk()
+    check_space(StoreSize(29077, 104, 12, 52))  # and on the disk
+    monkeypatch.setenv(MEMORY_ENV, "lots")
+    with pytest.raises(eb.ParameterError, match=f"{MEMORY_ENV}='lots': expected a number of megabytes"):
+        StoreSize(1, 1, 1).on_disk()
     assert sized_chunk(4096, 12, 104) == 4096 and sized_chunk(4096, 300, 2408) == 11
 
 

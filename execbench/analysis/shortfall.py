@@ -21,13 +21,15 @@ import pandas as pd
 
 from execbench.analysis.stats import summarize
 from execbench.contracts import SIDES, period_name, scenario_label
+from execbench.engine.replay.columns import Columns
 from execbench.results import ReplayResult
 
 COMPONENTS = ("is_bps", "delay_bps", "timing_bps", "impact_bps", "opportunity_bps")
 
 
 def shortfall(result: ReplayResult) -> dict[str, np.ndarray]:
-    """Per (order, scenario): the IS components and ``vs_full_bps`` (paper sign), (n, S) each."""
+    """Per (order, scenario): the IS components and ``vs_full_bps`` (paper sign), (n, S) each (``Columns``
+    for a result on disk)."""
     if result.reference is None:
         raise ValueError("shortfall: the result has no reference prices (replay it through evaluate)")
     ref = result.reference
@@ -35,10 +37,16 @@ def shortfall(result: ReplayResult) -> dict[str, np.ndarray]:
     arrival = ref["arrival"][:, None]
     plain = result.achieved if result.achieved_no_impact is None else result.achieved_no_impact
     scale = 1e4 / arrival
+    moved = ref["first"][:, None] - arrival
+    if isinstance(result.achieved, Columns):  # results on disk: no (n, S) array, one column when read
+        delay = Columns(result.achieved.shape, np.float64,
+                        lambda s, start, stop: sign[:, s] * moved[start:stop, 0] * scale[start:stop, 0])
+    else:
+        delay = np.broadcast_to(sign * moved * scale, result.achieved.shape)
     with np.errstate(invalid="ignore"):
         return {
             "is_bps": sign * (result.achieved - arrival) * scale,
-            "delay_bps": np.broadcast_to(sign * (ref["first"][:, None] - arrival) * scale, result.achieved.shape),
+            "delay_bps": delay,
             "timing_bps": sign * (plain - ref["first"][:, None]) * scale,
             "impact_bps": sign * (result.achieved - plain) * scale,
             "opportunity_bps": sign * (1.0 - result.executed) * (ref["last"][:, None] - arrival) * scale,

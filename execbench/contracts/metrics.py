@@ -59,4 +59,7 @@ class PerScenario:
 
     def column(self, metric: str, label: str) -> np.ndarray:
         """One metric of one scenario across orders, e.g. ``column("bps", "buy-vwap-quantity-m3")``."""
-        return getattr(self, metric)[:, self.grid.index(label)]
+        s = self.grid.index(label)
+        if metric == "perf_bps":  # from the one bps column (the same values as the (n, S) ``perf_bps``)
+            return perf_bps(self.bps[:, s][:, None], self.grid.side_sign[s:s + 1])[:, 0]
+        return getattr(self, metric)[:, s]

@@ -22,6 +22,7 @@ from execbench.analysis.shortfall import shortfall_table
 from execbench.analysis.significance import ci_table, paired_breakdown
 from execbench.contracts import Period, ScenarioGrid, period_short, run_periods, scenario_grid, scenario_label
 from execbench.engine import ImpactModel, replay
+from execbench.engine.replay.store import ResultStore, StoreSize, check_space
 from execbench.errors import DataError, StrategyError
 from execbench.orders import (
     DEFAULT_CHUNK,
@@ -40,28 +41,12 @@ from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_
 TABLE_KINDS = ("paper", "min_period", "scenarios", "shortfall", "breakdown", "ci", "edges")
 
 CHUNK_BYTES = 256 * 2**20  # working memory of one replay chunk (allocations and the kernel's arrays)
-RESULT_FIELDS = 8  # float64 (orders × scenarios) arrays a result keeps (achieved, benchmark, ... impact)
 
 
 def sized_chunk(chunk_size: int, horizon: int, n_scenarios: int) -> int:
     """``chunk_size``, reduced so that one chunk's (orders × T × scenarios) arrays fit ``CHUNK_BYTES``."""
     per_order = horizon * n_scenarios * 8 * 4
     return max(1, min(int(chunk_size), CHUNK_BYTES // per_order))
-
-
-def check_memory(n_orders: int, horizon: int, n_scenarios: int, *, keep: int = 0) -> None:
-    """Refuse, before any work, a run whose results cannot fit in the memory available now."""
-    import os
-
-    need = n_orders * n_scenarios * 8 * (RESULT_FIELDS + 1) + n_orders * horizon * keep * 4 + CHUNK_BYTES
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not on this platform: nothing to check against
-        return
-    if need > 0.8 * available:
-        raise DataError(f"a run of {n_orders:,} orders × {n_scenarios:,} scenarios at T={horizon} needs about "
-                        f"{need / 2**30:.1f} GiB, {available / 2**30:.1f} GiB is available: shorten the test period "
-                        "(--test-start / --test-end) or the horizon")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -244,7 +229,8 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
     regimes = windows.regimes()
     if calls is None:
         calls = strategy_calls(windows, strategy.lookback, chunk_size)
-    parts, done = [], []
+    store = ResultStore(grid, StoreSize(len(windows), len(grid), grid.horizon, len(keep),
+                                        impact=impact is not None and impact.active), kept=tuple(keep))
     for group in call_groups(calls, chunk_size):
         rows = np.concatenate(group)
         chunk = windows.subset(rows)
@@ -260,13 +246,10 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
         if clock is not None:
             clock["engine_s"] = clock.get("engine_s", 0.0) + time.perf_counter() - tick
         part = replace(part, reference=chunk.reference_prices(prices, volumes))
-        if kept_index:
-            part = replace(part, allocations=alloc[:, :, kept_index].astype(np.float32), kept=tuple(keep))
-        parts.append(part)
-        done.append(rows)
+        store.write(rows, part, alloc[:, :, kept_index].astype(np.float32) if kept_index else None)
         if progress is not None:
             progress(len(chunk))
-    return ReplayResult.concat(parts).take(np.argsort(np.concatenate(done), kind="stable"))
+    return store.result()
 
 
 def replay_option(bars: pd.DataFrame, split: DateSplit, windows: OrderWindows, grid: ScenarioGrid, *,
@@ -379,7 +362,7 @@ def evaluate(
         )
     report = None
     keep = curve_scenarios(grid) if keep_allocations else ()
-    check_memory(len(windows), horizon, len(grid), keep=len(keep))
+    check_space(StoreSize(len(windows), len(grid), horizon, len(keep), impact=impact is not None and impact.active))
     chunk_size = sized_chunk(chunk_size, horizon, len(grid))
     calls = strategy_calls(windows, strategy.lookback, chunk_size)  # what the run and the audit show the strategy
     if audit:  # some of the run's own calls, on a perturbed market

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from execbench.contracts import PerScenario, ScenarioGrid, paper_bps
+from execbench.engine.replay.columns import Columns, StoredRows
 
 STORED = ("achieved", "benchmark", "executed", "max_participation", "end_bar", "violations")
 METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")
@@ -23,7 +24,8 @@ class ReplayResult(PerScenario):
     ``end_bar`` is the last bar (1-based) of the realised window; ``violations`` counts bars that
     break the contract's min/max trading rate or participation cap.  ``orders`` holds per-order
     labels (asset, origin).  ``allocations`` optionally keeps the allocations of the scenarios named
-    in ``kept`` (for execution curves).
+    in ``kept`` (for execution curves).  A result too large for memory (``store.ResultStore``) holds its
+    metrics as ``Columns``, read one scenario at a time, and its allocations as ``StoredRows``.
     """
 
     grid: ScenarioGrid
@@ -34,7 +36,7 @@ class ReplayResult(PerScenario):
     end_bar: np.ndarray
     violations: np.ndarray
     orders: pd.DataFrame
-    allocations: np.ndarray | None = None  # (n, T, K) float32 for the scenarios in ``kept``
+    allocations: np.ndarray | StoredRows | None = None  # (n, T, K) float32 for the scenarios in ``kept``
     kept: tuple[str, ...] = ()
     achieved_no_impact: np.ndarray | None = None  # (n, S), when replayed with market impact
     reference: dict[str, np.ndarray] | None = None  # per-order reference prices (arrival, first, last, full VWAP/TWAP)
@@ -63,8 +65,11 @@ class ReplayResult(PerScenario):
         if self.reference is None:
             raise ValueError("bps_against: the result has no reference prices (replay it through evaluate)")
         if reference == "full":
-            twap = self.grid.arrays()["is_twap"][None, :]
-            price = np.where(twap, self.reference["full_twap"][:, None], self.reference["full_vwap"][:, None])
+            twap = self.grid.arrays()["is_twap"]
+            if isinstance(self.achieved, Columns):  # one scenario's reference at a time
+                return Columns(self.achieved.shape, np.float64, lambda s, start, stop: paper_bps(
+                    self.achieved.part(s, start, stop), self.reference["full_twap" if twap[s] else "full_vwap"][start:stop]))
+            price = np.where(twap[None, :], self.reference["full_twap"][:, None], self.reference["full_vwap"][:, None])
         elif reference == "arrival":
             price = self.reference["arrival"][:, None]
         else:

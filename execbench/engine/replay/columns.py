@@ -1,0 +1,403 @@
+"""(orders × scenarios) arrays that need not be in memory: ``Columns`` (read one scenario at a time) and
+``StoredRows`` (read a block of orders at a time), and the scenario tables they are read from.
+
+A ``Columns`` is a read-only (n, S) array given by a function that returns the n values of one scenario.
+Indexing a scenario (``values[:, s]``, ``values[rows, s]``) reads that column only.  An elementwise NumPy
+ufunc of it (``achieved / benchmark - 1``, ``np.isfinite(bps)``, with scalars and arrays broadcast against
+(n, S) as NumPy would) is another ``Columns``, computed column by column when read, with the
+floating-point error settings in force where it was written.  Everything else (``np.asarray``, reductions,
+other indexing, ndarray methods such as ``mean`` or ``all``) materialises the whole array: correct, but the
+memory a column store exists to avoid.
+
+Elementwise arithmetic gives the same value per element whichever way it is evaluated, so statistics
+computed column by column are bit-identical to the same statistics over columns of an in-memory array.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+COLUMN_CACHE_BYTES = 64 * 2**20  # decoded columns a disk store keeps (least recently read out first)
+
+
+class Columns:
+    """A read-only (n, S) array held as columns (module docstring).
+
+    Parameters
+    ----------
+    shape
+        (n, S).
+    dtype
+        The dtype of every column.
+    read
+        ``read(s, start, stop)`` returns scenario ``s``'s values (0 ≤ s < S) for the orders ``start`` to
+        ``stop`` as a 1-D array.
+    """
+
+    ndim = 2
+    __array_priority__ = 1000  # binary operators with an ndarray come here (``__array_ufunc__``)
+
+    def __init__(self, shape: tuple[int, int], dtype: Any, read: Callable[[int, int, int], np.ndarray]):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype)
+        self._read = read
+
+    def __repr__(self) -> str:
+        return f"Columns({self.shape[0]:,} orders × {self.shape[1]} scenarios, {self.dtype}, read by column)"
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def column(self, s: int) -> np.ndarray:
+        """The n values of scenario ``s`` (negative counts from the end)."""
+        n_scen = self.shape[1]
+        if not -n_scen <= s < n_scen:
+            raise IndexError(f"Columns: scenario {s} out of range for {n_scen} scenarios")
+        return self._read(int(s) % n_scen, 0, self.shape[0])
+
+    def part(self, s: int, start: int, stop: int) -> np.ndarray:
+        """Scenario ``s``'s values for the orders ``start`` to ``stop``."""
+        return self._read(s, start, stop)
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Every scenario of the orders ``start`` to ``stop``, a C-ordered (stop − start, S) array."""
+        stop = min(stop, self.shape[0])
+        out = np.empty((max(0, stop - start), self.shape[1]), dtype=self.dtype)
+        for s in range(self.shape[1]):
+            out[:, s] = self._read(s, start, stop)
+        return out
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        """Consecutive blocks of at most ``size`` orders (``block``), in order."""
+        for start in range(0, self.shape[0], size):
+            yield self.block(start, start + size)
+
+    def columns(self, selection: Any = slice(None), rows: Any = slice(None)) -> np.ndarray:
+        """The scenarios at ``selection`` (a slice, indices or a mask over S) as an (n, k) array, of the
+        orders at ``rows`` only if given (read one column at a time)."""
+        picked = np.arange(self.shape[1])[selection]
+        first = self.column(int(picked[0]))[rows] if len(picked) else np.arange(self.shape[0])[rows]
+        out = np.empty((len(first), len(picked)), dtype=self.dtype, order="F")
+        for j, s in enumerate(picked):
+            out[:, j] = first if j == 0 else self.column(int(s))[rows]
+        return out
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, tuple) and len(key) == 2 and key[0] is not Ellipsis:
+            rows, cols = key
+            if isinstance(cols, (int, np.integer)):
+                values = self.column(int(cols))
+                return values if _whole(rows) else values[rows]
+            return self.columns(cols, rows)
+        if isinstance(key, tuple) and len(key) == 1:
+            key = key[0]
+        return np.asarray(self) if _whole(key) else self.columns(slice(None), key)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.block(0, self.shape[0])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other public ndarray attribute (``mean``, ``all``, ``T`` ...) of the materialised array."""
+        if name.startswith("_") or not hasattr(np.ndarray, name):
+            raise AttributeError(f"'Columns' object has no attribute {name!r}")
+        return getattr(np.asarray(self), name)
+
+    def astype(self, dtype: Any) -> "Columns":
+        """The same columns cast to ``dtype`` (still read by column)."""
+        return Columns(self.shape, dtype, lambda s, start, stop: self._read(s, start, stop).astype(dtype))
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__" or kwargs or ufunc.nout != 1:
+            plain = [np.asarray(x) if isinstance(x, Columns) else x for x in inputs]
+            return getattr(ufunc, method)(*plain, **kwargs)
+        operands = [_operand(x, self.shape) for x in inputs]
+        settings = np.geterr()
+
+        def read(s: int, start: int, stop: int) -> np.ndarray:
+            with np.errstate(**settings):
+                return ufunc(*(operand(s, start, stop) for operand in operands))
+
+        with np.errstate(all="ignore"):
+            dtype = ufunc(*(_sample(x) for x in inputs)).dtype
+        return Columns(self.shape, dtype, read)
+
+    def __reduce__(self):  # pickled (sent to another process) as the array it stands for
+        return (np.asarray, (np.asarray(self),))
+
+    # the operators NumPy arrays have, as ufuncs (so that they stay column by column)
+    def __add__(self, other): return np.add(self, other)
+    def __radd__(self, other): return np.add(other, self)
+    def __sub__(self, other): return np.subtract(self, other)
+    def __rsub__(self, other): return np.subtract(other, self)
+    def __mul__(self, other): return np.multiply(self, other)
+    def __rmul__(self, other): return np.multiply(other, self)
+    def __truediv__(self, other): return np.true_divide(self, other)
+    def __rtruediv__(self, other): return np.true_divide(other, self)
+    def __neg__(self): return np.negative(self)
+    def __gt__(self, other): return np.greater(self, other)
+    def __ge__(self, other): return np.greater_equal(self, other)
+    def __lt__(self, other): return np.less(self, other)
+    def __le__(self, other): return np.less_equal(self, other)
+    def __eq__(self, other): return np.equal(self, other)  # type: ignore[override]
+    def __ne__(self, other): return np.not_equal(self, other)  # type: ignore[override]
+    __hash__ = None  # type: ignore[assignment]
+
+
+def part(values: np.ndarray | Columns, s: int, start: int, stop: int) -> np.ndarray:
+    """Scenario ``s``'s values for the orders ``start`` to ``stop``, of an array or ``Columns``."""
+    return values.part(s, start, stop) if isinstance(values, Columns) else values[start:stop, s]
+
+
+def _whole(key: Any) -> bool:
+    return isinstance(key, slice) and key == slice(None)
+
+
+def _sample(x: Any) -> Any:
+    """A one-element stand-in of ``x`` with its dtype (Python scalars as they are: NumPy promotes them weakly)."""
+    if isinstance(x, Columns):
+        return np.zeros(1, dtype=x.dtype)
+    if isinstance(x, np.ndarray):
+        return np.zeros(1, dtype=x.dtype)
+    return x
+
+
+def _operand(x: Any, shape: tuple[int, int]) -> Callable[[int, int, int], Any]:
+    """``x``'s part in scenario ``s``'s column for orders ``start`` to ``stop``, broadcast against (n, S) as
+    NumPy broadcasts."""
+    n, n_scen = shape
+    if isinstance(x, Columns):
+        if x.shape != shape:
+            raise ValueError(f"Columns: operands of shapes {x.shape} and {shape} do not match")
+        return x.part
+    if not isinstance(x, np.ndarray) or x.ndim == 0:
+        return lambda s, start, stop: x
+    if x.ndim > 2 or x.shape[-1] not in (1, n_scen) or (x.ndim == 2 and x.shape[0] not in (1, n)):
+        raise ValueError(f"Columns: cannot broadcast an array of shape {x.shape} against {shape}")
+    values = x.reshape(1, -1) if x.ndim == 1 else x
+    pick = (lambda s: s) if values.shape[1] == n_scen else (lambda s: 0)
+    if values.shape[0] == n:
+        return lambda s, start, stop: values[start:stop, pick(s)]
+    return lambda s, start, stop: values[0, pick(s):pick(s) + 1]
+
+
+class StoredRows:
+    """A read-only (n, ...) array of per-order values (kept allocations) read a block of orders at a time:
+    ``block(start, stop)``, ``blocks(size)``; ``np.asarray`` materialises it."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, read: Callable[[int, int], np.ndarray]):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+        self._read = read
+
+    def __repr__(self) -> str:
+        return f"StoredRows({self.shape[0]:,} orders × {self.shape[1:]}, {self.dtype}, read by block of orders)"
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """The orders ``start`` to ``stop`` (final order)."""
+        return self._read(int(start), int(min(stop, self.shape[0])))
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        """Consecutive blocks of at most ``size`` orders, in order."""
+        for start in range(0, self.shape[0], size):
+            yield self.block(start, start + size)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.concatenate(list(self.blocks(65536))) if self.shape[0] else np.empty(self.shape, self.dtype)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.asarray(self)[key]
+
+    def __reduce__(self):
+        return (np.asarray, (np.asarray(self),))
+
+
+class _ColumnCache:
+    """Decoded columns of a store, at most ``budget`` bytes, least recently read out first."""
+
+    def __init__(self, budget: int = COLUMN_CACHE_BYTES):
+        self.budget, self.held, self.items = budget, 0, OrderedDict()
+
+    def get(self, key: Any, make: Callable[[], np.ndarray]) -> np.ndarray:
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = make()
+        value.flags.writeable = False
+        if value.nbytes <= self.budget:
+            self.items[key] = value
+            self.held += value.nbytes
+            while self.held > self.budget:
+                _, old = self.items.popitem(last=False)
+                self.held -= old.nbytes
+        return value
+
+
+_CACHE = _ColumnCache()  # one budget for the process: every disk table's columns share it
+_TOKENS = itertools.count()  # a key per table (ids are reused after a table is freed)
+
+
+def _pread_into(fd: int, buffer: np.ndarray, offset: int) -> None:
+    view = memoryview(buffer.reshape(-1).view(np.uint8))
+    done = 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], offset + done)
+        if got <= 0:
+            raise OSError(f"short read from a result store at byte {offset + done}")
+        done += got
+
+
+def _pwrite_all(fd: int, data: np.ndarray, offset: int) -> None:
+    view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
+    done = 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], offset + done)
+
+
+class ScenarioTable:
+    """One (n, S) field of a result, filled chunk by chunk with the orders at ``rows`` (any order) and read
+    back in the final order.  In memory, a scenario-major (S, n) array of ``read_dtype`` written in place
+    (``array()`` is its transposed view, an F-ordered (n, S) array).  On disk, an unlinked temporary file of
+    ``dtype``, scenario-major: the chunks are appended to each scenario's stretch, then (``array()``)
+    rewritten in the final order, one column at a time, so that any orders of a scenario are one read;
+    it is read back as ``Columns`` of ``read_dtype``, whole columns through the process's column cache."""
+
+    def __init__(self, n: int, n_scen: int, dtype: Any, *, on_disk: bool, directory: str | None = None,
+                 read_dtype: Any = None):
+        self.n, self.n_scen, self.dtype = n, n_scen, np.dtype(dtype)
+        self.read_dtype = np.dtype(read_dtype or dtype)
+        self.on_disk, self.directory = on_disk, directory
+        self._filled, self._rows = 0, []
+        if on_disk:
+            self._file = _sized_file(n * n_scen * self.dtype.itemsize, directory)
+            self._token = next(_TOKENS)
+        else:
+            self.buffer = np.empty((n_scen, n), dtype=self.read_dtype)
+
+    def write(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """The orders at final positions ``rows``: ``values`` (len(rows), S)."""
+        if not self.on_disk:
+            self.buffer[:, rows] = values.T
+            return
+        by_scenario = np.ascontiguousarray(values.T, dtype=self.dtype)
+        size = self.dtype.itemsize
+        for s in range(self.n_scen):
+            _pwrite_all(self._file.fileno(), by_scenario[s], (s * self.n + self._filled) * size)
+        self._filled += len(rows)
+        self._rows.append(np.asarray(rows))
+
+    def array(self) -> np.ndarray | Columns:
+        """The filled (n, S) array (``Columns`` on disk)."""
+        if not self.on_disk:
+            return self.buffer.T
+        n, size = self.n, self.dtype.itemsize
+        order = _final_order(self._rows, n)
+        final = _sized_file(n * self.n_scen * size, self.directory)
+        stored = np.empty(n, dtype=self.dtype)
+        for s in range(self.n_scen):
+            _pread_into(self._file.fileno(), stored, s * n * size)
+            _pwrite_all(final.fileno(), stored[order], s * n * size)
+        self._file.close()
+        self._file = final  # lives as long as the columns read from it (``read`` holds it)
+
+        def read(s: int, start: int, stop: int) -> np.ndarray:
+            if start == 0 and stop == n:
+                return _CACHE.get((self._token, s), lambda: _read_range(final, self.dtype, s * n, n).astype(
+                    self.read_dtype, copy=False))
+            return _read_range(final, self.dtype, s * n + start, max(0, stop - start)).astype(self.read_dtype)
+
+        return Columns((n, self.n_scen), self.read_dtype, read)
+
+
+class RowTable:
+    """Per-order blocks (n, ...) filled chunk by chunk at ``rows`` and read back in final order: in memory,
+    an array written in place; on disk, an unlinked temporary file the chunks are appended to, then
+    rewritten in the final order (read in blocks, each row written to its place: a memory map would count
+    every page it touched as resident), read back as ``StoredRows``."""
+
+    REORDER_ROWS = 16384
+
+    def __init__(self, n: int, row_shape: tuple[int, ...], dtype: Any, *, on_disk: bool, directory: str | None = None):
+        self.n, self.row_shape, self.dtype, self.on_disk = n, tuple(row_shape), np.dtype(dtype), on_disk
+        self.directory = directory
+        self.row_size = int(np.prod(self.row_shape))
+        self._filled, self._rows = 0, []
+        if on_disk:
+            self._file = _sized_file(n * self.row_size * self.dtype.itemsize, directory)
+        else:
+            self._buffer = np.empty((n, *self.row_shape), dtype=self.dtype)
+
+    def write(self, rows: np.ndarray, values: np.ndarray) -> None:
+        if not self.on_disk:
+            self._buffer[rows] = values
+            return
+        _pwrite_all(self._file.fileno(), np.asarray(values, dtype=self.dtype),
+                    self._filled * self.row_size * self.dtype.itemsize)
+        self._filled += len(rows)
+        self._rows.append(np.asarray(rows))
+
+    def array(self) -> np.ndarray | StoredRows:
+        if not self.on_disk:
+            return self._buffer
+        n, row_size, dtype = self.n, self.row_size, self.dtype
+        _final_order(self._rows, n)  # checks that every position was written once
+        order_inverse = np.concatenate(self._rows)  # the final position of each stored row
+        final = _sized_file(n * row_size * dtype.itemsize, self.directory)
+        row_bytes = row_size * dtype.itemsize
+        for start in range(0, n, self.REORDER_ROWS):  # stored rows in order, each to its final place
+            rows = _read_range(self._file, dtype, start * row_size, min(self.REORDER_ROWS, n - start) * row_size)
+            for j, position in enumerate(order_inverse[start:start + self.REORDER_ROWS]):
+                _pwrite_all(final.fileno(), rows[j * row_size:(j + 1) * row_size], int(position) * row_bytes)
+        self._file.close()
+        self._file = final
+
+        def read(start: int, stop: int) -> np.ndarray:
+            count = max(0, stop - start)
+            return _read_range(final, dtype, start * row_size, count * row_size).reshape(count, *self.row_shape)
+
+        return StoredRows((n, *self.row_shape), dtype, read)
+
+
+def _sized_file(nbytes: int, directory: str | None):
+    """An unlinked temporary file of ``nbytes`` (zeros, sparse until written), removed when closed."""
+    file = tempfile.TemporaryFile(dir=directory)
+    os.ftruncate(file.fileno(), max(1, nbytes))
+    return file
+
+
+def _read_range(file, dtype: np.dtype, first: int, count: int) -> np.ndarray:
+    """``count`` values of ``dtype`` from value ``first`` of ``file``."""
+    out = np.empty(count, dtype=dtype)
+    if count:
+        _pread_into(file.fileno(), out, first * dtype.itemsize)
+    return out
+
+
+def _final_order(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """For each final position, where its order was stored (chunks appended in the order written)."""
+    written = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if len(written) != n or not np.array_equal(np.sort(written), np.arange(n)):
+        raise ValueError(f"result store: {len(written)} orders written for {n} positions, not each exactly once")
+    order = np.empty(n, dtype=np.int64)
+    order[written] = np.arange(n)
+    return order

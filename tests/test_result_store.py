@@ -1,0 +1,150 @@
+"""Results too large for memory: ``Columns`` behave as the arrays they stand for, the stores give back
+every order in its place whether in memory or on disk, and a run whose results are on disk writes the
+same tables and results file without ever holding an (orders × scenarios) array."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import execbench as eb
+from execbench.engine.replay.columns import Columns, RowTable, ScenarioTable, StoredRows
+from execbench.engine.replay.store import MEMORY_ENV
+
+
+def as_columns(array: np.ndarray) -> Columns:
+    return Columns(array.shape, array.dtype, lambda s, start, stop: array[start:stop, s].copy())
+
+
+floats = st.floats(-1e6, 1e6, width=64) | st.just(np.nan) | st.just(0.0)
+
+
+@given(data=st.data(), n=st.integers(1, 9), n_scen=st.integers(1, 6))
+def test_columns_compute_what_the_arrays_compute(data, n, n_scen):
+    a = data.draw(hnp.arrays(np.float64, (n, n_scen), elements=floats))
+    b = data.draw(hnp.arrays(np.float64, (n, n_scen), elements=floats))
+    row = data.draw(hnp.arrays(np.float64, (1, n_scen), elements=floats))
+    col = data.draw(hnp.arrays(np.float64, (n, 1), elements=floats))
+    ca, cb = as_columns(a), as_columns(b)
+    with np.errstate(all="ignore"):
+        cases = [
+            ((ca / cb - 1.0) * 1e4, (a / b - 1.0) * 1e4),
+            (row * (ca - col) * (1e4 / col), row * (a - col) * (1e4 / col)),
+            (-np.asarray([1.0, -1.0] * n_scen)[None, :n_scen] * ca, -np.asarray([1.0, -1.0] * n_scen)[None, :n_scen] * a),
+            (np.isfinite(ca / cb), np.isfinite(a / b)),
+            (ca > 0, a > 0),
+            (ca.astype(np.float32), a.astype(np.float32)),
+        ]
+        for lazy, eager in cases:
+            assert isinstance(lazy, Columns) and lazy.dtype == eager.dtype and lazy.shape == eager.shape
+            np.testing.assert_array_equal(np.asarray(lazy), eager)
+            s = data.draw(st.integers(0, n_scen - 1))
+            rows = data.draw(st.lists(st.integers(0, n - 1), max_size=5))
+            start, stop = sorted(data.draw(st.tuples(st.integers(0, n), st.integers(0, n))))
+            np.testing.assert_array_equal(lazy[:, s], eager[:, s])
+            np.testing.assert_array_equal(lazy[rows, s], eager[rows, s])
+            np.testing.assert_array_equal(lazy[eager[:, s] == eager[:, s], s], eager[eager[:, s] == eager[:, s], s])
+            np.testing.assert_array_equal(lazy[:, s:s + 2], eager[:, s:s + 2])
+            np.testing.assert_array_equal(lazy[rows], eager[rows])
+            np.testing.assert_array_equal(lazy.part(s, start, stop), eager[start:stop, s])
+            np.testing.assert_array_equal(lazy.block(start, stop), eager[start:stop])
+            np.testing.assert_array_equal(np.concatenate(list(lazy.blocks(2))), eager)
+    assert float(np.nansum(ca)) == float(np.nansum(a))  # reductions materialise
+    assert bool((ca == ca).all()) == bool((a == a).all())
+
+
+def test_columns_refuse_what_they_cannot_broadcast():
+    values = as_columns(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"cannot broadcast an array of shape \(4, 2\) against \(4, 3\)"):
+        values * np.ones((4, 2))
+    with pytest.raises(ValueError, match="operands of shapes"):
+        values + as_columns(np.ones((3, 3)))
+    with pytest.raises(IndexError, match="scenario 3 out of range for 3 scenarios"):
+        values.column(3)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        values.nonsense  # noqa: B018
+
+
+@given(data=st.data(), n=st.integers(0, 40), n_scen=st.integers(1, 5))
+def test_stores_put_every_order_in_its_place_in_memory_and_on_disk(data, n, n_scen):
+    values = data.draw(hnp.arrays(np.float64, (n, n_scen), elements=floats))
+    counts = data.draw(hnp.arrays(np.int64, (n, n_scen), elements=st.integers(0, 300)))
+    blocks = data.draw(hnp.arrays(np.float32, (n, 3, 2), elements=st.floats(0, 1, width=32)))
+    positions = np.asarray(data.draw(st.permutations(range(n))), dtype=np.int64)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=4)))
+    chunks = np.split(positions, cuts)
+    for on_disk in (False, True):
+        floats_table = ScenarioTable(n, n_scen, np.float64, on_disk=on_disk)
+        counts_table = ScenarioTable(n, n_scen, np.int16, on_disk=on_disk, read_dtype=np.int64)
+        rows_table = RowTable(n, (3, 2), np.float32, on_disk=on_disk)
+        for rows in chunks:
+            floats_table.write(rows, values[rows])
+            counts_table.write(rows, counts[rows])
+            rows_table.write(rows, blocks[rows])
+        got_floats, got_counts, got_rows = floats_table.array(), counts_table.array(), rows_table.array()
+        assert isinstance(got_floats, Columns) == on_disk and isinstance(got_rows, StoredRows) == on_disk
+        np.testing.assert_array_equal(np.asarray(got_floats), values)
+        np.testing.assert_array_equal(np.asarray(got_counts), counts)
+        assert np.asarray(got_counts).dtype == np.int64
+        np.testing.assert_array_equal(np.asarray(got_rows), blocks)
+        if on_disk and n:
+            np.testing.assert_array_equal(got_floats[:, n_scen - 1], values[:, n_scen - 1])
+            np.testing.assert_array_equal(got_rows.block(n // 2, n), blocks[n // 2:])
+
+
+def test_a_store_missing_an_order_says_so():
+    table = ScenarioTable(3, 2, np.float64, on_disk=True)
+    table.write(np.array([0, 2]), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="2 orders written for 3 positions"):
+        table.array()
+
+
+@pytest.fixture(scope="module")
+def btc():
+    bars = eb.load_bars("BTCUSDT")
+    return bars, eb.make_split(bars, test_start="2026-04-24")
+
+
+def _tables(evaluation) -> dict[str, pd.DataFrame]:
+    periods = [1, 6, "match"]
+    return {"paper": evaluation.table("paper"), "mean": evaluation.table("min_period", stat="Mean"),
+            "std": evaluation.table("min_period", stat="Std"), "scenarios": evaluation.table("scenarios"),
+            "shortfall": evaluation.table("shortfall", periods=periods),
+            "regime": evaluation.table("breakdown", by="regime", periods=periods),
+            "ci": evaluation.table("ci", periods=periods), "edges": evaluation.table("edges", periods=periods)}
+
+
+def test_a_run_on_disk_gives_the_same_tables_and_file_without_whole_arrays(btc, monkeypatch, tmp_path):
+    bars, split = btc
+    impact = eb.ImpactModel(eps=0.05, beta=0.5, gamma=0.02)  # the impact field is stored too
+    in_memory = eb.evaluate("flex", bars, split=split, audit=False, impact=impact)
+    assert isinstance(in_memory.result.achieved, np.ndarray)
+    expected = _tables(in_memory)
+    (tmp_path / "memory").mkdir()
+    in_memory.run_data().save(tmp_path / "memory")
+
+    monkeypatch.setenv(MEMORY_ENV, "0")
+    on_disk = eb.evaluate("flex", bars, split=split, audit=False, impact=impact)
+    assert isinstance(on_disk.result.achieved, Columns) and isinstance(on_disk.result.allocations, StoredRows)
+    assert isinstance(on_disk.option.bps, Columns)
+
+    def whole(self, *args, **kwargs):
+        raise AssertionError("an (orders × scenarios) array was materialised")
+
+    for kind in (Columns, StoredRows):
+        monkeypatch.setattr(kind, "__array__", whole)
+    monkeypatch.setattr(Columns, "__getattr__", whole)
+    got = _tables(on_disk)
+    (tmp_path / "disk").mkdir()
+    on_disk.run_data().save(tmp_path / "disk")
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=True, obj=name)
+    monkeypatch.undo()
+    saved = {where: eb.RunData.load(tmp_path / where / "results_flex.npz") for where in ("memory", "disk")}
+    for field in ("bps", "end_bar", "violations", "baseline_bps", "allocations", *eb.RunData.EXTRAS):
+        np.testing.assert_array_equal(getattr(saved["disk"], field), getattr(saved["memory"], field), err_msg=field)
+    pd.testing.assert_frame_equal(saved["disk"].orders, saved["memory"].orders)
