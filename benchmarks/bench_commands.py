@@ -8,11 +8,15 @@ target, all measured in this run (fresh processes, run from a temporary folder o
 * ``execbench compare`` of the six classic strategies on BTCUSDT with their audits;
 * ``execbench report`` on that comparison;
 * peak RSS against orders: ``execbench run --strategy twap --asset crypto5 --freq 1h --no-audit`` with
-  the test period starting in successive years (the memory curve in the README).
+  the test period starting in successive years (the memory curve in the README), then on synthetic
+  markets (``--asset synthetic:heston --market-param bars=N``) of up to ten times as many orders: past
+  the in-memory budget (``EXECBENCH_RESULTS_MEMORY_MB``) results go to temporary files, so the peak
+  should stay flat.
 
 ``execbench run --strategy lem`` (warm and with empty caches) is ``bench_lem.py``'s.
 
     .venv/bin/python benchmarks/bench_commands.py [--skip-compare] [--memory-starts 2025-01-01,2023-01-01]
+        [--memory-bars 1000000,4000000]
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 EXECBENCH = Path(sys.executable).parent / "execbench"
 CLASSIC = "twap,vwap,dvwap,pov,ac,flex"
 MEMORY_STARTS = "2025-01-01,2023-01-01,2021-01-01,2019-01-01"
+MEMORY_BARS = "1000000"  # synthetic bars (about 0.87 orders per bar in the test period); 4000000: ~3.5M orders
 TARGETS = {"help": 0.5, "run twap": 2.0, "compare six": 10.0, "report six": 20.0}
 TARGET_RSS_GB = 2.0  # crypto5 1h from 2019
 
@@ -62,6 +67,9 @@ def main() -> None:
     parser.add_argument("--skip-compare", action="store_true", help="skip compare and report (the slow rows)")
     parser.add_argument("--memory-starts", default=MEMORY_STARTS,
                         help=f"test-start dates of the memory curve (default {MEMORY_STARTS}; empty: skip)")
+    parser.add_argument("--memory-bars", default=MEMORY_BARS,
+                        help=f"bars of the synthetic markets of the memory curve (default {MEMORY_BARS}; 4000000 "
+                             "gives ten times crypto5's 2019 orders, about 45 GB of temporary files; empty: skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         print(f"commands, wall seconds and peak RSS (GB) in fresh processes, {os.cpu_count()} CPUs; "
@@ -87,18 +95,20 @@ def main() -> None:
             row("report on that comparison", seconds, rss, TARGETS["report six"])
 
         starts = [s for s in args.memory_starts.split(",") if s]
-        if starts:
-            print("\npeak RSS against orders: run twap crypto5 1h --no-audit, test period from START "
-                  f"(target for 2019: < {TARGET_RSS_GB:.0f} GB)")
-            print(f"{'test start':<14}{'orders':>10}{'wall s':>9}{'RSS GB':>9}{'MB / 1k orders':>16}")
-            for start in starts:
-                out = Path(tmp) / f"mem-{start}"
-                seconds, rss, _ = timed(["run", "--strategy", "twap", "--asset", "crypto5", "--freq", "1h",
-                                         "--test-start", start, "--no-audit", "--out", str(out)], tmp)
-                orders = json.loads((out / "run.json").read_text())["orders"]["evaluated"]
-                print(f"{start:<14}{orders:>10,}{seconds:9.1f}{rss:9.2f}{rss * 1024 / orders * 1000:16.1f}",
-                      flush=True)
-
+        bars = [int(b) for b in args.memory_bars.split(",") if b]
+        if starts or bars:
+            print("\npeak RSS against orders: run twap --no-audit on crypto5 1h, test period from START, then on "
+                  f"synthetic markets of BARS bars (target for crypto5 from 2019: < {TARGET_RSS_GB:.0f} GB)")
+            print(f"{'market':<36}{'orders':>10}{'wall s':>9}{'RSS GB':>9}{'MB / 1k orders':>16}")
+        runs = [(f"crypto5 1h from {start}", ["--asset", "crypto5", "--freq", "1h", "--test-start", start])
+                for start in starts]
+        runs += [(f"synthetic:heston, {n:,} bars", ["--asset", "synthetic:heston", "--market-param", f"bars={n}"])
+                 for n in bars]
+        for k, (name, market) in enumerate(runs):
+            out = Path(tmp) / f"mem-{k}"
+            seconds, rss, _ = timed(["run", "--strategy", "twap", *market, "--no-audit", "--out", str(out)], tmp)
+            orders = json.loads((out / "run.json").read_text())["orders"]["evaluated"]
+            print(f"{name:<36}{orders:>10,}{seconds:9.1f}{rss:9.2f}{rss * 1024 / orders * 1000:16.1f}", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -200,9 +200,11 @@ def test_a_run_too_big_for_the_disk_is_refused_up_front(monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(64 * 2**30, 48 * 2**30, 16 * 2**30))
     big = StoreSize(28789, 2408, 300, 1204)
     assert big.on_disk()  # past the memory budget, so the disk must take it
-    with pytest.raises(eb.DataError, match=r"28,789 orders × 2408 scenarios need about 41.8 GiB of temporary disk in "
+    with pytest.raises(eb.DataError, match=r"28,789 orders × 2408 scenarios need about 42.4 GiB of temporary disk in "
                                            r".*, 16.0 GiB is free: point TMPDIR at a larger disk"):
         check_space(big)
+    with pytest.raises(eb.DataError, match=r"need about 19.0 GiB"):  # the option's results count too
+        check_space(StoreSize(28789, 2408, 30, 1204), StoreSize(100000, 2300, 30))
     check_space(StoreSize(29077, 104, 12, 52))  # the default run fits in memory
     monkeypatch.setenv(MEMORY_ENV, "0")
     assert StoreSize(29077, 104, 12, 52).on_disk()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import execbench as eb
-from execbench.engine.replay.columns import Columns, RowTable, ScenarioTable, StoredRows
+from execbench.engine.replay.columns import Columns, RowTable, ScenarioTable, StoredRows, final_order
 from execbench.engine.replay.store import MEMORY_ENV
 
 
@@ -85,7 +85,8 @@ def test_stores_put_every_order_in_its_place_in_memory_and_on_disk(data, n, n_sc
             floats_table.write(rows, values[rows])
             counts_table.write(rows, counts[rows])
             rows_table.write(rows, blocks[rows])
-        got_floats, got_counts, got_rows = floats_table.array(), counts_table.array(), rows_table.array()
+        order = final_order(chunks, n)
+        got_floats, got_counts, got_rows = floats_table.array(order), counts_table.array(order), rows_table.array(order)
         assert isinstance(got_floats, Columns) == on_disk and isinstance(got_rows, StoredRows) == on_disk
         np.testing.assert_array_equal(np.asarray(got_floats), values)
         np.testing.assert_array_equal(np.asarray(got_counts), counts)
@@ -97,10 +98,10 @@ def test_stores_put_every_order_in_its_place_in_memory_and_on_disk(data, n, n_sc
 
 
 def test_a_store_missing_an_order_says_so():
-    table = ScenarioTable(3, 2, np.float64, on_disk=True)
-    table.write(np.array([0, 2]), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="2 orders written for 3 positions"):
-        table.array()
+        final_order([np.array([0, 2])], 3)
+    with pytest.raises(ValueError, match="3 orders written for 3 positions, not each exactly once"):
+        final_order([np.array([0, 2]), np.array([2])], 3)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +149,17 @@ def test_a_run_on_disk_gives_the_same_tables_and_file_without_whole_arrays(btc, 
     for field in ("bps", "end_bar", "violations", "baseline_bps", "allocations", *eb.RunData.EXTRAS):
         np.testing.assert_array_equal(getattr(saved["disk"], field), getattr(saved["memory"], field), err_msg=field)
     pd.testing.assert_frame_equal(saved["disk"].orders, saved["memory"].orders)
+
+
+def test_a_full_disk_is_a_one_line_error(monkeypatch):
+    import errno
+    import os
+
+    table = ScenarioTable(4, 2, np.float64, on_disk=True)
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(eb.DataError, match="temporary results: no space left on the disk of .*; point TMPDIR"):
+        table.write(np.arange(4), np.zeros((4, 2)))

@@ -85,6 +85,30 @@ def test_universe_windows_keep_assets_apart():
     assert np.isnat(windows.time_at(-1000)).all() and np.isnat(windows.time_at(1000)).all()
 
 
+def test_reference_prices_and_labels_are_gathered_once_in_blocks(monkeypatch):
+    import execbench.orders.windows as windows_module
+
+    a, b = make_bars(300, seed=1), make_bars(250, seed=2)
+    universe = pd.concat({"A": a, "B": b}, names=["asset", "timestamp"])
+    universe.attrs = {"asset": "pair", "freq": "15m", "calendar": "continuous"}
+    windows = build_order_windows(universe, 6)
+    direct = windows.reference_prices(windows.window("prices"), windows.window("volumes"))
+    monkeypatch.setattr(windows_module, "REFERENCE_BLOCK", 37)  # blocks that cut across the assets
+    blocked = windows.reference_prices()
+    assert set(blocked) == set(windows_module.REFERENCES)
+    for key, values in direct.items():
+        np.testing.assert_array_equal(blocked[key], values, err_msg=key)
+    rows = np.arange(5, 400, 7)
+    chunk = windows.subset(rows)  # takes them along
+    assert "reference:arrival" in chunk._cache
+    for key, values in chunk.reference_prices().items():
+        np.testing.assert_array_equal(values, direct[key][rows], err_msg=key)
+    frame = windows.orders_frame()
+    assert frame is windows.orders_frame() and list(frame.columns) == ["asset", "origin", "regime"]
+    np.testing.assert_array_equal(frame["asset"].to_numpy(), windows.assets())
+    assert (frame["origin"] == pd.DatetimeIndex(windows.origin_times()).tz_localize("UTC")).all()
+
+
 def test_split_dates_are_checked_against_the_data(bars):
     bars = _with_attrs(bars)
     split = make_split(bars, "2024-01-05")

@@ -44,6 +44,10 @@ class MarketSeries:
         )
 
 
+REFERENCES = ("arrival", "first", "last", "full_vwap", "full_twap")  # ``reference_prices``' keys
+REFERENCE_BLOCK = 65536  # orders per block when the reference prices of all orders are gathered
+
+
 @dataclass(frozen=True)
 class OrderWindows:
     """The orders of an evaluation: origins into per-asset series, plus counts of skipped origins."""
@@ -73,7 +77,7 @@ class OrderWindows:
         of a chunk need not gather its 336 bars of volume again."""
         out = OrderWindows(self.horizon, self.freq, self.calendar, self.series, self.asset_id[rows],
                            self.origin[rows], self.order_size, dict(self.skipped))
-        out._cache.update({key: values[rows] for key, values in self._cache.items()})
+        out._cache.update({key: values[rows] for key, values in self._cache.items() if isinstance(values, np.ndarray)})
         return out
 
     def _gather(self, name: str, offsets: np.ndarray) -> np.ndarray:
@@ -168,7 +172,18 @@ class OrderWindows:
                          volumes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per-order reference prices: ``arrival`` (last bar before the origin), ``first`` and ``last``
         bar of the window, and the ``full_vwap``/``full_twap`` over all T bars.  ``prices`` and
-        ``volumes`` are this object's window arrays, if the caller already has them."""
+        ``volumes`` are this object's window arrays, if the caller already has them; without them the
+        prices are gathered a block of orders at a time and kept (subsets take them along)."""
+        if prices is None and volumes is None:
+            if f"reference:{REFERENCES[0]}" not in self._cache:
+                parts = []
+                for start in range(0, len(self), REFERENCE_BLOCK):
+                    block = self.subset(slice(start, start + REFERENCE_BLOCK))
+                    parts.append(block.reference_prices(block.window("prices"), block.window("volumes")))
+                for key in REFERENCES:
+                    self._cache[f"reference:{key}"] = (np.concatenate([p[key] for p in parts]) if parts
+                                                       else np.zeros(0))
+            return {key: self._cache[f"reference:{key}"] for key in REFERENCES}
         prices = self.window("prices") if prices is None else prices
         volumes = self.window("volumes") if volumes is None else volumes
         total = volumes.sum(axis=1)
@@ -176,6 +191,17 @@ class OrderWindows:
             full_vwap = np.where(total > 0, (prices * volumes).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan)
         return {"arrival": self.arrival_price(), "first": prices[:, 0], "last": prices[:, -1],
                 "full_vwap": full_vwap, "full_twap": prices.mean(axis=1)}
+
+    def orders_frame(self) -> pd.DataFrame:
+        """Per-order labels, in order: ``asset``, ``origin`` (UTC) and ``regime``; built once and shared by
+        every result on these orders (treat it as read-only)."""
+        if "orders_frame" not in self._cache:
+            self._cache["orders_frame"] = pd.DataFrame({
+                "asset": self.assets(),
+                "origin": pd.DatetimeIndex(self.origin_times()).tz_localize("UTC"),
+                "regime": self.regimes(),
+            })
+        return self._cache["orders_frame"]
 
     def sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """Order quantity (base units) and notional (quote units) of each order.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -187,14 +187,6 @@ class Comparison(Mapping[str, Evaluation]):
         return "\n".join(lines) + "\n" + self.table().to_string(index=False)
 
 
-def _orders_frame(windows: OrderWindows, regimes: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({
-        "asset": windows.assets(),
-        "origin": pd.DatetimeIndex(windows.origin_times()).tz_localize("UTC"),
-        "regime": regimes,
-    })
-
-
 def curve_scenarios(grid: ScenarioGrid) -> tuple[str, ...]:
     """Scenarios whose allocations an evaluation keeps for execution curves: every VWAP-benchmark
     scenario of the grid (both sides, both targets, every minimum period)."""
@@ -226,11 +218,13 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
     ``clock`` is given."""
     check_supported(strategy, grid)
     kept_index = [grid.index(label) for label in keep]
-    regimes = windows.regimes()
+    orders = windows.orders_frame()  # shared by every result on these windows, as are the reference prices
+    windows.reference_prices()  # gathered once, a block at a time; the chunks take theirs along
     if calls is None:
         calls = strategy_calls(windows, strategy.lookback, chunk_size)
     store = ResultStore(grid, StoreSize(len(windows), len(grid), grid.horizon, len(keep),
-                                        impact=impact is not None and impact.active), kept=tuple(keep))
+                                        impact=impact is not None and impact.active), kept=tuple(keep),
+                        orders=orders, reference=windows.reference_prices())
     for group in call_groups(calls, chunk_size):
         rows = np.concatenate(group)
         chunk = windows.subset(rows)
@@ -241,11 +235,10 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
         prices, volumes = chunk.window("prices"), chunk.window("volumes")
         tick = time.perf_counter()
         part = replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=notional,
-                      orders=_orders_frame(chunk, regimes[rows]), strategy=strategy.name, impact=impact,
+                      orders=orders.iloc[rows], strategy=strategy.name, impact=impact,
                       window_volume=chunk.expected_volume())
         if clock is not None:
             clock["engine_s"] = clock.get("engine_s", 0.0) + time.perf_counter() - tick
-        part = replace(part, reference=chunk.reference_prices(prices, volumes))
         store.write(rows, part, alloc[:, :, kept_index].astype(np.float32) if kept_index else None)
         if progress is not None:
             progress(len(chunk))
@@ -362,7 +355,10 @@ def evaluate(
         )
     report = None
     keep = curve_scenarios(grid) if keep_allocations else ()
-    check_space(StoreSize(len(windows), len(grid), horizon, len(keep), impact=impact is not None and impact.active))
+    with_impact = impact is not None and impact.active
+    option_scenarios = sum(not spec.match for spec in grid.specs) if option and option_result is None else 0
+    check_space(StoreSize(len(windows), len(grid), horizon, len(keep), impact=with_impact),
+                StoreSize(len(windows), option_scenarios, horizon, impact=with_impact))
     chunk_size = sized_chunk(chunk_size, horizon, len(grid))
     calls = strategy_calls(windows, strategy.lookback, chunk_size)  # what the run and the audit show the strategy
     if audit:  # some of the run's own calls, on a perturbed market

@@ -15,6 +15,7 @@ computed column by column are bit-identical to the same statistics over columns 
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import tempfile
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
+from execbench.errors import DataError
 
 COLUMN_CACHE_BYTES = 64 * 2**20  # decoded columns a disk store keeps (least recently read out first)
 
@@ -271,7 +274,13 @@ def _pwrite_all(fd: int, data: np.ndarray, offset: int) -> None:
     view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
     done = 0
     while done < len(view):
-        done += os.pwrite(fd, view[done:], offset + done)
+        try:
+            done += os.pwrite(fd, view[done:], offset + done)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise DataError(f"temporary results: no space left on the disk of {tempfile.gettempdir()}; point TMPDIR "
+                            "at a larger disk, shorten the test period, or raise EXECBENCH_RESULTS_MEMORY_MB") from None
 
 
 class ScenarioTable:
@@ -287,7 +296,7 @@ class ScenarioTable:
         self.n, self.n_scen, self.dtype = n, n_scen, np.dtype(dtype)
         self.read_dtype = np.dtype(read_dtype or dtype)
         self.on_disk, self.directory = on_disk, directory
-        self._filled, self._rows = 0, []
+        self._filled = 0
         if on_disk:
             self._file = _sized_file(n * n_scen * self.dtype.itemsize, directory)
             self._token = next(_TOKENS)
@@ -304,14 +313,13 @@ class ScenarioTable:
         for s in range(self.n_scen):
             _pwrite_all(self._file.fileno(), by_scenario[s], (s * self.n + self._filled) * size)
         self._filled += len(rows)
-        self._rows.append(np.asarray(rows))
 
-    def array(self) -> np.ndarray | Columns:
-        """The filled (n, S) array (``Columns`` on disk)."""
+    def array(self, order: np.ndarray) -> np.ndarray | Columns:
+        """The filled (n, S) array (``Columns`` on disk); ``order`` (``final_order`` of the rows written, in
+        the order written) says where each final position's order was stored."""
         if not self.on_disk:
             return self.buffer.T
         n, size = self.n, self.dtype.itemsize
-        order = _final_order(self._rows, n)
         final = _sized_file(n * self.n_scen * size, self.directory)
         stored = np.empty(n, dtype=self.dtype)
         for s in range(self.n_scen):
@@ -331,17 +339,12 @@ class ScenarioTable:
 
 class RowTable:
     """Per-order blocks (n, ...) filled chunk by chunk at ``rows`` and read back in final order: in memory,
-    an array written in place; on disk, an unlinked temporary file the chunks are appended to, then
-    rewritten in the final order (read in blocks, each row written to its place: a memory map would count
-    every page it touched as resident), read back as ``StoredRows``."""
-
-    REORDER_ROWS = 16384
+    an array written in place; on disk, an unlinked temporary file each row is written straight to its
+    final place in (one write per row: no second copy to reorder), read back as ``StoredRows``."""
 
     def __init__(self, n: int, row_shape: tuple[int, ...], dtype: Any, *, on_disk: bool, directory: str | None = None):
         self.n, self.row_shape, self.dtype, self.on_disk = n, tuple(row_shape), np.dtype(dtype), on_disk
-        self.directory = directory
         self.row_size = int(np.prod(self.row_shape))
-        self._filled, self._rows = 0, []
         if on_disk:
             self._file = _sized_file(n * self.row_size * self.dtype.itemsize, directory)
         else:
@@ -351,31 +354,22 @@ class RowTable:
         if not self.on_disk:
             self._buffer[rows] = values
             return
-        _pwrite_all(self._file.fileno(), np.asarray(values, dtype=self.dtype),
-                    self._filled * self.row_size * self.dtype.itemsize)
-        self._filled += len(rows)
-        self._rows.append(np.asarray(rows))
+        flat = np.ascontiguousarray(values, dtype=self.dtype).reshape(len(rows), self.row_size)
+        row_bytes = self.row_size * self.dtype.itemsize
+        for j, place in enumerate(np.asarray(rows)):
+            _pwrite_all(self._file.fileno(), flat[j], int(place) * row_bytes)
 
-    def array(self) -> np.ndarray | StoredRows:
+    def array(self, order: np.ndarray | None = None) -> np.ndarray | StoredRows:
+        """The filled (n, ...) array (``StoredRows`` on disk)."""
         if not self.on_disk:
             return self._buffer
-        n, row_size, dtype = self.n, self.row_size, self.dtype
-        _final_order(self._rows, n)  # checks that every position was written once
-        order_inverse = np.concatenate(self._rows)  # the final position of each stored row
-        final = _sized_file(n * row_size * dtype.itemsize, self.directory)
-        row_bytes = row_size * dtype.itemsize
-        for start in range(0, n, self.REORDER_ROWS):  # stored rows in order, each to its final place
-            rows = _read_range(self._file, dtype, start * row_size, min(self.REORDER_ROWS, n - start) * row_size)
-            for j, position in enumerate(order_inverse[start:start + self.REORDER_ROWS]):
-                _pwrite_all(final.fileno(), rows[j * row_size:(j + 1) * row_size], int(position) * row_bytes)
-        self._file.close()
-        self._file = final
+        file, row_size, dtype = self._file, self.row_size, self.dtype
 
         def read(start: int, stop: int) -> np.ndarray:
             count = max(0, stop - start)
-            return _read_range(final, dtype, start * row_size, count * row_size).reshape(count, *self.row_shape)
+            return _read_range(file, dtype, start * row_size, count * row_size).reshape(count, *self.row_shape)
 
-        return StoredRows((n, *self.row_shape), dtype, read)
+        return StoredRows((self.n, *self.row_shape), dtype, read)
 
 
 def _sized_file(nbytes: int, directory: str | None):
@@ -393,8 +387,9 @@ def _read_range(file, dtype: np.dtype, first: int, count: int) -> np.ndarray:
     return out
 
 
-def _final_order(parts: list[np.ndarray], n: int) -> np.ndarray:
-    """For each final position, where its order was stored (chunks appended in the order written)."""
+def final_order(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """For each final position, where its order was stored, given the final positions of the chunks in
+    the order they were written (a disk table appends them); refuses positions not written exactly once."""
     written = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     if len(written) != n or not np.array_equal(np.sort(written), np.arange(n)):
         raise ValueError(f"result store: {len(written)} orders written for {n} positions, not each exactly once")

@@ -2,9 +2,10 @@
 
 ``ResultStore`` receives a replay's chunks (``write``: each chunk's ``ReplayResult`` and the final
 positions of its orders) and gives back one ``ReplayResult`` in the final order (``result``).  Its
-(orders × scenarios) fields are filled in place, so no chunk is concatenated or reordered.
+(orders × scenarios) fields are filled in place, so no chunk is concatenated or reordered; the order
+labels and reference prices are given whole (one copy per set of orders, shared by every result on it).
 
-While the results fit ``memory_budget()`` (``EXECBENCH_RESULTS_MEMORY_MB``, default 1024 MB, for all
+While the results fit ``memory_budget()`` (``EXECBENCH_RESULTS_MEMORY_MB``, default 256 MB, for all
 stores in the process) they stay in memory and the result holds plain arrays.  Past it they go to
 unlinked temporary files in ``tempfile.gettempdir()`` (``TMPDIR``), and the result holds ``Columns``
 (read one scenario at a time) and ``StoredRows``: memory then stays flat in the number of orders, at a
@@ -22,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from execbench.engine.replay.columns import RowTable, ScenarioTable
+from execbench.engine.replay.columns import RowTable, ScenarioTable, final_order
 from execbench.engine.replay.result import ReplayResult
 from execbench.errors import DataError, ParameterError
 
 MEMORY_ENV = "EXECBENCH_RESULTS_MEMORY_MB"
-DEFAULT_MEMORY_MB = 1024
+DEFAULT_MEMORY_MB = 256
 FLOAT_FIELDS = ("achieved", "benchmark", "executed", "max_participation")
 COUNT_FIELDS = ("end_bar", "violations")  # at most T: int64 in memory; on disk int16 (int32 past 32767 bars)
 
@@ -65,20 +66,28 @@ class StoreSize:
         per_cell = 8 * (len(FLOAT_FIELDS) + len(COUNT_FIELDS) + self.impact)  # in memory (on disk, a little less)
         return self.n_orders * (self.n_scenarios * per_cell + self.horizon * self.kept * 4)
 
+    @property
+    def rewrite_bytes(self) -> int:
+        """The largest field, which a disk table copies once to put it in final order."""
+        return self.n_orders * self.n_scenarios * 8
+
     def on_disk(self) -> bool:
         """Whether these results go to disk: they would take the in-memory budget past its limit."""
         return _held[0] + self.result_bytes > memory_budget()
 
 
-def check_space(size: StoreSize, *, directory: str | None = None) -> None:
-    """Refuse, before any work, results that fit neither the memory budget nor the temporary disk."""
-    if not size.on_disk():
+def check_space(*sizes: StoreSize, directory: str | None = None) -> None:
+    """Refuse, before any work, results that fit neither the memory budget nor the temporary disk: ``sizes``
+    are every result an evaluation keeps (the strategy's, the option's ...); the first is named."""
+    if not any(size.on_disk() for size in sizes):
         return
     directory = directory or tempfile.gettempdir()
     free = shutil.disk_usage(directory).free
-    if size.result_bytes > 0.9 * free:
-        raise DataError(f"results of {size.n_orders:,} orders × {size.n_scenarios} scenarios need about "
-                        f"{size.result_bytes / 2**30:.1f} GiB of temporary disk in {directory} (past the "
+    need = sum(size.result_bytes for size in sizes) + max(size.rewrite_bytes for size in sizes)
+    if need > 0.9 * free:
+        first = sizes[0]
+        raise DataError(f"results of {first.n_orders:,} orders × {first.n_scenarios} scenarios need about "
+                        f"{need / 2**30:.1f} GiB of temporary disk in {directory} (past the "
                         f"{memory_budget() / 2**20:.0f} MB memory budget, {MEMORY_ENV}), {free / 2**30:.1f} GiB is "
                         "free: point TMPDIR at a larger disk or shorten the test period")
 
@@ -96,10 +105,14 @@ class ResultStore:
         Labels of the scenarios whose allocations are kept.
     """
 
-    def __init__(self, grid, size: StoreSize, *, kept: tuple[str, ...] = ()):
+    def __init__(self, grid, size: StoreSize, *, kept: tuple[str, ...] = (), orders: pd.DataFrame,
+                 reference: dict[str, np.ndarray] | None = None):
         self.grid, self.size, self.kept = grid, size, tuple(kept)
+        self.orders, self.reference = orders, reference
         self.on_disk = size.on_disk()
         n, n_scen = size.n_orders, size.n_scenarios
+        if len(orders) != n:
+            raise ValueError(f"ResultStore: {len(orders)} order labels for {n} orders")
         fields = {name: np.float64 for name in FLOAT_FIELDS} | {name: size.count_dtype for name in COUNT_FIELDS}
         if size.impact:
             fields["achieved_no_impact"] = np.float64
@@ -108,8 +121,6 @@ class ResultStore:
                        for name, dtype in fields.items()}
         self.allocations = (RowTable(n, (size.horizon, len(self.kept)), np.float32, on_disk=self.on_disk)
                             if self.kept else None)
-        self._orders: list[pd.DataFrame] = []
-        self._reference: list[dict[str, np.ndarray]] = []
         self._rows: list[np.ndarray] = []
         if not self.on_disk:  # held until the arrays are freed (the result's arrays are views of them)
             _held[0] += size.result_bytes
@@ -127,21 +138,14 @@ class ResultStore:
             table.write(rows, getattr(part, name))
         if self.allocations is not None:
             self.allocations.write(rows, allocations)
-        self._orders.append(part.orders)
-        if part.reference is not None:
-            self._reference.append(part.reference)
         self._rows.append(rows)
 
     def result(self) -> ReplayResult:
-        """Every chunk written, in final order."""
-        position = np.argsort(np.concatenate(self._rows), kind="stable")
-        orders = pd.concat(self._orders, ignore_index=True).iloc[position].reset_index(drop=True)
-        reference = None
-        if self._reference:
-            reference = {k: np.concatenate([r[k] for r in self._reference])[position] for k in self._reference[0]}
-        values = {name: table.array() for name, table in self.tables.items()}
+        """Every chunk written, in final order, with the store's order labels and reference prices."""
+        order = final_order(self._rows, self.size.n_orders)
+        values = {name: table.array(order) for name, table in self.tables.items()}
         allocations = None if self.allocations is None else self.allocations.array()
-        return ReplayResult(grid=self.grid, orders=orders, reference=reference, kept=self.kept,
+        return ReplayResult(grid=self.grid, orders=self.orders, reference=self.reference, kept=self.kept,
                             allocations=allocations, **values)
 
 
