@@ -210,3 +210,19 @@ def test_bootstrap_indices_and_block_lengths_are_archs(n, block, seed):
         rng = np.random.default_rng(seed)
         for x in (rng.normal(size=n), np.cumsum(rng.normal(size=n)) * 0.1 + rng.normal(size=n)):  # white, persistent
             assert optimal_block_length(x) == float(arch_length(x)["stationary"].iloc[0])
+
+
+def test_series_read_lazily_in_batches_infer_the_same_to_the_last_bit(monkeypatch):
+    import execbench.analysis.inference as inference
+
+    rng = np.random.default_rng(3)
+    dates = np.repeat(np.arange(300), 4)
+    blocks = DateBlocks.from_dates(dates, 12, reps=100, seed=1)
+    series = [overlapping_window_means(rng, dates.size, 12, mu) for mu in (0.0, 0.2, 0.5, 0.1)]
+    series[1][::7] = np.nan  # missing values resample their own counts
+    whole = inference.mean_inferences(series, blocks)
+    monkeypatch.setattr(inference, "SERIES_BATCH_BYTES", 5000)  # two series per batch (2 × 2 × 300 × 8 bytes)
+    read = []
+    lazy = inference.mean_inferences([lambda x=x: read.append(1) or x for x in series], blocks)
+    assert lazy == whole and len(read) == len(series)
+    assert whole[1] == mean_inference(series[1], blocks)

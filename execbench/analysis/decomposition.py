@@ -17,6 +17,8 @@ Per side and minimum period, in perf_bps (positive = better), each with a date-b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -41,7 +43,7 @@ def edge_table(runs: dict[str, RunData], *, periods: list[int | str], benchmark:
         if shared is None or not np.array_equal(shared[0], origins):
             shared = (origins, date_blocks(run, reps, seed))
         blocks = shared[1]
-        wanted: list[tuple[dict, str, np.ndarray]] = []  # (row, column title, series): resampled together
+        wanted: list[tuple[dict, str, Callable]] = []  # (row, column title, its series): resampled together
         for side in SIDES:
             for period in periods:
                 label = scenario_label(side, benchmark, target, period)
@@ -52,11 +54,12 @@ def edge_table(runs: dict[str, RunData], *, periods: list[int | str], benchmark:
                 for key, title in EDGES:
                     values = edges[key]
                     row.update({title: np.nan, f"{title} lo": np.nan, f"{title} hi": np.nan})
-                    if values is not None and np.isfinite(values).any():
-                        wanted.append((row, title, values))
+                    if values is not None and np.isfinite(values).any():  # read again when resampled
+                        wanted.append((row, title, lambda key=key, s=s: run.perf_against(key, s)))
                 row.update({"Rest": np.nan, "Rest lo": np.nan, "Rest hi": np.nan, "p rest (HAC)": np.nan})
                 if edges["option"] is not None and np.isfinite(edges["option"]).any():
-                    wanted.append((row, "Rest", paired_difference(edges["realised"], edges["option"])))
+                    wanted.append((row, "Rest", lambda s=s: paired_difference(run.perf_against("realised", s),
+                                                                              run.perf_against("option", s))))
                 row["N"] = int(np.isfinite(edges["realised"]).sum())
                 rows.append(row)
         for (row, title, _), result in zip(wanted, mean_inferences([w[2] for w in wanted], blocks), strict=True):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtr
@@ -303,15 +304,36 @@ def mean_inference(values: np.ndarray, blocks: DateBlocks, level: float = DEFAUL
     return mean_inferences([values], blocks, level)[0]
 
 
-def mean_inferences(series: list[np.ndarray], blocks: DateBlocks,
+SERIES_BATCH_BYTES = 64 * 2**20  # per-date values ``mean_inferences`` holds at once (series are read lazily)
+
+
+def mean_inferences(series: list[np.ndarray | Callable[[], np.ndarray]], blocks: DateBlocks,
                     level: float = DEFAULT_LEVEL) -> list[MeanInference]:
     """``mean_inference`` of each of ``series``, the same numbers to the last bit: the series that
     get the same block length are resampled together (``resampled_run_sums_columns``), which is
-    several times faster than one at a time."""
-    out: list[MeanInference | None] = [None] * len(series)
+    several times faster than one at a time.  A series may be a function that returns it: series are
+    then read, reduced to their dates and resampled in batches of at most ``SERIES_BATCH_BYTES`` of
+    per-date values, so a table over millions of orders never holds all its series at once (each
+    result is the same whatever the batch)."""
+    out: list[MeanInference] = []
+    batch: list[tuple[np.ndarray, np.ndarray]] = []
+    held = 0
+    for item in series:
+        sums, counts = blocks.per_date(item() if callable(item) else item)
+        batch.append((sums, counts))
+        held += sums.nbytes + counts.nbytes
+        if held >= SERIES_BATCH_BYTES:
+            out += _dated_inferences(batch, blocks, level)
+            batch, held = [], 0
+    return out + _dated_inferences(batch, blocks, level)
+
+
+def _dated_inferences(dated_series: list[tuple[np.ndarray, np.ndarray]], blocks: DateBlocks,
+                      level: float) -> list[MeanInference]:
+    """``mean_inferences`` of series already reduced to their dates (``DateBlocks.per_date``)."""
+    out: list[MeanInference | None] = [None] * len(dated_series)
     pending: dict[int, list[tuple]] = {}  # block -> [(position, per-date sums, per-date counts, estimate)]
-    for i, values in enumerate(series):
-        sums, counts = blocks.per_date(values)
+    for i, (sums, counts) in enumerate(dated_series):
         total = counts.sum()
         if total == 0:
             nan = Interval(np.nan, np.nan, np.nan)

@@ -25,18 +25,19 @@ def ci_table(run: RunData, *, benchmark: str = "vwap", target: str = "quantity",
     from the data; the median with its CI; std, hit rate (share of orders beating the benchmark) and
     mean/std.  ``periods`` limits the minimum periods shown (default 1..T and match)."""
     blocks = date_blocks(run, reps, seed)
-    wanted = []  # (order, min period, values, perf)
+    wanted = []  # (order, min period, bps, perf_bps): functions, so that a run on disk is read a column at a time
     for k, name in enumerate(("TWAP Volume", "TWAP Notional")):
-        values = run.baseline_bps[:, k]
-        wanted.append((name, "All", values, perf_bps(values[:, None], np.ones(1))[:, 0]))  # buy view
+        wanted.append((name, "All", lambda k=k: run.baseline_bps[:, k],  # the buy view:
+                       lambda k=k: perf_bps(run.baseline_bps[:, k][:, None], np.ones(1))[:, 0]))
     for side in SIDES:
         for period in periods or all_periods(run.horizon):
             label = scenario_label(side, benchmark, target, period)
             wanted.append((f"{run.strategy.upper()} {side.upper()}", period_row(period, benchmark),
-                           run.column("bps", label), run.column("perf_bps", label)))
+                           lambda label=label: run.column("bps", label), lambda label=label: run.column("perf_bps", label)))
     means = mean_inferences([values for _, _, values, _ in wanted], blocks)
     rows = []
-    for (name, period, values, perf), mean in zip(wanted, means, strict=True):
+    for (name, period, read_values, read_perf), mean in zip(wanted, means, strict=True):
+        values, perf = read_values(), read_perf()
         median = median_interval(values, blocks, mean.block)
         base = summarize(values)
         rows.append({"Order": name, "Min period": period, "N": base["N"],
@@ -107,18 +108,24 @@ def _paired_rows(runs: dict[str, RunData], reference: str, blocks: DateBlocks, m
         for side in SIDES:
             for period in periods:
                 label = scenario_label(side, benchmark, target, period)
-                mine, theirs = run.column("perf_bps", label), ref.column("perf_bps", label)
-                if mask is not None:
-                    mine, theirs = np.where(mask, mine, np.nan), np.where(mask, theirs, np.nan)
-                differences.append(paired_difference(mine, theirs))
+                differences.append(lambda run=run, label=label: _paired_series(run, ref, label, mask))
                 rows.append({"Strategy": name, "vs": reference, "Side": side.upper(),
                              "Min period": period_name(period).removeprefix("m="),
-                             **({} if mask is None else {"perf_bps": float(np.nanmean(mine))})})
+                             **({} if mask is None else {"perf_bps": float(np.nanmean(
+                                 np.where(mask, run.column("perf_bps", label), np.nan)))})})
     for row, test in zip(rows, mean_inferences(differences, blocks), strict=True):  # the paired tests, together
         row.update({"Mean diff": test.mean.estimate, "CI lo": test.mean.low, "CI hi": test.mean.high,
                     "SE boot": test.se_boot, "SE HAC": test.se_hac, "p (HAC)": test.p_value,
                     "N": test.n_orders, "Dates": test.n_dates, "Block": test.block})
     return rows
+
+
+def _paired_series(run: RunData, ref: RunData, label: str, mask: np.ndarray | None) -> np.ndarray:
+    """``run`` minus ``ref`` (perf_bps) in scenario ``label``, NaN outside ``mask``."""
+    mine, theirs = run.column("perf_bps", label), ref.column("perf_bps", label)
+    if mask is not None:
+        mine, theirs = np.where(mask, mine, np.nan), np.where(mask, theirs, np.nan)
+    return paired_difference(mine, theirs)
 
 
 def _with_holm(table: pd.DataFrame) -> pd.DataFrame:
