@@ -59,6 +59,10 @@ def test_tables_by_kind_and_one_result_conversion(btc):
     assert "Regime" in ev.table("breakdown", by="regime").columns
     ci = ev.table("ci", reps=50, periods=[1, "match"])
     assert {"Mean lo", "Mean hi"} <= set(ci.columns)
+    ci.iloc[0, 2] = -1.0  # each call gets its own copy of the table computed once
+    again = ev.table("ci", reps=50, periods=[1, "match"])
+    assert again.iloc[0, 2] != -1.0 and ("ci", repr(sorted({"reps": 50, "periods": [1, "match"]}.items()))) in ev._tables
+    assert not again.equals(ev.table("ci", reps=50, periods=[1, 6]))
     with pytest.raises(ValueError, match="expected one of paper"):
         ev.table("nope")
     with pytest.raises(eb.ParameterError, match="breakdown 'weekday'"):

@@ -69,6 +69,7 @@ class Evaluation:
     audit: AuditReport | None = None
     warnings: tuple[str, ...] = ()  # results impossible without the future (``impossible_results``)
     option: ReplayResult | None = None  # optstop on the same orders (flexible scenarios): the option's value
+    _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # ``table``'s, by arguments
 
     def __repr__(self) -> str:
         return (f"Evaluation({self.strategy!r} on {self.asset} {self.freq}, T={self.horizon}: "
@@ -116,7 +117,16 @@ class Evaluation:
             ``"ci"`` (block-bootstrap CIs; ``periods``, ``reps``, ``seed``) or ``"edges"`` (the edge
             against the realised window, the full window and arrival, and the option / rest decomposition,
             ``execbench.analysis.decomposition``; ``periods``, ``benchmark``, ``target``).
+
+        A table is computed once per set of arguments (an evaluation does not change); each call returns
+        its own copy.
         """
+        key = (kind, repr(sorted(options.items())))
+        if key not in self._tables:
+            self._tables[key] = self._table(kind, **options)
+        return self._tables[key].copy()
+
+    def _table(self, kind: str, **options: Any) -> pd.DataFrame:
         periods = options.pop("periods", None)
         if kind == "paper":
             return tables.paper_table(self.result, self.baseline, strategy=self.strategy.upper(), **options)
