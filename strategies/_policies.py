@@ -64,6 +64,10 @@ def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no co
     horizon = coef.shape[1]
     sigma = row[0]
     twap, vwap, last = _running(s, prices, volumes)
+    x1_twap = x1_vwap = 0.0
+    if s > 0:  # the last price against each running benchmark: two logs per bar, not one per scenario
+        x1_twap = _state(np.log(last / twap) / sigma)
+        x1_vwap = _state(np.log(last / vwap) / sigma)
     for k in range(out.size):
         filled = paid_quantity = paid_units = 0.0
         for j in range(s):
@@ -76,7 +80,7 @@ def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no co
         if s > 0:
             bench = twap if is_twap[k] else vwap
             paid = filled / paid_units if is_notional[k] else paid_quantity / filled
-            x1 = _state(np.log(last / bench) / sigma)
+            x1 = x1_twap if is_twap[k] else x1_vwap
             x2 = _state(np.log(paid / bench) / sigma)
         c = coef[k, s]
         value = 1.0 * c[0] + x1 * c[1] + x2 * c[2] + (x1 * x1) * c[3] + (x1 * x2) * c[4] + (x2 * x2) * c[5]

@@ -1,8 +1,8 @@
 """(orders × scenarios) arrays that need not be in memory: ``Columns`` (read one scenario at a time) and
 ``StoredRows`` (read a block of orders at a time), and the scenario tables they are read from.
 
-A ``Columns`` is a read-only (n, S) array given by a function that returns the n values of one scenario.
-Indexing a scenario (``values[:, s]``, ``values[rows, s]``) reads that column only.  An elementwise NumPy
+A ``Columns`` is a read-only (n, S) array given by a function that returns one scenario's values for a
+range of orders.  Indexing a scenario (``values[:, s]``, ``values[rows, s]``) reads that column only.  An elementwise NumPy
 ufunc of it (``achieved / benchmark - 1``, ``np.isfinite(bps)``, with scalars and arrays broadcast against
 (n, S) as NumPy would) is another ``Columns``, computed column by column when read, with the
 floating-point error settings in force where it was written.  Everything else (``np.asarray``, reductions,
@@ -169,11 +169,7 @@ def _whole(key: Any) -> bool:
 
 def _sample(x: Any) -> Any:
     """A one-element stand-in of ``x`` with its dtype (Python scalars as they are: NumPy promotes them weakly)."""
-    if isinstance(x, Columns):
-        return np.zeros(1, dtype=x.dtype)
-    if isinstance(x, np.ndarray):
-        return np.zeros(1, dtype=x.dtype)
-    return x
+    return np.zeros(1, dtype=x.dtype) if isinstance(x, (Columns, np.ndarray)) else x
 
 
 def _operand(x: Any, shape: tuple[int, int]) -> Callable[[int, int, int], Any]:
