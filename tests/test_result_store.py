@@ -122,6 +122,7 @@ def _tables(evaluation) -> dict[str, pd.DataFrame]:
 def test_a_run_on_disk_gives_the_same_tables_and_file_without_whole_arrays(btc, monkeypatch, tmp_path):
     bars, split = btc
     impact = eb.ImpactModel(eps=0.05, beta=0.5, gamma=0.02)  # the impact field is stored too
+    monkeypatch.setenv(MEMORY_ENV, "4096")
     in_memory = eb.evaluate("flex", bars, split=split, audit=False, impact=impact)
     assert isinstance(in_memory.result.achieved, np.ndarray)
     expected = _tables(in_memory)
