@@ -212,6 +212,10 @@ def test_a_run_too_big_for_the_disk_is_refused_up_front(monkeypatch):
     monkeypatch.setenv(MEMORY_ENV, "lots")
     with pytest.raises(eb.ParameterError, match=f"{MEMORY_ENV}='lots': expected a number of megabytes"):
         StoreSize(1, 1, 1).on_disk()
+    for text in ("inf", "nan", "-1"):
+        monkeypatch.setenv(MEMORY_ENV, text)
+        with pytest.raises(eb.ParameterError, match=f"{MEMORY_ENV}='{text}': expected a finite number"):
+            StoreSize(1, 1, 1).on_disk()
     assert sized_chunk(4096, 12, 104) == 4096 and sized_chunk(4096, 300, 2408) == 11
 
 

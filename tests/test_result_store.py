@@ -57,6 +57,23 @@ def test_columns_compute_what_the_arrays_compute(data, n, n_scen):
     assert bool((ca == ca).all()) == bool((a == a).all())
 
 
+def test_columns_index_as_numpy_does():
+    array = np.arange(20.0).reshape(5, 4)
+    values = as_columns(array)
+    keys = [(slice(None), 2), ([0, 3], 1), ([0, 1], [1, 2]), (slice(1, 3), slice(None)), (slice(None), [0, 3]),
+            (slice(None), np.array([True, False, True, False])), 2, [4, 0], np.array([True, False] * 2 + [True]),
+            (Ellipsis, 1), (slice(None), None), array > 7, (slice(2, None), -1)]
+    for key in keys:
+        np.testing.assert_array_equal(values[key], array[key], err_msg=repr(key))
+    np.testing.assert_array_equal(values.part(1, 3, 99), array[3:, 1])  # clipped, as a slice is
+    np.testing.assert_array_equal(values.part(-1, 0, 2), array[:2, -1])
+    assert [list(row) for row in values] == [list(row) for row in array]
+    np.testing.assert_array_equal(np.asarray(values * [1.0, 2.0, 3.0, 4.0]), array * [1.0, 2.0, 3.0, 4.0])
+    assert np.asarray(values).flags.c_contiguous and values[:, 1:3].flags.c_contiguous
+    with pytest.raises(ValueError, match="truth value"):
+        bool(values)
+
+
 def test_columns_refuse_what_they_cannot_broadcast():
     values = as_columns(np.ones((4, 3)))
     with pytest.raises(ValueError, match=r"cannot broadcast an array of shape \(4, 2\) against \(4, 3\)"):
@@ -79,7 +96,7 @@ def test_stores_put_every_order_in_its_place_in_memory_and_on_disk(data, n, n_sc
     chunks = np.split(positions, cuts)
     for on_disk in (False, True):
         floats_table = ScenarioTable(n, n_scen, np.float64, on_disk=on_disk)
-        counts_table = ScenarioTable(n, n_scen, np.int16, on_disk=on_disk, read_dtype=np.int64)
+        counts_table = ScenarioTable(n, n_scen, np.int16, on_disk=on_disk, read_dtype=np.int32)
         rows_table = RowTable(n, (3, 2), np.float32, on_disk=on_disk)
         for rows in chunks:
             floats_table.write(rows, values[rows])
@@ -90,7 +107,8 @@ def test_stores_put_every_order_in_its_place_in_memory_and_on_disk(data, n, n_sc
         assert isinstance(got_floats, Columns) == on_disk and isinstance(got_rows, StoredRows) == on_disk
         np.testing.assert_array_equal(np.asarray(got_floats), values)
         np.testing.assert_array_equal(np.asarray(got_counts), counts)
-        assert np.asarray(got_counts).dtype == np.int64
+        assert np.asarray(got_counts).dtype == np.int32
+        assert floats_table.array(order) is got_floats  # read back once: a second call gives the same
         np.testing.assert_array_equal(np.asarray(got_rows), blocks)
         if on_disk and n:
             np.testing.assert_array_equal(got_floats[:, n_scen - 1], values[:, n_scen - 1])
@@ -125,6 +143,7 @@ def test_a_run_on_disk_gives_the_same_tables_and_file_without_whole_arrays(btc, 
     monkeypatch.setenv(MEMORY_ENV, "4096")
     in_memory = eb.evaluate("flex", bars, split=split, audit=False, impact=impact)
     assert isinstance(in_memory.result.achieved, np.ndarray)
+    assert in_memory.result.achieved.flags.c_contiguous and in_memory.result.end_bar.dtype == np.int32
     expected = _tables(in_memory)
     (tmp_path / "memory").mkdir()
     in_memory.run_data().save(tmp_path / "memory")
@@ -146,6 +165,14 @@ def test_a_run_on_disk_gives_the_same_tables_and_file_without_whole_arrays(btc, 
     for name, frame in expected.items():
         pd.testing.assert_frame_equal(got[name], frame, check_exact=True, obj=name)
     monkeypatch.undo()
+    for field in ("achieved", "bps", "end_bar"):  # whole-array reductions add in the same order too
+        mine, theirs = np.asarray(getattr(on_disk.result, field)), getattr(in_memory.result, field)
+        assert mine.dtype == theirs.dtype and float(np.nanmean(mine)).hex() == float(np.nanmean(theirs)).hex()
+    import zipfile
+
+    for where in ("memory", "disk"):  # the same npy header version either way
+        with zipfile.ZipFile(tmp_path / where / "results_flex.npz") as archive:
+            assert archive.read("bps.npy")[6:8] == b"\x01\x00", where
     saved = {where: eb.RunData.load(tmp_path / where / "results_flex.npz") for where in ("memory", "disk")}
     for field in ("bps", "end_bar", "violations", "baseline_bps", "allocations", *eb.RunData.EXTRAS):
         np.testing.assert_array_equal(getattr(saved["disk"], field), getattr(saved["memory"], field), err_msg=field)
@@ -164,3 +191,24 @@ def test_a_full_disk_is_a_one_line_error(monkeypatch):
     monkeypatch.setattr(os, "pwrite", full)
     with pytest.raises(eb.DataError, match="temporary results: no space left on the disk of .*; point TMPDIR"):
         table.write(np.arange(4), np.zeros((4, 2)))
+
+
+def test_the_memory_budget_counts_every_array_until_it_is_freed():
+    import gc
+
+    from execbench.engine.replay import store as store_module
+
+    before = store_module._held[0]
+    orders = pd.DataFrame({"asset": ["x"] * 6})
+    store = store_module.ResultStore(eb.scenario_grid(2), store_module.StoreSize(6, 24, 2, 3), orders=orders,
+                                     kept=tuple(eb.scenario_grid(2).labels[:3]))
+    assert not store.on_disk
+    held = sum(t.buffer.nbytes for t in store.tables.values()) + store.allocations.buffer.nbytes
+    assert store_module._held[0] - before == held
+    end_bar = store.tables["end_bar"].buffer
+    del store
+    gc.collect()
+    assert store_module._held[0] - before == end_bar.nbytes  # still held by whoever kept it
+    del end_bar
+    gc.collect()
+    assert store_module._held[0] == before

@@ -44,7 +44,7 @@ def savez_fast(path: Path, **arrays: np.ndarray | Columns | StoredRows) -> None:
         for name, value in arrays.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 if isinstance(value, (Columns, StoredRows)):
-                    np.lib.format.write_array_header_2_0(member, {
+                    np.lib.format.write_array_header_1_0(member, {  # the header version write_array uses
                         "descr": np.lib.format.dtype_to_descr(value.dtype), "fortran_order": False,
                         "shape": value.shape})
                     for block in value.blocks(STREAM_ROWS):

@@ -19,6 +19,7 @@ import errno
 import itertools
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -70,8 +71,12 @@ class Columns:
         return self._read(int(s) % n_scen, 0, self.shape[0])
 
     def part(self, s: int, start: int, stop: int) -> np.ndarray:
-        """Scenario ``s``'s values for the orders ``start`` to ``stop``."""
-        return self._read(s, start, stop)
+        """Scenario ``s``'s values for the orders ``start`` to ``stop`` (clipped to 0..n, as a slice is)."""
+        n, n_scen = self.shape
+        if not -n_scen <= s < n_scen:
+            raise IndexError(f"Columns: scenario {s} out of range for {n_scen} scenarios")
+        start, stop, _ = slice(start, stop).indices(n)
+        return self._read(int(s) % n_scen, start, max(start, stop))
 
     def block(self, start: int, stop: int) -> np.ndarray:
         """Every scenario of the orders ``start`` to ``stop``, a C-ordered (stop − start, S) array."""
@@ -91,21 +96,33 @@ class Columns:
         orders at ``rows`` only if given (read one column at a time)."""
         picked = np.arange(self.shape[1])[selection]
         first = self.column(int(picked[0]))[rows] if len(picked) else np.arange(self.shape[0])[rows]
-        out = np.empty((len(first), len(picked)), dtype=self.dtype, order="F")
+        out = np.empty((len(first), len(picked)), dtype=self.dtype)  # C-ordered, as NumPy's own result
         for j, s in enumerate(picked):
             out[:, j] = first if j == 0 else self.column(int(s))[rows]
         return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, tuple) and len(key) == 2 and key[0] is not Ellipsis:
-            rows, cols = key
-            if isinstance(cols, (int, np.integer)):
-                values = self.column(int(cols))
-                return values if _whole(rows) else values[rows]
-            return self.columns(cols, rows)
+        """``[rows, s]`` reads one scenario; ``[rows, slice]``, ``[:, indices or mask]`` and ``[rows]`` (a slice,
+        indices or a mask over orders) read the scenarios they need one at a time; any other key indexes
+        the materialised array (NumPy's semantics, e.g. paired index arrays)."""
         if isinstance(key, tuple) and len(key) == 1:
             key = key[0]
-        return np.asarray(self) if _whole(key) else self.columns(slice(None), key)
+        if isinstance(key, tuple) and len(key) == 2 and _rows_key(key[0]):
+            rows, cols = key
+            if isinstance(cols, (int, np.integer)) and not isinstance(cols, (bool, np.bool_)):
+                values = self.column(int(cols))
+                return values if _whole(rows) else values[rows]
+            if isinstance(cols, slice) or (_whole(rows) and _rows_key(cols)):
+                return self.columns(cols, rows)
+        elif not isinstance(key, tuple) and _rows_key(key) and not _whole(key):
+            return self.columns(slice(None), key)
+        return np.asarray(self)[key]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(np.asarray(self))
+
+    def __bool__(self) -> bool:
+        return bool(np.asarray(self))  # NumPy's truth value: ambiguous (an error) for more than one element
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self.block(0, self.shape[0])
@@ -117,8 +134,9 @@ class Columns:
             raise AttributeError(f"'Columns' object has no attribute {name!r}")
         return getattr(np.asarray(self), name)
 
-    def astype(self, dtype: Any) -> "Columns":
-        """The same columns cast to ``dtype`` (still read by column)."""
+    def astype(self, dtype: Any, **kwargs: Any) -> "Columns":
+        """The same columns cast to ``dtype`` (still read by column; NumPy's other arguments are ignored:
+        every read is a new array)."""
         return Columns(self.shape, dtype, lambda s, start, stop: self._read(s, start, stop).astype(dtype))
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -167,8 +185,20 @@ def _whole(key: Any) -> bool:
     return isinstance(key, slice) and key == slice(None)
 
 
+def _rows_key(key: Any) -> bool:
+    """A key that picks along one axis as itself: a slice, or a 1-D array of indices or a mask."""
+    if isinstance(key, slice):
+        return True
+    if isinstance(key, (list, np.ndarray)):
+        values = np.asarray(key)
+        return values.ndim == 1 and (values.dtype == bool or np.issubdtype(values.dtype, np.integer) or values.size == 0)
+    return False
+
+
 def _sample(x: Any) -> Any:
     """A one-element stand-in of ``x`` with its dtype (Python scalars as they are: NumPy promotes them weakly)."""
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x)
     return np.zeros(1, dtype=x.dtype) if isinstance(x, (Columns, np.ndarray)) else x
 
 
@@ -180,6 +210,8 @@ def _operand(x: Any, shape: tuple[int, int]) -> Callable[[int, int, int], Any]:
         if x.shape != shape:
             raise ValueError(f"Columns: operands of shapes {x.shape} and {shape} do not match")
         return x.part
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x)
     if not isinstance(x, np.ndarray) or x.ndim == 0:
         return lambda s, start, stop: x
     if x.ndim > 2 or x.shape[-1] not in (1, n_scen) or (x.ndim == 2 and x.shape[0] not in (1, n)):
@@ -236,19 +268,22 @@ class _ColumnCache:
 
     def __init__(self, budget: int = COLUMN_CACHE_BYTES):
         self.budget, self.held, self.items = budget, 0, OrderedDict()
+        self.lock = threading.Lock()  # sweeps run cells as threads of one process
 
     def get(self, key: Any, make: Callable[[], np.ndarray]) -> np.ndarray:
-        if key in self.items:
-            self.items.move_to_end(key)
-            return self.items[key]
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
         value = make()
         value.flags.writeable = False
-        if value.nbytes <= self.budget:
-            self.items[key] = value
-            self.held += value.nbytes
-            while self.held > self.budget:
-                _, old = self.items.popitem(last=False)
-                self.held -= old.nbytes
+        with self.lock:
+            if value.nbytes <= self.budget and key not in self.items:
+                self.items[key] = value
+                self.held += value.nbytes
+                while self.held > self.budget:
+                    _, old = self.items.popitem(last=False)
+                    self.held -= old.nbytes
         return value
 
 
@@ -281,8 +316,9 @@ def _pwrite_all(fd: int, data: np.ndarray, offset: int) -> None:
 
 class ScenarioTable:
     """One (n, S) field of a result, filled chunk by chunk with the orders at ``rows`` (any order) and read
-    back in the final order.  In memory, a scenario-major (S, n) array of ``read_dtype`` written in place
-    (``array()`` is its transposed view, an F-ordered (n, S) array).  On disk, an unlinked temporary file of
+    back in the final order.  In memory, a C-ordered (n, S) array of ``read_dtype`` written in place (the
+    layout a concatenation gives, so whole-array reductions add in the same order).  On disk, an unlinked
+    temporary file of
     ``dtype``, scenario-major: the chunks are appended to each scenario's stretch, then (``array()``)
     rewritten in the final order, one column at a time, so that any orders of a scenario are one read;
     it is read back as ``Columns`` of ``read_dtype``, whole columns through the process's column cache."""
@@ -297,12 +333,15 @@ class ScenarioTable:
             self._file = _sized_file(n * n_scen * self.dtype.itemsize, directory)
             self._token = next(_TOKENS)
         else:
-            self.buffer = np.empty((n_scen, n), dtype=self.read_dtype)
+            self.buffer = np.empty((n, n_scen), dtype=self.read_dtype)
+        self._array: np.ndarray | Columns | None = None
 
     def write(self, rows: np.ndarray, values: np.ndarray) -> None:
         """The orders at final positions ``rows``: ``values`` (len(rows), S)."""
+        if self._array is not None:
+            raise ValueError("ScenarioTable: written after it was read back")
         if not self.on_disk:
-            self.buffer[:, rows] = values.T
+            self.buffer[rows] = values
             return
         by_scenario = np.ascontiguousarray(values.T, dtype=self.dtype)
         size = self.dtype.itemsize
@@ -313,8 +352,11 @@ class ScenarioTable:
     def array(self, order: np.ndarray) -> np.ndarray | Columns:
         """The filled (n, S) array (``Columns`` on disk); ``order`` (``final_order`` of the rows written, in
         the order written) says where each final position's order was stored."""
-        if not self.on_disk:
-            return self.buffer.T
+        if self._array is None:
+            self._array = self._read_back(order) if self.on_disk else self.buffer
+        return self._array
+
+    def _read_back(self, order: np.ndarray) -> Columns:
         n, size = self.n, self.dtype.itemsize
         final = _sized_file(n * self.n_scen * size, self.directory)
         stored = np.empty(n, dtype=self.dtype)
@@ -344,11 +386,11 @@ class RowTable:
         if on_disk:
             self._file = _sized_file(n * self.row_size * self.dtype.itemsize, directory)
         else:
-            self._buffer = np.empty((n, *self.row_shape), dtype=self.dtype)
+            self.buffer = np.empty((n, *self.row_shape), dtype=self.dtype)
 
     def write(self, rows: np.ndarray, values: np.ndarray) -> None:
         if not self.on_disk:
-            self._buffer[rows] = values
+            self.buffer[rows] = values
             return
         flat = np.ascontiguousarray(values, dtype=self.dtype).reshape(len(rows), self.row_size)
         row_bytes = self.row_size * self.dtype.itemsize
@@ -358,7 +400,7 @@ class RowTable:
     def array(self, order: np.ndarray | None = None) -> np.ndarray | StoredRows:
         """The filled (n, ...) array (``StoredRows`` on disk)."""
         if not self.on_disk:
-            return self._buffer
+            return self.buffer
         file, row_size, dtype = self._file, self.row_size, self.dtype
 
         def read(start: int, stop: int) -> np.ndarray:

@@ -14,9 +14,11 @@ few columns, whatever the universe.  Either way every value is the same.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -30,9 +32,10 @@ from execbench.errors import DataError, ParameterError
 MEMORY_ENV = "EXECBENCH_RESULTS_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256
 FLOAT_FIELDS = ("achieved", "benchmark", "executed", "max_participation")
-COUNT_FIELDS = ("end_bar", "violations")  # at most T: int64 in memory; on disk int16 (int32 past 32767 bars)
+COUNT_FIELDS = ("end_bar", "violations")  # at most T: int32 as the kernel gives them; on disk int16 below 32768 bars
 
 _held = [0]  # bytes of results held in memory by live stores' arrays
+_held_lock = threading.Lock()
 
 
 def memory_budget() -> int:
@@ -42,8 +45,8 @@ def memory_budget() -> int:
         mb = float(text) if text else DEFAULT_MEMORY_MB
     except ValueError:
         raise ParameterError(f"{MEMORY_ENV}={text!r}: expected a number of megabytes (0: always on disk)") from None
-    if mb < 0:
-        raise ParameterError(f"{MEMORY_ENV}={text!r}: expected a number of megabytes >= 0")
+    if not (math.isfinite(mb) and mb >= 0):
+        raise ParameterError(f"{MEMORY_ENV}={text!r}: expected a finite number of megabytes >= 0")
     return int(mb * 2**20)
 
 
@@ -73,7 +76,9 @@ class StoreSize:
 
     def on_disk(self) -> bool:
         """Whether these results go to disk: they would take the in-memory budget past its limit."""
-        return _held[0] + self.result_bytes > memory_budget()
+        with _held_lock:
+            held = _held[0]
+        return held + self.result_bytes > memory_budget()
 
 
 def check_space(*sizes: StoreSize, directory: str | None = None) -> None:
@@ -117,14 +122,16 @@ class ResultStore:
         if size.impact:
             fields["achieved_no_impact"] = np.float64
         self.tables = {name: ScenarioTable(n, n_scen, dtype, on_disk=self.on_disk,
-                                           read_dtype=np.int64 if name in COUNT_FIELDS else None)
+                                           read_dtype=np.int32 if name in COUNT_FIELDS else None)
                        for name, dtype in fields.items()}
         self.allocations = (RowTable(n, (size.horizon, len(self.kept)), np.float32, on_disk=self.on_disk)
                             if self.kept else None)
         self._rows: list[np.ndarray] = []
-        if not self.on_disk:  # held until the arrays are freed (the result's arrays are views of them)
-            _held[0] += size.result_bytes
-            weakref.finalize(self.tables["achieved"].buffer, _release, size.result_bytes)
+        if not self.on_disk:  # each array counts until it is freed (the result holds the arrays themselves)
+            buffers = [t.buffer for t in self.tables.values()] + ([self.allocations.buffer] if self.kept else [])
+            for buffer in buffers:
+                _change_held(buffer.nbytes)
+                weakref.finalize(buffer, _change_held, -buffer.nbytes)
 
     def __repr__(self) -> str:
         where = "on disk" if self.on_disk else "in memory"
@@ -149,5 +156,6 @@ class ResultStore:
                             allocations=allocations, **values)
 
 
-def _release(nbytes: int) -> None:
-    _held[0] -= nbytes
+def _change_held(nbytes: int) -> None:
+    with _held_lock:
+        _held[0] += nbytes
