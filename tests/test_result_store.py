@@ -193,11 +193,12 @@ def test_a_full_disk_is_a_one_line_error(monkeypatch):
         table.write(np.arange(4), np.zeros((4, 2)))
 
 
-def test_the_memory_budget_counts_every_array_until_it_is_freed():
+def test_the_memory_budget_counts_every_array_until_it_is_freed(monkeypatch):
     import gc
 
     from execbench.engine.replay import store as store_module
 
+    monkeypatch.setenv(MEMORY_ENV, "4096")
     before = store_module._held[0]
     orders = pd.DataFrame({"asset": ["x"] * 6})
     store = store_module.ResultStore(eb.scenario_grid(2), store_module.StoreSize(6, 24, 2, 3), orders=orders,
