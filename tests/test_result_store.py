@@ -103,7 +103,7 @@ def test_stores_put_every_order_in_its_place_in_memory_and_on_disk(data, n, n_sc
             counts_table.write(rows, counts[rows])
             rows_table.write(rows, blocks[rows])
         order = final_order(chunks, n)
-        got_floats, got_counts, got_rows = floats_table.array(order), counts_table.array(order), rows_table.array(order)
+        got_floats, got_counts, got_rows = floats_table.array(order), counts_table.array(order), rows_table.array()
         assert isinstance(got_floats, Columns) == on_disk and isinstance(got_rows, StoredRows) == on_disk
         np.testing.assert_array_equal(np.asarray(got_floats), values)
         np.testing.assert_array_equal(np.asarray(got_counts), counts)

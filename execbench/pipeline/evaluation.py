@@ -229,12 +229,12 @@ def replay_strategy(strategy: Strategy, windows: OrderWindows, grid: ScenarioGri
     check_supported(strategy, grid)
     kept_index = [grid.index(label) for label in keep]
     orders = windows.orders_frame()  # shared by every result on these windows, as are the reference prices
-    windows.reference_prices()  # gathered once, a block at a time; the chunks take theirs along
+    reference = windows.reference_prices()  # gathered once, a block at a time; the chunks take theirs along
     if calls is None:
         calls = strategy_calls(windows, strategy.lookback, chunk_size)
     store = ResultStore(grid, StoreSize(len(windows), len(grid), grid.horizon, len(keep),
                                         impact=impact is not None and impact.active), kept=tuple(keep),
-                        orders=orders, reference=windows.reference_prices())
+                        orders=orders, reference=reference)
     for group in call_groups(calls, chunk_size):
         rows = np.concatenate(group)
         chunk = windows.subset(rows)

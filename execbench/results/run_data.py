@@ -53,11 +53,6 @@ def savez_fast(path: Path, **arrays: np.ndarray | Columns | StoredRows) -> None:
                     np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
-def _stored(values: np.ndarray | Columns, dtype: type) -> np.ndarray | Columns:
-    """``values`` as ``dtype`` for a results file: a C-ordered array, or ``Columns`` cast as they are read."""
-    return values.astype(dtype) if isinstance(values, Columns) else np.ascontiguousarray(values, dtype=dtype)
-
-
 @dataclass(frozen=True, eq=False, repr=False)
 class RunData(PerScenario):
     """One strategy's per-order results on a run's orders: what a run folder keeps of a ``ReplayResult``
@@ -133,16 +128,16 @@ class RunData(PerScenario):
             run_id=np.array(run_id),
             strategy=np.array(self.strategy),
             grid=np.array(json.dumps([asdict(s) | {"effective_min_rate": None} for s in self.grid.specs])),
-            bps=_stored(self.bps, np.float32),
-            end_bar=_stored(self.end_bar, np.int16),
-            violations=_stored(self.violations, np.int16),
-            baseline_bps=_stored(self.baseline_bps, np.float32),
+            bps=self.bps.astype(np.float32),
+            end_bar=self.end_bar.astype(np.int16),
+            violations=self.violations.astype(np.int16),
+            baseline_bps=self.baseline_bps.astype(np.float32),
             asset=self.orders["asset"].to_numpy().astype(str),
             origin=self.orders["origin"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64),
             allocations=np.zeros((0,), np.float32) if self.allocations is None else self.allocations,
             kept=np.array(self.kept, dtype=str),
             **({"regime": self.orders["regime"].to_numpy().astype(str)} if "regime" in self.orders else {}),
-            **{name: np.zeros((0,), np.float32) if getattr(self, name) is None else _stored(getattr(self, name), np.float32)
+            **{name: np.zeros((0,), np.float32) if getattr(self, name) is None else getattr(self, name).astype(np.float32)
                for name in self.EXTRAS},
         )
         return path

@@ -31,7 +31,40 @@ from execbench.errors import DataError
 COLUMN_CACHE_BYTES = 64 * 2**20  # decoded columns a disk store keeps (least recently read out first)
 
 
-class Columns:
+class _PerOrder:
+    """What ``Columns`` and ``StoredRows`` share: a read-only (n, ...) array of ``dtype`` read by ``block``
+    (the orders ``start`` to ``stop``, whole), materialised by ``np.asarray`` and pickled as that array."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, read: Callable):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+        self._read = read
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        """Consecutive blocks of at most ``size`` orders (``block``), in order."""
+        for start in range(0, self.shape[0], size):
+            yield self.block(start, start + size)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.block(0, self.shape[0])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __reduce__(self):  # pickled (sent to another process) as the array it stands for
+        return (np.asarray, (np.asarray(self),))
+
+
+class Columns(_PerOrder):
     """A read-only (n, S) array held as columns (module docstring).
 
     Parameters
@@ -45,30 +78,14 @@ class Columns:
         ``stop`` as a 1-D array.
     """
 
-    ndim = 2
     __array_priority__ = 1000  # binary operators with an ndarray come here (``__array_ufunc__``)
-
-    def __init__(self, shape: tuple[int, int], dtype: Any, read: Callable[[int, int, int], np.ndarray]):
-        self.shape = (int(shape[0]), int(shape[1]))
-        self.dtype = np.dtype(dtype)
-        self._read = read
 
     def __repr__(self) -> str:
         return f"Columns({self.shape[0]:,} orders × {self.shape[1]} scenarios, {self.dtype}, read by column)"
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def size(self) -> int:
-        return self.shape[0] * self.shape[1]
-
     def column(self, s: int) -> np.ndarray:
         """The n values of scenario ``s`` (negative counts from the end)."""
-        n_scen = self.shape[1]
-        if not -n_scen <= s < n_scen:
-            raise IndexError(f"Columns: scenario {s} out of range for {n_scen} scenarios")
-        return self._read(int(s) % n_scen, 0, self.shape[0])
+        return self.part(s, 0, self.shape[0])
 
     def part(self, s: int, start: int, stop: int) -> np.ndarray:
         """Scenario ``s``'s values for the orders ``start`` to ``stop`` (clipped to 0..n, as a slice is)."""
@@ -85,11 +102,6 @@ class Columns:
         for s in range(self.shape[1]):
             out[:, s] = self._read(s, start, stop)
         return out
-
-    def blocks(self, size: int) -> Iterator[np.ndarray]:
-        """Consecutive blocks of at most ``size`` orders (``block``), in order."""
-        for start in range(0, self.shape[0], size):
-            yield self.block(start, start + size)
 
     def columns(self, selection: Any = slice(None), rows: Any = slice(None)) -> np.ndarray:
         """The scenarios at ``selection`` (a slice, indices or a mask over S) as an (n, k) array, of the
@@ -124,10 +136,6 @@ class Columns:
     def __bool__(self) -> bool:
         return bool(np.asarray(self))  # NumPy's truth value: ambiguous (an error) for more than one element
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self.block(0, self.shape[0])
-        return out if dtype is None else out.astype(dtype, copy=False)
-
     def __getattr__(self, name: str) -> Any:
         """Any other public ndarray attribute (``mean``, ``all``, ``T`` ...) of the materialised array."""
         if name.startswith("_") or not hasattr(np.ndarray, name):
@@ -153,9 +161,6 @@ class Columns:
         with np.errstate(all="ignore"):
             dtype = ufunc(*(_sample(x) for x in inputs)).dtype
         return Columns(self.shape, dtype, read)
-
-    def __reduce__(self):  # pickled (sent to another process) as the array it stands for
-        return (np.asarray, (np.asarray(self),))
 
     # the operators NumPy arrays have, as ufuncs (so that they stay column by column)
     def __add__(self, other): return np.add(self, other)
@@ -223,44 +228,19 @@ def _operand(x: Any, shape: tuple[int, int]) -> Callable[[int, int, int], Any]:
     return lambda s, start, stop: values[0, pick(s):pick(s) + 1]
 
 
-class StoredRows:
-    """A read-only (n, ...) array of per-order values (kept allocations) read a block of orders at a time:
-    ``block(start, stop)``, ``blocks(size)``; ``np.asarray`` materialises it."""
-
-    def __init__(self, shape: tuple[int, ...], dtype: Any, read: Callable[[int, int], np.ndarray]):
-        self.shape = tuple(int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
-        self.ndim = len(self.shape)
-        self._read = read
+class StoredRows(_PerOrder):
+    """A read-only (n, ...) array of per-order values (kept allocations) read a block of orders at a time
+    (``block``, ``blocks``); ``read(start, stop)`` returns those orders."""
 
     def __repr__(self) -> str:
         return f"StoredRows({self.shape[0]:,} orders × {self.shape[1:]}, {self.dtype}, read by block of orders)"
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
 
     def block(self, start: int, stop: int) -> np.ndarray:
         """The orders ``start`` to ``stop`` (final order)."""
         return self._read(int(start), int(min(stop, self.shape[0])))
 
-    def blocks(self, size: int) -> Iterator[np.ndarray]:
-        """Consecutive blocks of at most ``size`` orders, in order."""
-        for start in range(0, self.shape[0], size):
-            yield self.block(start, start + size)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = np.concatenate(list(self.blocks(65536))) if self.shape[0] else np.empty(self.shape, self.dtype)
-        return out if dtype is None else out.astype(dtype, copy=False)
-
     def __getitem__(self, key: Any) -> np.ndarray:
         return np.asarray(self)[key]
-
-    def __reduce__(self):
-        return (np.asarray, (np.asarray(self),))
 
 
 class _ColumnCache:
@@ -318,10 +298,10 @@ class ScenarioTable:
     """One (n, S) field of a result, filled chunk by chunk with the orders at ``rows`` (any order) and read
     back in the final order.  In memory, a C-ordered (n, S) array of ``read_dtype`` written in place (the
     layout a concatenation gives, so whole-array reductions add in the same order).  On disk, an unlinked
-    temporary file of
-    ``dtype``, scenario-major: the chunks are appended to each scenario's stretch, then (``array()``)
-    rewritten in the final order, one column at a time, so that any orders of a scenario are one read;
-    it is read back as ``Columns`` of ``read_dtype``, whole columns through the process's column cache."""
+    temporary file of ``dtype``, scenario-major: the chunks are appended to each scenario's stretch, then
+    (``array()``) rewritten in the final order, one column at a time, so that any orders of a scenario are
+    one read; it is read back as ``Columns`` of ``read_dtype``, whole columns through the process's
+    column cache."""
 
     def __init__(self, n: int, n_scen: int, dtype: Any, *, on_disk: bool, directory: str | None = None,
                  read_dtype: Any = None):
@@ -397,8 +377,8 @@ class RowTable:
         for j, place in enumerate(np.asarray(rows)):
             _pwrite_all(self._file.fileno(), flat[j], int(place) * row_bytes)
 
-    def array(self, order: np.ndarray | None = None) -> np.ndarray | StoredRows:
-        """The filled (n, ...) array (``StoredRows`` on disk)."""
+    def array(self) -> np.ndarray | StoredRows:
+        """The filled (n, ...) array (``StoredRows`` on disk: every row is already in its place)."""
         if not self.on_disk:
             return self.buffer
         file, row_size, dtype = self._file, self.row_size, self.dtype

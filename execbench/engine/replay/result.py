@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -11,7 +11,6 @@ import pandas as pd
 from execbench.contracts import PerScenario, ScenarioGrid, paper_bps
 from execbench.engine.replay.columns import Columns, StoredRows
 
-STORED = ("achieved", "benchmark", "executed", "max_participation", "end_bar", "violations")
 METRICS = ("achieved", "benchmark", "bps", "perf_bps", "executed", "max_participation", "end_bar", "violations")
 
 
@@ -98,29 +97,3 @@ class ReplayResult(PerScenario):
         for column in self.orders.columns:
             frame.insert(1, column, np.repeat(self.orders[column].to_numpy(), n_scen))
         return frame
-
-    def take(self, rows: np.ndarray) -> "ReplayResult":
-        """The orders at ``rows``, in that order."""
-        values = {f.name: getattr(self, f.name)[rows] for f in fields(ReplayResult) if f.name in STORED}
-        optional = {name: getattr(self, name)[rows] for name in ("allocations", "achieved_no_impact")
-                    if getattr(self, name) is not None}
-        if self.reference is not None:
-            optional["reference"] = {k: v[rows] for k, v in self.reference.items()}
-        return ReplayResult(grid=self.grid, orders=self.orders.iloc[rows].reset_index(drop=True), kept=self.kept,
-                            **optional, **values)
-
-    @staticmethod
-    def concat(parts: list["ReplayResult"]) -> "ReplayResult":
-        """Stack results over orders (same grid)."""
-        if not parts:
-            raise ValueError("ReplayResult.concat: nothing to concatenate")
-        values = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ReplayResult)
-                  if f.name in STORED}
-        orders = pd.concat([p.orders for p in parts], ignore_index=True)
-        optional = {}
-        for name in ("allocations", "achieved_no_impact"):
-            if getattr(parts[0], name) is not None:
-                optional[name] = np.concatenate([getattr(p, name) for p in parts])
-        if parts[0].reference is not None:
-            optional["reference"] = {k: np.concatenate([p.reference[k] for p in parts]) for k in parts[0].reference}
-        return ReplayResult(grid=parts[0].grid, orders=orders, kept=parts[0].kept, **optional, **values)
