@@ -3,7 +3,9 @@ each resample's positions.
 
 ``resampled_sums`` (Numba) and its NumPy twin ``resampled_sums_numpy`` give the same (reps,) sums of
 ``values[indices[r]]``; the kernel reads the positions once, without the (reps × n) gathered copy the
-twin builds (400 resamples of 30k dates: a 90 MB temporary per series).
+twin builds (400 resamples of 30k dates: a 90 MB temporary per series).  The tables use
+``resampled_run_sums_columns``: a block bootstrap's rows as runs of consecutive positions
+(``index_runs``), each run's sum a difference of running sums.
 
 ``resampled_medians`` gives the median of every resample of dates, each resampled date bringing all
 its orders, as a weighted median: the orders sorted once, each weighted by how often the resample
@@ -82,41 +84,67 @@ def _check_runs(runs: IndexRuns, size: int, caller: str) -> None:
 
 
 def resampled_run_sums(values: np.ndarray, runs: IndexRuns) -> np.ndarray:
-    """``resampled_sums`` from the rows' runs (``index_runs``): the same additions in the same order,
-    so the same sums to the last bit, reading the values in order (``resampled_run_sums_columns`` of
-    one column)."""
+    """The sum of ``values`` (n,) over each row of ``runs`` (``index_runs``), (reps,):
+    ``resampled_run_sums_columns`` of one column."""
     values = np.asarray(values, dtype=np.float64)
     _check_runs(runs, values.size, "resampled_run_sums")
     return resampled_run_sums_columns(values[:, None], runs)[:, 0]
 
 
 @nb.njit(nogil=True, cache=True)
-def _run_sums_columns(values, start, length, offsets, first_row, stop_row, out):
-    k = values.shape[1]
+def _prefix_run_sums(prefix, start, length, offsets, first_row, stop_row, out):
+    k = prefix.shape[1]
     acc = np.empty(k)
     for r in range(first_row, stop_row):
         acc[:] = 0.0
         for q in range(offsets[r], offsets[r + 1]):
-            for j in range(start[q], start[q] + length[q]):
-                for c in range(k):  # k independent sums: no chain waits for another's addition
-                    acc[c] += values[j, c]
+            a, b = start[q], start[q] + length[q]
+            for c in range(k):
+                acc[c] += prefix[b, c] - prefix[a, c]
         for c in range(k):
             out[r, c] = acc[c]
 
 
+def _prefix(values: np.ndarray) -> np.ndarray:
+    """(n + 1, k) running sums of the columns, from 0 (``np.cumsum`` adds in order)."""
+    prefix = np.zeros((values.shape[0] + 1, values.shape[1]))
+    np.cumsum(values, axis=0, out=prefix[1:])
+    return prefix
+
+
 def resampled_run_sums_columns(values: np.ndarray, runs: IndexRuns) -> np.ndarray:
-    """The sums of every column of ``values`` (n, k) over each row of ``runs``, (reps, k): each column
-    adds its values in the runs' order (so each equals ``resampled_sums`` over the positions to the last
-    bit), and the k sums advance together, so the additions of one column no longer wait for each other."""
+    """The sums of every column of ``values`` (n, k), finite, over each row of ``runs``, (reps, k).
+
+    A run's sum is the difference of the column's running sums at its ends, so a resample costs one
+    subtraction per run (about n / block) instead of one addition per position (n): 20 to 30 times
+    fewer operations for the block lengths the tables use.  Against adding the values one by one it
+    differs by rounding only, at most about 2·runs·ε·max|running sum| per resample (tested against
+    ``resampled_sums``); ``resampled_run_sums_numpy`` is its twin, to the last bit."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(f"resampled_run_sums_columns: values must be (n, k), got shape {values.shape}")
     _check_runs(runs, values.shape[0], "resampled_run_sums_columns")
+    if not np.isfinite(values).all():
+        raise ValueError("resampled_run_sums_columns: values must be finite (drop missing values per date first)")
     reps = runs.offsets.size - 1
     out = np.empty((reps, values.shape[1]))
-    per_rep = max(1, int(runs.length.sum()) * max(values.shape[1], 1) // max(reps, 1))
-    run_rows(_run_sums_columns, reps, (values, runs.start, runs.length, runs.offsets), (out,),
+    per_rep = max(1, runs.start.size * max(values.shape[1], 1) // max(reps, 1))
+    run_rows(_prefix_run_sums, reps, (_prefix(values), runs.start, runs.length, runs.offsets), (out,),
              min_rows=-(-WORK_PER_THREAD // per_rep))
+    return out
+
+
+def resampled_run_sums_numpy(values: np.ndarray, runs: IndexRuns) -> np.ndarray:
+    """The NumPy twin of ``resampled_run_sums_columns``: the runs' differences of running sums, added in
+    each row's order."""
+    values = np.asarray(values, dtype=np.float64)
+    prefix = _prefix(values)
+    differences = prefix[runs.start + runs.length] - prefix[runs.start]
+    out = np.zeros((runs.offsets.size - 1, values.shape[1]))
+    for r in range(out.shape[0]):
+        row = differences[runs.offsets[r]:runs.offsets[r + 1]]
+        if len(row):
+            out[r] = np.cumsum(row, axis=0)[-1]
     return out
 
 

@@ -100,8 +100,16 @@ def execution_curves(run: RunData, periods: list[int | str], *, target: str = "q
                 ax.set_ylabel("fraction executed")
     axes[0, -1].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"{run.strategy.upper()}: cumulative execution ({target} target, VWAP benchmark)", fontsize=10)
-    fig.tight_layout()
+    _margins(fig, left=0.6, right=0.1, bottom=0.45, top=0.55, wspace=0.08, hspace=0.22)
     return fig
+
+
+def _margins(fig, *, left: float, right: float, bottom: float, top: float, wspace: float, hspace: float) -> None:
+    """Fixed margins in inches, for a grid of panels whose labels are known in advance: ``tight_layout``
+    measures every tick label and took 0.5 s of the 1.3 s the ten-panel execution curves cost."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        wspace=wspace, hspace=hspace)
 
 
 def mean_by_period(ci: pd.DataFrame, strategy: str, *, benchmark: str = "vwap", target: str = "quantity"):

@@ -163,6 +163,7 @@ class _Pages:
         self.pool = pool
         self.order: list[int | Path | Future] = []  # a page of ``drawn`` (its number) or a figure's PDF
         self._count = 0
+        self._early: dict[str, Future] = {}  # figures submitted before their page comes (``prefetch``)
 
     def savefig(self, fig) -> None:
         self.drawn.savefig(fig)
@@ -170,13 +171,28 @@ class _Pages:
         self._count += 1
 
     def figure(self, stem: str, maker: str, *args, **kwargs) -> None:
-        """A figure page: ``figures.<maker>(*args, **kwargs)``, saved as ``figures/<stem>.png|pdf``."""
+        """A figure page: ``figures.<maker>(*args, **kwargs)``, saved as ``figures/<stem>.png|pdf`` (the job
+        ``prefetch`` submitted for ``stem``, if it did)."""
+        early = self._early.pop(stem, None)
+        if early is not None:
+            self.order.append(early)
+            return
         job = (maker, args, kwargs, self.figure_dir, stem)
         self.order.append(self.pool.submit(_draw_figure, *job) if self.pool else _draw_figure(*job))
+
+    def prefetch(self, jobs: list[tuple[str, str, tuple]]) -> None:
+        """Start drawing figures (stem, maker, args) whose pages come later, so that the workers draw while
+        the main process computes the tables before them; without workers, nothing (they are drawn when
+        their page comes)."""
+        if self.pool:
+            for stem, maker, args in jobs:
+                self._early[stem] = self.pool.submit(_draw_figure, maker, args, {}, self.figure_dir, stem)
 
     def assemble(self, drawn_path: Path, out: Path) -> None:
         from pypdf import PdfReader, PdfWriter  # only where a report is written
 
+        if self._early:
+            raise RuntimeError(f"report: figures {sorted(self._early)} were drawn but given no page")
         drawn = PdfReader(drawn_path)
         writer = PdfWriter()
         for page in self.order:
@@ -304,6 +320,31 @@ def _write_pages(partial: Path, run_dir: Path, record: dict, runs: dict[str, Run
         drawn.unlink(missing_ok=True)
 
 
+def _run_figures(name: str, run: RunData, periods: list, flexible: list,
+                 ci: pd.DataFrame | None = None) -> list[tuple[str, str, tuple]]:
+    """One strategy's figure pages in order, as (stem, maker, args); the mean-by-period figure only with its
+    ``ci`` table (a run's report has it, a comparison's does not)."""
+    shared = _Shared(name)
+    jobs = [(f"{name}_density_m{flexible[0]}", "slippage_density", (shared, flexible[0]))]
+    if len(flexible) > 1:
+        middle = flexible[len(flexible) // 2]
+        jobs.append((f"{name}_density_m{middle}", "slippage_density", (shared, middle)))
+    if run.allocations is not None:
+        jobs.append((f"{name}_execution_curves", "execution_curves", (shared, periods)))
+    if ci is not None:
+        jobs.append((f"{name}_mean_by_period", "mean_by_period", (ci, name)))
+    if run.orders["asset"].nunique() > 1:
+        jobs.append((f"{name}_by_asset", "breakdown", (shared, "asset", [flexible[0], MATCH])))
+    jobs.append((f"{name}_by_year", "breakdown", (shared, "year", [flexible[0], MATCH])))
+    return jobs
+
+
+def _compare_figures(flexible: list) -> list[tuple[str, str, tuple]]:
+    """A comparison's closing figures: every strategy's density, per side."""
+    return [(f"strategies_density_{side}_m{flexible[0]}", "strategies_density", (_Shared(_ALL_RUNS), flexible[0], side))
+            for side in ("buy", "sell")]
+
+
 def _draw_pages(pdf: _Pages, run_dir: Path, record: dict, runs: dict[str, RunData], periods: list, flexible: list,
                 is_compare: bool, manifest: dict, seed: int) -> None:
     _text_page(pdf, f"execbench {'comparison' if is_compare else 'run'}: {', '.join(runs)} on {record['asset']} "
@@ -318,24 +359,16 @@ def _draw_pages(pdf: _Pages, run_dir: Path, record: dict, runs: dict[str, RunDat
     for name, title in table_files:
         if name in manifest["files"]:
             _table_pages(pdf, pd.read_csv(verify_file(run_dir, name, manifest)), title, sign)
+    pdf.prefetch([job for name, run in runs.items() for job in _run_figures(name, run, periods, flexible)]
+                 + (_compare_figures(flexible) if is_compare and "twap" in runs else []))
     _option_pages(pdf, run_dir, runs, flexible, seed)
     for name, run in runs.items():
         ci = ci_table(run, seed=seed, periods=None if not is_compare else periods)
         _table_pages(pdf, ci, f"{name}: statistics with 95 % block-bootstrap CIs (VWAP benchmark, quantity target)",
                      "Mean and median with CIs; hit rate = share of orders better than the benchmark (side-adjusted); "
                      + sign)
-        shared = _Shared(name)
-        pdf.figure(f"{name}_density_m{flexible[0]}", "slippage_density", shared, flexible[0])
-        if len(flexible) > 1:
-            middle = flexible[len(flexible) // 2]
-            pdf.figure(f"{name}_density_m{middle}", "slippage_density", shared, middle)
-        if run.allocations is not None:
-            pdf.figure(f"{name}_execution_curves", "execution_curves", shared, periods)
-        if not is_compare:
-            pdf.figure(f"{name}_mean_by_period", "mean_by_period", ci, name)
-        if run.orders["asset"].nunique() > 1:
-            pdf.figure(f"{name}_by_asset", "breakdown", shared, "asset", [flexible[0], MATCH])
-        pdf.figure(f"{name}_by_year", "breakdown", shared, "year", [flexible[0], MATCH])
+        for stem, maker, args in _run_figures(name, run, periods, flexible, None if is_compare else ci):
+            pdf.figure(stem, maker, *args)
     if is_compare and "twap" in runs:
         paired = paired_table(runs, periods=periods, seed=seed)
         _table_pages(pdf, paired, "Paired comparison with TWAP on the same orders (perf_bps, positive = better)",
@@ -350,9 +383,8 @@ def _draw_pages(pdf: _Pages, run_dir: Path, record: dict, runs: dict[str, RunDat
                          "its volatility above or below their 30-day medians): the strategy's mean perf_bps and its "
                          "mean difference with TWAP on the same orders, 95 % date-block CI with the blocks over the "
                          "whole period, Holm-adjusted HAC p over all rows.")
-        for side in ("buy", "sell"):
-            pdf.figure(f"strategies_density_{side}_m{flexible[0]}", "strategies_density", _Shared(_ALL_RUNS),
-                       flexible[0], side)
+        for stem, maker, args in _compare_figures(flexible):
+            pdf.figure(stem, maker, *args)
     elif is_compare:
         _text_page(pdf, "Paired comparison", ["No paired tests: 'twap', the reference, was not among the "
                                               "compared strategies."])
