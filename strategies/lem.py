@@ -29,7 +29,7 @@ from execbench.contracts import ContractSpec, ScenarioGrid, grid_position
 from execbench.data import UNIVERSES, universe_members
 from execbench.errors import StrategyError
 from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, settle, shared_rates
-from execbench.lem.features import ALIGNMENTS, lem_features, min_history, sequence_features
+from execbench.lem.features import ALIGNMENTS, last_position_features, lem_features, min_history, sequence_features
 from execbench.lem.presets import ARCHITECTURE, DECISIONS, DEFAULTS, TRAINING
 from execbench.strategy import OrderContext, Param, RealisedWindow, StepObservation, Strategy
 
@@ -270,7 +270,6 @@ class LEM(Strategy):
         if obs.step == ctx.horizon - 1:
             return remaining
         if obs.step > 0:
-            seen = sequence_features(ctx, obs.prices, obs.volumes, self.lookback_bars)
-            self._stepper.observe(model_state, seen[:, -1])
+            self._stepper.observe(model_state, last_position_features(ctx, obs.prices, obs.volumes, self.lookback_bars))
         out = self._stepper.decide(model_state)  # (n, T+1, 4, 2), the full grid's order
         return settle(out.reshape(len(out), -1).astype(np.float64)[:, state["columns"]], remaining)

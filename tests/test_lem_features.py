@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import execbench as eb
-from execbench.lem.features import NORMALISER, feature_names, lem_features
+from execbench.lem.features import NORMALISER, feature_names, last_position_features, lem_features, sequence_features
 from execbench.strategy import RealisedWindow, order_context
 
 
@@ -47,6 +47,20 @@ def test_features_for_a_decision_ignore_that_bar_and_later():
         np.testing.assert_array_equal(changed[:, :visible], base[:, :visible])
         if s < horizon - 1:
             assert not np.array_equal(changed[:, visible], base[:, visible])  # the alignment is tight
+
+
+def test_last_position_features_equal_the_sequence_last_position():
+    """Stepwise inference adds one position per revealed bar: the same numbers as the whole sequence's last,
+    on a market with zero-volume bars and a sessions calendar too."""
+    for asset, freq, start in (("BTCUSDT", "1h", "2026-04-01"), ("AAPL", "1d", "2024-01-02")):
+        windows = eb.build_order_windows(eb.load_bars(asset, freq), 12, start=start, min_history=24 + NORMALISER + 1)
+        windows = windows.subset(slice(0, 40))
+        ctx = order_context(windows, 24 + NORMALISER + 1)
+        prices, volumes = windows.window("prices"), windows.window("volumes")
+        volumes[::3, 1] = 0.0
+        for k in range(1, 12):
+            np.testing.assert_array_equal(last_position_features(ctx, prices[:, :k], volumes[:, :k], 24),
+                                          sequence_features(ctx, prices[:, :k], volumes[:, :k], 24)[:, -1])
 
 
 def test_upstream_lead_shifts_the_sequence_one_bar_later():

@@ -65,6 +65,31 @@ def test_adaptive_strategies_see_only_the_past(windows):
     np.testing.assert_allclose(alloc, 1 / 6)
 
 
+def test_a_run_of_the_first_bars_calls_the_strategy_for_those_bars_only(windows):
+    """The audit's perturbed runs decide bars 0 … k − 1 only: the same allocations there, 0 after, and no
+    call for a later bar; a sequence model's partial run is not held to sum to 1."""
+    grid = scenario_grid(6, sides=("buy",))
+    strategy = PeekingAdaptive()
+    strategy.seen = []
+    whole = run_strategy(strategy, windows, grid)
+    for k in (1, 3, 6):
+        strategy.seen = []
+        part = run_strategy(strategy, windows, grid, bars=k)
+        assert max(step for step, *_ in strategy.seen) == k - 1
+        np.testing.assert_array_equal(part[:, :k], whole[:, :k])
+        assert not part[:, k:].any()
+
+    class Sequence(Strategy):
+        name, mode = "seq", "sequence"
+
+        def allocate_sequence(self, ctx, grid, window):
+            return np.full((ctx.n_orders, ctx.horizon, len(grid)), 1.0 / ctx.horizon)
+
+    np.testing.assert_array_equal(run_strategy(Sequence(), windows, grid, bars=2)[:, :2], 1 / 6)
+    with pytest.raises(ValueError, match="bars must lie in 1..6"):
+        run_strategy(strategy, windows, grid, bars=0)
+
+
 class Broken(Strategy):
     name = "broken"
 

@@ -82,9 +82,31 @@ def sequence_features(ctx: OrderContext, prices: np.ndarray, volumes: np.ndarray
     volumes = np.concatenate([past_volumes[:, NORMALISER:], volumes], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         level = np.nanmean(past_volumes[:, :NORMALISER], axis=1)
+    times = np.concatenate([ctx.history_times(lookback - lead), ctx.bar_times()[:, :ahead]], axis=1)
+    return _features(prices, volumes, level, times, ctx)
+
+
+def last_position_features(ctx: OrderContext, prices: np.ndarray, volumes: np.ndarray, lookback: int) -> np.ndarray:
+    """``sequence_features(ctx, prices, volumes, lookback)[:, -1]`` (n, F), the same numbers, from the
+    bars it needs only: what stepwise inference adds after each revealed bar (``prices`` / ``volumes``
+    (n, k), k ≥ 1, the bars seen so far)."""
+    if prices.shape[1] < 1:
+        raise ValueError("last_position_features: needs at least one revealed bar")
+    past_volumes = ctx.history("volumes", lookback + NORMALISER)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = np.nanmean(past_volumes[:, :NORMALISER], axis=1)
+    previous = prices[:, -2:-1] if prices.shape[1] > 1 else ctx.history("prices", 1)
+    times = ctx.bar_times()[:, prices.shape[1] - 1:prices.shape[1]]
+    return _features(np.concatenate([previous, prices[:, -1:]], axis=1), volumes[:, -1:], level, times, ctx)[:, 0]
+
+
+def _features(prices: np.ndarray, volumes: np.ndarray, level: np.ndarray, times: np.ndarray,
+              ctx: OrderContext) -> np.ndarray:
+    """The features (n, k, F) of k positions from their bars' ``volumes`` and open ``times`` (n, k), the
+    prices (n, k + 1) from the bar before the first, and each order's volume ``level``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
         volume = volumes / np.where(level > 0, level, np.nan)[:, None]
         returns = RETURN_SCALE * np.log(prices[:, 1:] / prices[:, :-1])
-    times = np.concatenate([ctx.history_times(lookback - lead), ctx.bar_times()[:, :ahead]], axis=1)
     first, second = _calendar(times, ctx.calendar)
     frequency = np.full(volume.shape, freq_minutes(ctx.freq) * 60 / 86_400.0)
     features = np.stack([volume, returns, first, second, frequency], axis=-1)

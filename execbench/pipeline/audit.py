@@ -10,6 +10,8 @@ order of the call, the bars from origin+s up to the start of the next order's in
 perturbed (prices, or volumes), and checks that the allocations for bars origin … origin+s are
 unchanged, for every step s.  The perturbed market has the same form as the real one (the same
 series, orders and batch), so the audited call cannot be told from a real one without the true data.
+A perturbed run decides bars origin … origin+s only (``run_strategy(bars=s + 1)``: an adaptive or
+sequence strategy is not called for the later bars, which no check reads).
 
 What it cannot see: a strategy that re-reads the data from disk or from the caller's memory; the
 ``impossible result`` checks of ``execbench.analysis.sanity`` are the backstop there (README, "The
@@ -148,8 +150,8 @@ def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str,
     return replace(windows, series=tuple(series))
 
 
-def _one_call(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid) -> np.ndarray:
-    return run_strategy(strategy, windows, grid, batches=[np.arange(len(windows))])
+def _one_call(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, bars: int | None = None) -> np.ndarray:
+    return run_strategy(strategy, windows, grid, batches=[np.arange(len(windows))], bars=bars)
 
 
 def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, calls: list[np.ndarray], *,
@@ -162,8 +164,8 @@ def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid,
     checks = []
     for step in range(windows.horizon):
         for name in INPUTS:
-            alloc = np.concatenate([_one_call(strategy, perturbed_call(sub, strategy.lookback, step, name, rng), grid)
-                                    for sub in subsets])
+            alloc = np.concatenate([_one_call(strategy, perturbed_call(sub, strategy.lookback, step, name, rng), grid,
+                                              bars=step + 1) for sub in subsets])  # only bars ≤ step are compared
             fixed = slice(0, step + 1)  # bars origin .. origin+step may not see bar origin+step
             change = np.abs(alloc[:, fixed, :] - base[:, fixed, :])
             change = np.where(np.isnan(change), np.inf, change)

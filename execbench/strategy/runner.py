@@ -156,9 +156,11 @@ def _run_policy(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes
     return alloc
 
 
-def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, policies: bool = True) -> np.ndarray:
+def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, policies: bool = True,
+               bars: int | None = None) -> np.ndarray:
     ctx = order_context(windows, strategy.lookback)
     n, horizon, n_scen = len(windows), windows.horizon, len(grid)
+    decided = horizon if bars is None else bars
     if strategy.mode == "static":
         out = call_strategy(strategy, "schedule", lambda: strategy.schedule(ctx, grid))
         return _checked_shape(strategy.name, "schedule", out, (n, horizon, n_scen))
@@ -166,12 +168,13 @@ def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, 
     alloc = np.zeros((n, horizon, n_scen))
     if strategy.mode == "sequence":  # one call per decision bar, the bars at and after it masked
         last_known = ctx.history("prices", 1)[:, 0]
-        for s in range(horizon):
+        for s in range(decided):
             window = masked_window(prices, volumes, last_known, s)
             out = call_strategy(strategy, f"allocate_sequence (bar {s})",
                                 lambda: strategy.allocate_sequence(ctx, grid, window))
             alloc[:, s, :] = _checked_shape(strategy.name, "allocate_sequence", out, (n, horizon, n_scen))[:, s, :]
-        _check_stitched(strategy.name, alloc)
+        if decided == horizon:
+            _check_stitched(strategy.name, alloc)
         return alloc
     state = call_strategy(strategy, "start", lambda: strategy.start(ctx, grid))
     compiled = None
@@ -179,7 +182,7 @@ def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, 
         compiled = call_strategy(strategy, "policy_kernel", lambda: strategy.policy_kernel(state))
     if compiled is not None:  # the per-order Numba form of step (execbench.strategy.policy)
         return _run_policy(strategy, compiled, prices, volumes, alloc)
-    for s in range(horizon):
+    for s in range(decided):
         obs = StepObservation(step=s, prices=prices[:, :s].copy(), volumes=volumes[:, :s].copy(),
                               allocated=alloc[:, :s, :].copy())
         out = call_strategy(strategy, f"step (bar {s})", lambda: strategy.step(state, obs))
@@ -188,7 +191,7 @@ def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, 
 
 
 def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, *,
-                 batches: list[np.ndarray] | None = None, policies: bool = True) -> np.ndarray:
+                 batches: list[np.ndarray] | None = None, policies: bool = True, bars: int | None = None) -> np.ndarray:
     """Drive ``strategy`` over ``windows`` according to its mode; returns allocations (n, T, S).
 
     The orders are shown to the strategy in independent batches (``execbench.orders.independent_batches``:
@@ -206,6 +209,11 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
     policies
         Drive an adaptive strategy's per-order Numba kernel where it has one (``Strategy.policy_kernel``);
         ``False`` steps its NumPy ``step`` (the reference twin).
+    bars
+        Decide bars 0 … ``bars`` − 1 only and leave the later ones 0 (the look-ahead audit's runs that
+        check those bars alone); an adaptive or sequence strategy is then called for those bars only (a
+        call cannot change what earlier calls returned), a static one or a policy kernel still
+        allocates every bar.  ``None``: all T.
     """
     from execbench.orders.batches import independent_batches  # pandas: only when running
 
@@ -213,9 +221,11 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
     horizon = windows.horizon
     if grid.horizon != horizon:
         raise StrategyError(f"scenario grid horizon {grid.horizon} differs from the order windows' horizon {horizon}")
+    if bars is not None and not 1 <= bars <= horizon:
+        raise ValueError(f"run_strategy: bars must lie in 1..{horizon}, got {bars}")
     if batches is None:
         batches = independent_batches(windows, strategy.lookback)
     alloc = np.zeros((len(windows), horizon, len(grid)))
     for rows in batches:
-        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid, policies)
+        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid, policies, bars)
     return alloc
