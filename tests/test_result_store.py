@@ -213,3 +213,28 @@ def test_the_memory_budget_counts_every_array_until_it_is_freed(monkeypatch):
     del end_bar
     gc.collect()
     assert store_module._held[0] == before
+
+
+def test_results_files_store_what_does_not_compress(tmp_path):
+    """``savez_fast`` deflates a member unless its sample deflates by less than 10 %: float noise is stored,
+    repetitive arrays are compressed, and ``np.load`` reads both back exactly (lazy columns too)."""
+    import zipfile
+
+    from execbench.engine.replay.columns import Columns
+    from execbench.results.run_data import savez_fast
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(5000, 40)).astype(np.float32)
+    steps = np.repeat(np.arange(50, dtype=np.float32), 4000).reshape(5000, 40)
+    lazy = Columns(noise.shape, np.float32, lambda s, start, stop: noise[start:stop, s])
+    path = tmp_path / "r.npz"
+    savez_fast(path, noise=noise, steps=steps, lazy=lazy, tiny=np.array("x"))
+    with zipfile.ZipFile(path) as archive:
+        kinds = {info.filename: info.compress_type for info in archive.infolist()}
+    assert kinds == {"noise.npy": zipfile.ZIP_STORED, "steps.npy": zipfile.ZIP_DEFLATED,
+                     "lazy.npy": zipfile.ZIP_STORED, "tiny.npy": zipfile.ZIP_DEFLATED}
+    with np.load(path) as stored:
+        np.testing.assert_array_equal(stored["noise"], noise)
+        np.testing.assert_array_equal(stored["steps"], steps)
+        np.testing.assert_array_equal(stored["lazy"], noise)
+        assert str(stored["tiny"]) == "x"
