@@ -47,6 +47,11 @@ def test_compare_audits_every_strategy_and_tables_have_defaults(btc):
     results = {k: e.result for k, e in comparison.items()}
     assert eb.comparison_table(results).equals(table)  # periods default to 1, T/2, T, match
     assert "Strategy" in comparison.summary()
+    # one TWAP baseline replay serves every strategy on the same orders, with the numbers of its own replay
+    assert comparison["flex"].baseline is comparison["twap"].baseline
+    alone = eb.evaluate("flex", bars, split=split, audit=False, option=False, windows=comparison["flex"].windows)
+    for label in alone.baseline.grid.labels:  # the shared one may hold more scenarios (those TWAP's checks needed)
+        np.testing.assert_array_equal(alone.baseline.column("bps", label), comparison["flex"].baseline.column("bps", label))
 
 
 def test_tables_by_kind_and_one_result_conversion(btc):

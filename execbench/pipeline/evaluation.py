@@ -291,6 +291,7 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    baseline_result: ReplayResult | None = None,
 ) -> Evaluation:
     """Fit, audit and evaluate a strategy on the test period of ``bars``.
 
@@ -337,6 +338,9 @@ def evaluate(
         Called once the order windows are known (e.g. to size a progress bar).
     on_stage
         Called with a short description as each stage starts (fitting, audit, replay).
+    baseline_result
+        The TWAP baseline, already replayed on these windows (``compare`` shares one across strategies);
+        used where it has every scenario this strategy's checks need, else replayed again.
 
     Returns
     -------
@@ -387,8 +391,11 @@ def evaluate(
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
     suspicious = set(near_certain(result)) - set(baseline_grid.labels)  # TWAP's hit rate there is needed too
     baseline_grid = ScenarioGrid(baseline_grid.specs + tuple(s for s in grid.specs if s.label in suspicious))
-    baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size, impact=impact,
-                               clock=timings)
+    if baseline_result is not None and set(baseline_grid.labels) <= set(baseline_result.grid.labels):
+        baseline = baseline_result  # another strategy's on the same orders (``compare``): the same numbers
+    else:
+        baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size,
+                                   impact=impact, clock=timings)
     warnings = impossible_results(result, baseline)
     if option and option_result is None:
         tick = time.perf_counter()
@@ -428,7 +435,8 @@ def compare(
     The order windows are built once, with the longest history any of the strategies needs, so every
     strategy is scored on the same origins.  Every strategy is audited as in ``evaluate`` (unless
     ``audit=False``).  The stopping policy (``optstop``) is replayed once on those orders and shared
-    (``option``).  Returns a ``Comparison``: evaluations keyed by strategy name.
+    (``option``), and so is the TWAP baseline wherever it covers the scenarios a strategy needs.  Returns a
+    ``Comparison``: evaluations keyed by strategy name.
     """
     loaded = [load_strategy(s) if isinstance(s, str) else s for s in strategies]
     names = [s.name for s in loaded]
@@ -447,11 +455,11 @@ def compare(
     if on_windows is not None:
         on_windows(windows)
     evaluations: dict[str, Evaluation] = {}
-    shared = None
+    shared = baseline = None
     for strategy in sorted(loaded, key=lambda s: s.name != "optstop"):  # optstop first: its result is the option
         evaluations[strategy.name] = evaluate(
             strategy, bars, horizon=horizon, split=split, grid=grid, fit=False, windows=windows, impact=impact,
             audit=audit, audit_orders=audit_orders, seed=seed, option=option, option_result=shared, progress=progress,
-            on_stage=on_stage)
-        shared = evaluations[strategy.name].option
+            on_stage=on_stage, baseline_result=baseline)
+        shared, baseline = evaluations[strategy.name].option, evaluations[strategy.name].baseline
     return Comparison({name: evaluations[name] for name in names})
