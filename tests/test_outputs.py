@@ -80,6 +80,26 @@ def test_interrupted_writing_leaves_nothing_and_says_so_in_one_line(tmp_path, mo
     assert not out.exists() and list(tmp_path.iterdir()) == [], "nothing half-written"
 
 
+def test_a_results_file_that_fails_on_its_writer_thread_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """Results files are written on their own threads while the tables are computed: a failure there is the
+    same one-line error as anywhere else, and the folder is not left half-written."""
+    from execbench.errors import DataError
+    from execbench.results import RunData
+
+    real = RunData.save
+
+    def failing(self, out_dir, run_id=""):
+        if self.strategy == "flex":
+            raise DataError(f"{out_dir}: no space left for results_flex.npz")
+        return real(self, out_dir, run_id)
+
+    monkeypatch.setattr(RunData, "save", failing)
+    out = tmp_path / "full"
+    assert main(["compare", "--strategies", "twap,flex", *FAST, "--out", str(out)]) == 2
+    assert "no space left for results_flex.npz" in one_line_error(capsys)
+    assert not out.exists() and list(tmp_path.iterdir()) == [], "nothing half-written"
+
+
 @pytest.mark.parametrize("damage, message", [
     ("mix", "not part of run"),                   # the comparison's results copied into the run folder
     ("truncate", "changed since run"),            # a results file cut short
