@@ -85,6 +85,29 @@ def test_universe_windows_keep_assets_apart():
     assert np.isnat(windows.time_at(-1000)).all() and np.isnat(windows.time_at(1000)).all()
 
 
+def test_history_and_window_bars_equal_a_gathering_bar_by_bar():
+    """Orders with all their bars are rows of a strided view; orders near the start of their data get NaN
+    for the bars before it: both as a gathering of each bar at its position, per asset."""
+    a, b = make_bars(100, seed=1), make_bars(80, seed=2)
+    universe = pd.concat({"A": a, "B": b}, names=["asset", "timestamp"])
+    universe.attrs = {"asset": "pair", "freq": "15m", "calendar": "continuous"}
+    for windows in (build_order_windows(universe, 10), build_order_windows(_with_attrs(a), 10)):
+        rows = np.random.default_rng(0).permutation(len(windows))
+        windows = windows.subset(rows)  # assets interleaved, origins out of order
+        for name in ("prices", "volumes"):
+            for lookback in (1, 30, 95):
+                want = np.full((len(windows), lookback), np.nan)
+                for i in range(len(windows)):
+                    series = getattr(windows.series[windows.asset_id[i]], name)
+                    for j, position in enumerate(range(windows.origin[i] - lookback, windows.origin[i])):
+                        if position >= 0:
+                            want[i, j] = series[position]
+                np.testing.assert_array_equal(windows.history(name, lookback), want)
+            want = np.stack([getattr(windows.series[k], name)[o:o + 10]
+                             for k, o in zip(windows.asset_id, windows.origin, strict=True)])
+            np.testing.assert_array_equal(windows.window(name), want)
+
+
 def test_reference_prices_and_labels_are_gathered_once_in_blocks(monkeypatch):
     import execbench.orders.windows as windows_module
 

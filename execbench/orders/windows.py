@@ -81,14 +81,23 @@ class OrderWindows:
         return out
 
     def _gather(self, name: str, offsets: np.ndarray) -> np.ndarray:
-        out = np.full((len(self), len(offsets)), np.nan)
+        """``name`` at each order's origin + ``offsets`` (consecutive, increasing), (n, len(offsets)); NaN
+        before the start of the data.  Orders whose bars all exist are rows of a strided view of the
+        series (one copy); the others are gathered position by position."""
+        width = len(offsets)
+        out = np.empty((len(self), width))
         for k, series in enumerate(self.series):
-            rows = np.flatnonzero(self.asset_id == k)
-            if rows.size:
-                idx = self.origin[rows, None] + offsets[None, :]
-                valid = idx >= 0
-                values = getattr(series, name)[np.where(valid, idx, 0)]
-                out[rows] = np.where(valid, values, np.nan)
+            rows = np.flatnonzero(self.asset_id == k) if len(self.series) > 1 else slice(None)
+            values = getattr(series, name)
+            first = self.origin[rows] + (offsets[0] if width else 0)
+            if not first.size:
+                continue
+            if width and first.min() >= 0 and first.max() + width <= len(values):
+                out[rows] = np.lib.stride_tricks.sliding_window_view(values, width)[first]
+                continue
+            idx = first[:, None] + np.arange(width)[None, :]
+            valid = idx >= 0
+            out[rows] = np.where(valid, values[np.where(valid, idx, 0)], np.nan)
         return out
 
     def window(self, name: str) -> np.ndarray:
