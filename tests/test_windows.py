@@ -106,6 +106,13 @@ def test_history_and_window_bars_equal_a_gathering_bar_by_bar():
             want = np.stack([getattr(windows.series[k], name)[o:o + 10]
                              for k, o in zip(windows.asset_id, windows.origin, strict=True)])
             np.testing.assert_array_equal(windows.window(name), want)
+        for lookback in (1, 30, 95):
+            times = windows.history_times(lookback)
+            assert times.dtype == np.dtype("datetime64[ns]")
+            for i in range(len(windows)):
+                series = windows.series[windows.asset_id[i]].times
+                for j, position in enumerate(range(windows.origin[i] - lookback, windows.origin[i])):
+                    assert times[i, j] == series[position] if position >= 0 else np.isnat(times[i, j])
 
 
 def test_reference_prices_and_labels_are_gathered_once_in_blocks(monkeypatch):

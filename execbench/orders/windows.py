@@ -81,11 +81,13 @@ class OrderWindows:
         return out
 
     def _gather(self, name: str, offsets: np.ndarray) -> np.ndarray:
-        """``name`` at each order's origin + ``offsets`` (consecutive, increasing), (n, len(offsets)); NaN
-        before the start of the data.  Orders whose bars all exist are rows of a strided view of the
-        series (one copy); the others are gathered position by position."""
+        """``name`` (a series' field) at each order's origin + ``offsets`` (consecutive, increasing), (n,
+        len(offsets)); NaN (NaT for times) before the start of the data.  Orders whose bars all exist are
+        rows of a strided view of the series (one copy); the others are gathered position by position."""
         width = len(offsets)
-        out = np.empty((len(self), width))
+        first_values = getattr(self.series[0], name) if self.series else np.zeros(0)
+        missing = np.datetime64("NaT") if first_values.dtype.kind == "M" else np.nan
+        out = np.empty((len(self), width), dtype=first_values.dtype if first_values.dtype.kind == "M" else float)
         for k, series in enumerate(self.series):
             rows = np.flatnonzero(self.asset_id == k) if len(self.series) > 1 else slice(None)
             values = getattr(series, name)
@@ -97,7 +99,7 @@ class OrderWindows:
                 continue
             idx = first[:, None] + np.arange(width)[None, :]
             valid = idx >= 0
-            out[rows] = np.where(valid, values[np.where(valid, idx, 0)], np.nan)
+            out[rows] = np.where(valid, values[np.where(valid, idx, 0)], missing)
         return out
 
     def window(self, name: str) -> np.ndarray:
@@ -111,15 +113,7 @@ class OrderWindows:
 
     def history_times(self, lookback: int) -> np.ndarray:
         """Open times of the ``lookback`` bars before the origin, (n, lookback); NaT before the data."""
-        out = np.full((len(self), lookback), np.datetime64("NaT"), dtype="datetime64[ns]")
-        offsets = np.arange(-lookback, 0)
-        for k, series in enumerate(self.series):
-            rows = np.flatnonzero(self.asset_id == k)
-            if rows.size:
-                idx = self.origin[rows, None] + offsets[None, :]
-                valid = idx >= 0
-                out[rows] = np.where(valid, series.times[np.where(valid, idx, 0)], np.datetime64("NaT"))
-        return out
+        return self._gather("times", np.arange(-lookback, 0)).astype("datetime64[ns]", copy=False)
 
     def time_at(self, offset: int) -> np.ndarray:
         """Open time of the bar ``offset`` bars from each order's origin (negative: before it), (n,);

@@ -358,7 +358,8 @@ class ScenarioTable:
 class RowTable:
     """Per-order blocks (n, ...) filled chunk by chunk at ``rows`` and read back in final order: in memory,
     an array written in place; on disk, an unlinked temporary file each row is written straight to its
-    final place in (one write per row: no second copy to reorder), read back as ``StoredRows``."""
+    final place in (one write per run of consecutive places: no second copy to reorder), read back as
+    ``StoredRows``."""
 
     def __init__(self, n: int, row_shape: tuple[int, ...], dtype: Any, *, on_disk: bool, directory: str | None = None):
         self.n, self.row_shape, self.dtype, self.on_disk = n, tuple(row_shape), np.dtype(dtype), on_disk
@@ -372,10 +373,18 @@ class RowTable:
         if not self.on_disk:
             self.buffer[rows] = values
             return
-        flat = np.ascontiguousarray(values, dtype=self.dtype).reshape(len(rows), self.row_size)
+        rows = np.asarray(rows)
+        if not rows.size:
+            return
+        by_place = np.argsort(rows, kind="stable")
+        places = rows[by_place]
+        flat = np.ascontiguousarray(values, dtype=self.dtype).reshape(len(rows), self.row_size)[by_place]
         row_bytes = self.row_size * self.dtype.itemsize
-        for j, place in enumerate(np.asarray(rows)):
-            _pwrite_all(self._file.fileno(), flat[j], int(place) * row_bytes)
+        # a chunk's calls are independent batches spread over the period, but neighbouring batches hold
+        # neighbouring orders: sorted by place, the rows form runs, each written at once
+        breaks = np.flatnonzero(np.diff(places) != 1) + 1
+        for first, stop in zip(np.r_[0, breaks], np.r_[breaks, len(places)], strict=True):
+            _pwrite_all(self._file.fileno(), flat[first:stop], int(places[first]) * row_bytes)
 
     def array(self) -> np.ndarray | StoredRows:
         """The filled (n, ...) array (``StoredRows`` on disk: every row is already in its place)."""
