@@ -144,3 +144,22 @@ def test_a_subclass_that_changes_step_runs_its_own_step():
     alloc = run_strategy(Finisher(), windows, grid)
     np.testing.assert_array_equal(alloc[:, 0, :], 1.0)
     np.testing.assert_array_equal(alloc[:, 1:, :], 0.0)
+
+
+def test_the_drivers_quick_type_key_tells_apart_every_numba_type():
+    """``drive_policy`` picks its compiled driver by a key read from NumPy's attributes: arguments with the
+    same key have the same Numba type (the key may tell apart more than Numba does, never less)."""
+    from numba import typeof
+
+    from execbench.strategy.policy import _type_key
+
+    base = np.zeros((4, 3))
+    read_only = base.copy()
+    read_only.flags.writeable = False
+    values = [base, base.T, base[:, ::2], base.astype(np.float32), base[0], read_only, np.zeros(3, np.int64),
+              np.zeros((4, 3), order="F"), (base, base[0]), (base, read_only), np.array(1.0), 2.5]
+    for a in values:
+        for b in values:
+            if _type_key(a) == _type_key(b):
+                assert typeof(a) == typeof(b), (a, b)
+    assert len({_type_key(v) for v in values}) == len({typeof(v) for v in values})  # here: as many keys as types
