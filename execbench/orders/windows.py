@@ -88,19 +88,34 @@ class OrderWindows:
         first_values = getattr(self.series[0], name) if self.series else np.zeros(0)
         missing = np.datetime64("NaT") if first_values.dtype.kind == "M" else np.nan
         out = np.empty((len(self), width), dtype=first_values.dtype if first_values.dtype.kind == "M" else float)
-        for k, series in enumerate(self.series):
-            rows = np.flatnonzero(self.asset_id == k) if len(self.series) > 1 else slice(None)
-            values = getattr(series, name)
-            first = self.origin[rows] + (offsets[0] if width else 0)
-            if not first.size:
+        start = offsets[0] if width else 0
+        for k, (rows, low, high) in enumerate(self._asset_rows()):
+            if low is None:
                 continue
-            if width and first.min() >= 0 and first.max() + width <= len(values):
-                out[rows] = np.lib.stride_tricks.sliding_window_view(values, width)[first]
+            values = getattr(self.series[k], name)
+            first = self.origin[rows] + start
+            if width and low + start >= 0 and high + start + width <= len(values):
+                step = values.strides[0]  # the rows of a sliding window over the series, as a strided view
+                view = np.lib.stride_tricks.as_strided(values, (len(values) - width + 1, width), (step, step),
+                                                       writeable=False)
+                out[rows] = view[first]
                 continue
             idx = first[:, None] + np.arange(width)[None, :]
             valid = idx >= 0
             out[rows] = np.where(valid, values[np.where(valid, idx, 0)], missing)
         return out
+
+    def _asset_rows(self) -> list[tuple[np.ndarray | slice, int | None, int | None]]:
+        """Per series: its orders' rows (all of them, for one series) and their lowest and highest origin
+        (``None`` where it has no order); once per set of orders."""
+        if "asset_rows" not in self._cache:  # not an array: a subset finds its own
+            parts = []
+            for k in range(len(self.series)):
+                rows = np.flatnonzero(self.asset_id == k) if len(self.series) > 1 else slice(None)
+                origins = self.origin[rows]
+                parts.append((rows, int(origins.min()), int(origins.max())) if origins.size else (rows, None, None))
+            self._cache["asset_rows"] = parts
+        return self._cache["asset_rows"]
 
     def window(self, name: str) -> np.ndarray:
         """``"prices"`` or ``"volumes"`` of the T execution bars, shape (n, T)."""
