@@ -54,3 +54,13 @@ def test_specs_are_frozen_and_grids_reject_mixed_horizons():
         ScenarioGrid((spec, ContractSpec("buy", "quantity", "vwap", horizon=5, min_period=2)))
     with pytest.raises(ContractError, match="not in the grid"):
         scenario_grid(4).index("buy-vwap-quantity-m9")
+    # labels, positions and the kernels' arrays are built once per grid: nobody can change them through a copy
+    grid = scenario_grid(4)
+    assert [grid.index(label) for label in grid.labels] == list(range(len(grid)))
+    grid.labels.append("x")
+    assert len(grid.labels) == len(grid)
+    arrays = grid.arrays()
+    arrays.pop("min_rate")
+    assert "min_rate" in grid.arrays()
+    with pytest.raises(ValueError, match="read-only"):
+        grid.arrays()["min_period"][0] = 3

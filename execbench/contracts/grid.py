@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import product
 
 import numpy as np
@@ -57,13 +58,17 @@ class ScenarioGrid:
 
     @property
     def labels(self) -> list[str]:
-        return [s.label for s in self.specs]
+        return list(self._positions)
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {s.label: k for k, s in enumerate(self.specs)}
 
     def index(self, label: str) -> int:
         """Position of the scenario with ``label``."""
         try:
-            return self.labels.index(label)
-        except ValueError:
+            return self._positions[label]
+        except KeyError:
             raise ContractError(f"scenario {label!r}: not in the grid") from None
 
     @property
@@ -72,8 +77,13 @@ class ScenarioGrid:
         return np.array([1.0 if s.side == "buy" else -1.0 for s in self.specs])
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Flat per-scenario arrays for the engine kernels (in their argument order)."""
-        return {
+        """Flat per-scenario arrays for the engine kernels (in their argument order), read-only (built
+        once per grid)."""
+        return dict(self._arrays)
+
+    @cached_property
+    def _arrays(self) -> dict[str, np.ndarray]:
+        out = {
             "is_notional": np.array([s.target == "notional" for s in self.specs]),
             "is_twap": np.array([s.benchmark == "twap" for s in self.specs]),
             "min_period": np.array([s.min_period for s in self.specs], dtype=np.int64),
@@ -83,6 +93,9 @@ class ScenarioGrid:
                 [np.inf if s.max_participation is None else s.max_participation for s in self.specs]
             ),
         }
+        for array in out.values():
+            array.flags.writeable = False
+        return out
 
 
 def scenario_grid(

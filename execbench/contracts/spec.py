@@ -9,6 +9,7 @@ contract (m = T) whose goal is to track the benchmark rather than beat it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -94,9 +95,10 @@ class ContractSpec:
         """The minimum period, or ``"match"`` for the fixed-horizon match case."""
         return "match" if self.match else self.min_period
 
-    @property
+    @cached_property
     def label(self) -> str:
-        """Short unique name, e.g. ``buy-vwap-quantity-m3`` or ``sell-twap-notional-match``."""
+        """Short unique name, e.g. ``buy-vwap-quantity-m3`` or ``sell-twap-notional-match`` (built once:
+        tables and kernels ask for it hundreds of thousands of times)."""
         return scenario_label(self.side, self.benchmark, self.target, self.period)
 
     def __repr__(self) -> str:
