@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from execbench.engine.threads import run_rows
+from execbench.threads import run_rows
 
 
 WORK_PER_THREAD = 1_000_000  # resampled positions a thread should read, at least, to be worth starting

@@ -26,17 +26,20 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit, typeof, types
 
+from execbench.threads import run_rows
 
-@njit(cache=True)
-def _drive(kernel, rows, shared, prices, volumes, alloc) -> None:  # pragma: no cover - compiled
-    n, horizon = prices.shape
-    for i in range(n):
+
+@njit(cache=True, nogil=True)
+def _drive(kernel, rows, shared, prices, volumes, first, stop, alloc) -> None:  # pragma: no cover - compiled
+    horizon = prices.shape[1]
+    for i in range(first, stop):
         for s in range(horizon):
             kernel(s, rows[i], shared, prices[i, :s], volumes[i, :s], alloc[i, :s, :], alloc[i, s, :])
 
 
 _ENTRIES: dict = {}  # (kernel, argument types) -> the driver compiled for them
-_drive_uncached = njit(_drive.py_func)  # for a kernel that cannot take the signature the cached one needs
+_drive_uncached = njit(nogil=True)(_drive.py_func)  # for a kernel that cannot take the signature the cached one needs
+THREAD_DECISIONS = 20_000  # bar × scenario decisions a thread should make, at least, to be worth starting
 
 
 def _entry(kernel: Callable, key: tuple) -> Callable:
@@ -53,7 +56,7 @@ def _entry(kernel: Callable, key: tuple) -> Callable:
         signature = kernel.overloads[one].signature
     except Exception:  # noqa: BLE001 - compilation disabled, or no exact overload: drive it as a dispatcher
         return _drive_uncached
-    return _drive.compile((types.FunctionType(signature), *key[1:]))
+    return _drive.compile((types.FunctionType(signature), *key[1:5], types.intp, types.intp, key[5]))
 
 
 def _contiguous(array: np.ndarray) -> np.ndarray:
@@ -81,7 +84,10 @@ def drive_policy(kernel: Callable, rows: np.ndarray, shared: tuple, prices: np.n
     entry = _ENTRIES.get(quick)
     if entry is None:
         entry = _ENTRIES[quick] = _entry(kernel, (kernel, *(typeof(a) for a in args)))
-    entry(kernel, *args)
+    n, horizon = prices.shape
+    # orders are independent (nothing passes from one to the next), so blocks of them run on threads
+    run_rows(entry, n, (kernel, *args[:4]), (alloc,),
+             min_rows=-(-THREAD_DECISIONS // max(1, horizon * alloc.shape[2])))
 
 
 def _type_key(value) -> object:

@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 
 from execbench.contracts import ALLOC_EPS
-from execbench.engine.threads import run_rows
+from execbench.threads import run_rows
 
 
 @nb.njit(nogil=True, cache=True, inline="always")

@@ -6,7 +6,7 @@ problem codes.  For each order the loop runs over bars outside and scenarios ins
 loop reads ``alloc[i, t, :]`` contiguously.
 
 Parallelism: ``replay_rows`` is a serial, GIL-free (``nogil``) kernel over a range of orders;
-``replay_kernel`` runs it on row blocks from a thread pool (``engine/threads.py``).  This gives the
+``replay_kernel`` runs it on row blocks from a thread pool (``execbench/threads.py``).  This gives the
 same speed as ``parallel=True`` with about half the first-call compile time (no parfor lowering).
 """
 
@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from execbench.engine.replay.codes import ALLOC_EPS, BAD_SUM, NEGATIVE, NOT_FINITE, OK, RATE_TOL
-from execbench.engine.threads import run_rows
+from execbench.threads import run_rows
 
 
 @nb.njit(nogil=True, cache=True)

@@ -1,4 +1,5 @@
-"""Running a GIL-free row kernel over blocks of orders on a thread pool (shared by the kernel families)."""
+"""Running a GIL-free row kernel over blocks of orders on a thread pool (shared by the kernel families: the
+engine's replay and impact, the bootstrap, and the strategies' per-order policies)."""
 
 from __future__ import annotations
 
