@@ -12,8 +12,10 @@ three references existed load with them as ``None``.
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -214,9 +216,11 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, RunData]]:
         raise DataError(f"{run_dir}: no such run folder")
     manifest = read_manifest(run_dir)
     run_id = manifest["run_id"]
+    verified = set()
     for stray in [*(run_dir / n for n in RECORDS), *run_dir.glob("results_*.npz")]:
         if stray.is_file():  # a record or results file the run did not write: refuse rather than mix
             verify_file(run_dir, stray.name, manifest)
+            verified.add(stray.name)
     names = [n for n in RECORDS if n in manifest["files"]]
     if len(names) != 1:
         raise DataError(f"{run_dir}: the manifest of run {run_id} lists {names or 'no run record'}; expected one of "
@@ -229,8 +233,8 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, RunData]]:
     if record.get("run_id") != run_id:
         raise DataError(f"{record_path}: belongs to run {record.get('run_id')!r}, the manifest to run {run_id!r}")
     strategies = record["strategy"] if isinstance(record["strategy"], list) else [record["strategy"]]
-    runs = {}
-    for name in strategies:
-        path = verify_file(run_dir, f"results_{name}.npz", manifest)
-        runs[name] = RunData.load(path, run_id=run_id)
-    return record, runs
+    paths = [verify_file(run_dir, f"results_{name}.npz", manifest, hash=f"results_{name}.npz" not in verified)
+             for name in strategies]  # each file hashed once
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2) as pool:
+        loaded = list(pool.map(lambda path: RunData.load(path, run_id=run_id), paths))  # inflating releases the GIL
+    return record, dict(zip(strategies, loaded, strict=True))
