@@ -3,12 +3,35 @@ engine's replay and impact, the bootstrap, and the strategies' per-order policie
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
 
 MIN_ROWS_PER_THREAD = 2048  # below this, threads cost more than they save
+_POOLS: dict[int, ThreadPoolExecutor] = {}  # one pool per thread count, kept: starting threads per call cost 1 ms
+_POOLS_LOCK = threading.Lock()
+
+
+def _forget_pools() -> None:
+    """In a forked child (report figure workers, process pools): the parent's pool threads do not exist
+    there, so its pools would take jobs and never run them; the child starts its own."""
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="execbench-rows")
+        return _POOLS[threads]
 
 
 def run_rows(rows_kernel, n: int, inputs: tuple, outputs: tuple, min_rows: int = MIN_ROWS_PER_THREAD) -> tuple:
@@ -19,10 +42,10 @@ def run_rows(rows_kernel, n: int, inputs: tuple, outputs: tuple, min_rows: int =
     if threads == 1:
         rows_kernel(*inputs, 0, n, *outputs)
         return outputs
-    bounds = np.linspace(0, n, threads * 4 + 1).astype(np.int64)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        jobs = [pool.submit(rows_kernel, *inputs, int(a), int(b), *outputs)
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        for job in jobs:
-            job.result()
+    blocks = min(threads * 4, n // max(1, int(min_rows)))  # up to 4 per thread (balance), each worth a thread
+    bounds = np.linspace(0, n, blocks + 1).astype(np.int64)
+    pool = _pool(threads)
+    jobs = [pool.submit(rows_kernel, *inputs, int(a), int(b), *outputs) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    for job in jobs:
+        job.result()
     return outputs

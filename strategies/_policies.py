@@ -68,12 +68,15 @@ def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no co
     if s > 0:  # the last price against each running benchmark: two logs per bar, not one per scenario
         x1_twap = _state(np.log(last / twap) / sigma)
         x1_vwap = _state(np.log(last / vwap) / sigma)
+    inverse = np.empty(s)  # 1 / price once per bar, not once per scenario: the same quotients
+    for j in range(s):
+        inverse[j] = 1.0 / prices[j]
     for k in range(out.size):
         filled = paid_quantity = paid_units = 0.0
         for j in range(s):
             filled += done[j, k]
             paid_quantity += prices[j] * done[j, k]
-            paid_units += (1.0 / prices[j]) * done[j, k]
+            paid_units += inverse[j] * done[j, k]
         remaining = 1.0 - filled
         desired = _continue(remaining, s, horizon, min_period[k], front[k])
         x1 = x2 = 0.0

@@ -298,3 +298,34 @@ def test_stationary_sample_kernel_equals_numpy_twin(seed, n, block):
                                   stationary_sample_numpy(starts.copy(), u, 1.0 / block))
 
 
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork: Linux and macOS")
+def test_row_kernels_run_in_a_forked_child_after_the_parent_used_its_threads():
+    """The thread pools are kept between calls; a forked child (a report's figure worker) must not inherit
+    pools whose threads it does not have (its jobs would wait forever)."""
+    import multiprocessing
+
+    from execbench.threads import run_rows
+
+    def add_one(values, start, stop, out):
+        out[start:stop] = values[start:stop] + 1
+
+    values = np.arange(10_000.0)
+    run_rows(add_one, len(values), (values,), (np.empty_like(values),), min_rows=10)  # the parent's pool exists
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_row_sum_in_child, ()).get(timeout=60) == float(np.arange(10_000.0).sum() + 10_000)
+
+
+def _row_sum_in_child() -> float:
+    from execbench.threads import run_rows
+
+    values = np.arange(10_000.0)
+    out = np.empty_like(values)
+
+    def add_one(values, start, stop, out):
+        out[start:stop] = values[start:stop] + 1
+
+    run_rows(add_one, len(values), (values,), (out,), min_rows=10)
+    return float(out.sum())

@@ -39,7 +39,7 @@ def _drive(kernel, rows, shared, prices, volumes, first, stop, alloc) -> None:  
 
 _ENTRIES: dict = {}  # (kernel, argument types) -> the driver compiled for them
 _drive_uncached = njit(nogil=True)(_drive.py_func)  # for a kernel that cannot take the signature the cached one needs
-THREAD_DECISIONS = 20_000  # bar × scenario decisions a thread should make, at least, to be worth starting
+THREAD_DECISIONS = 40_000  # bar × scenario decisions (about 1 ms) a thread should make, at least, to be worth a block
 
 
 def _entry(kernel: Callable, key: tuple) -> Callable:
