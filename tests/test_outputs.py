@@ -100,6 +100,22 @@ def test_a_results_file_that_fails_on_its_writer_thread_leaves_nothing(tmp_path,
     assert not out.exists() and list(tmp_path.iterdir()) == [], "nothing half-written"
 
 
+def test_large_runs_write_their_results_after_the_tables(two_runs, tmp_path, monkeypatch):
+    """Past ``BESIDE_TABLES_BYTES`` a results file is written after the tables, not beside them (memory
+    first): the same folder, file for file."""
+    import execbench.reporting.run_folder as run_folder
+
+    monkeypatch.setattr(run_folder, "BESIDE_TABLES_BYTES", 0)
+    out = tmp_path / "large"
+    assert main(["run", "--strategy", "twap", *FAST, "--out", str(out)]) == 0
+    here = json.loads((out / "manifest.json").read_text())["files"]
+    there = json.loads((two_runs / "run" / "manifest.json").read_text())["files"]
+    assert list(here) == list(there)
+    for name in here:
+        if name.endswith(".csv"):
+            assert (out / name).read_bytes() == (two_runs / "run" / name).read_bytes(), name
+
+
 @pytest.mark.parametrize("damage, message", [
     ("mix", "not part of run"),                   # the comparison's results copied into the run folder
     ("truncate", "changed since run"),            # a results file cut short
