@@ -15,6 +15,11 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}  # one pool per thread count, kept: s
 _POOLS_LOCK = threading.Lock()
 
 
+def cores() -> int:
+    """The cores this process may use (its CPU affinity where the system tells it, else 2)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+
+
 def _forget_pools() -> None:
     """In a forked child (report figure workers, process pools): the parent's pool threads do not exist
     there, so its pools would take jobs and never run them; the child starts its own."""

@@ -28,6 +28,7 @@ from execbench.analysis.significance import ci_table, paired_breakdown, paired_t
 from execbench.contracts import MATCH, report_periods  # noqa: E402
 from execbench.errors import ParameterError  # noqa: E402
 from execbench.results import RunData, load_run, read_manifest, verify_file  # noqa: E402
+from execbench.threads import cores  # noqa: E402
 
 A4 = (8.27, 11.69)
 
@@ -142,7 +143,7 @@ def _figure_workers() -> int:
         raise ParameterError(f"EXECBENCH_REPORT_WORKERS: expected a whole number of processes (0 or more), got {wanted!r}")
     if not sys.platform.startswith("linux"):
         return 0
-    return int(wanted) if wanted else min(len(os.sched_getaffinity(0)), MAX_FIGURE_WORKERS)
+    return int(wanted) if wanted else min(cores(), MAX_FIGURE_WORKERS)
 
 
 def _quiet_worker() -> None:

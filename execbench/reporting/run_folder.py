@@ -29,6 +29,7 @@ from execbench.data.prices import PRICE_CONVENTION
 from execbench.orders import SIZE_LOOKBACK
 from execbench.pipeline.evaluation import Comparison, Evaluation
 from execbench.reporting.writers import write_table
+from execbench.threads import cores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -158,8 +159,7 @@ def _results_writer(evaluations: list[Evaluation]) -> Iterator[ThreadPoolExecuto
     if any(e.result.n_orders * len(e.result.grid) * 8 > BESIDE_TABLES_BYTES for e in evaluations):
         yield _InPlace()
         return
-    with ThreadPoolExecutor(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2,
-                            thread_name_prefix="execbench-results") as writer:
+    with ThreadPoolExecutor(cores(), thread_name_prefix="execbench-results") as writer:
         yield writer
 
 
@@ -240,12 +240,8 @@ def _write_evaluation(evaluation: Evaluation, out_dir: Path, run_id: str, *, ben
     choice = {"benchmark": benchmark, "target": target}
     periods = periods or run_periods(evaluation.horizon)
     with _results_writer([evaluation]) as writer:
-        if isinstance(writer, _InPlace):  # tables first, then the file (what the writer's order is for)
-            paths = _write_run_tables(evaluation, out_dir, where, choice, by, periods)
-            paths.append(evaluation.run_data().save(out_dir, run_id))
-        else:
-            saved = writer.submit(evaluation.run_data().save, out_dir, run_id)
-            paths = _write_run_tables(evaluation, out_dir, where, choice, by, periods) + [saved.result()]
+        saved = writer.submit(evaluation.run_data().save, out_dir, run_id)
+        paths = _write_run_tables(evaluation, out_dir, where, choice, by, periods) + [saved.result()]
     record = run_record(evaluation, {"run_id": run_id, "audit": _audit_record(evaluation),
                                      "warnings": {evaluation.strategy: list(evaluation.warnings)}, **(extra or {})})
     path = out_dir / "run.json"

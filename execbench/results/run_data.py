@@ -12,7 +12,6 @@ three references existed load with them as ``None``.
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ import pandas as pd
 from execbench.contracts import MATCH, TARGETS, ContractSpec, PerScenario, ScenarioGrid, perf_bps, scenario_label
 from execbench.errors import DataError
 from execbench.results.manifest import read_manifest, verify_file
+from execbench.threads import cores
 from execbench.engine import ReplayResult
 from execbench.engine.replay.columns import Columns, StoredRows, part
 
@@ -235,6 +235,6 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, RunData]]:
     strategies = record["strategy"] if isinstance(record["strategy"], list) else [record["strategy"]]
     paths = [verify_file(run_dir, f"results_{name}.npz", manifest, hash=f"results_{name}.npz" not in verified)
              for name in strategies]  # each file hashed once
-    with ThreadPoolExecutor(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2) as pool:
+    with ThreadPoolExecutor(cores()) as pool:
         loaded = list(pool.map(lambda path: RunData.load(path, run_id=run_id), paths))  # inflating releases the GIL
     return record, dict(zip(strategies, loaded, strict=True))

@@ -156,11 +156,10 @@ def _run_policy(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes
     return alloc
 
 
-def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, policies: bool = True,
-               bars: int | None = None) -> np.ndarray:
+def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, policies: bool,
+               decided: int) -> np.ndarray:
     ctx = order_context(windows, strategy.lookback)
     n, horizon, n_scen = len(windows), windows.horizon, len(grid)
-    decided = horizon if bars is None else bars
     if strategy.mode == "static":
         out = call_strategy(strategy, "schedule", lambda: strategy.schedule(ctx, grid))
         return _checked_shape(strategy.name, "schedule", out, (n, horizon, n_scen))
@@ -227,5 +226,5 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
         batches = independent_batches(windows, strategy.lookback)
     alloc = np.zeros((len(windows), horizon, len(grid)))
     for rows in batches:
-        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid, policies, bars)
+        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid, policies, horizon if bars is None else bars)
     return alloc
