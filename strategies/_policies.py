@@ -68,27 +68,35 @@ def optstop_kernel(s, row, shared, prices, volumes, done, out):  # pragma: no co
     if s > 0:  # the last price against each running benchmark: two logs per bar, not one per scenario
         x1_twap = _state(np.log(last / twap) / sigma)
         x1_vwap = _state(np.log(last / vwap) / sigma)
-    inverse = np.empty(s)  # 1 / price once per bar, not once per scenario: the same quotients
+    n_scen = out.size
+    # what each scenario has traded and paid before bar s, summed bar by bar over all scenarios at once
+    # (a contiguous inner loop); each scenario's sums run over the bars in order, as in ``step``
+    filled = np.zeros(n_scen)
+    paid_quantity = np.zeros(n_scen)
+    paid_units = np.zeros(n_scen)
     for j in range(s):
-        inverse[j] = 1.0 / prices[j]
-    for k in range(out.size):
-        filled = paid_quantity = paid_units = 0.0
-        for j in range(s):
-            filled += done[j, k]
-            paid_quantity += prices[j] * done[j, k]
-            paid_units += inverse[j] * done[j, k]
-        remaining = 1.0 - filled
+        price = prices[j]
+        inverse = 1.0 / price  # once per bar, not once per scenario: the same quotients
+        for k in range(n_scen):
+            traded = done[j, k]
+            filled[k] += traded
+            paid_quantity[k] += price * traded
+            paid_units[k] += inverse * traded
+    last_bar = s == horizon - 1  # ``bounded`` takes the remainder there, whatever the rule says
+    for k in range(n_scen):
+        remaining = 1.0 - filled[k]
         desired = _continue(remaining, s, horizon, min_period[k], front[k])
-        x1 = x2 = 0.0
-        if s > 0:
-            bench = twap if is_twap[k] else vwap
-            paid = filled / paid_units if is_notional[k] else paid_quantity / filled
-            x1 = x1_twap if is_twap[k] else x1_vwap
-            x2 = _state(np.log(paid / bench) / sigma)
-        c = coef[k, s]
-        value = 1.0 * c[0] + x1 * c[1] + x2 * c[2] + (x1 * x1) * c[3] + (x1 * x2) * c[4] + (x2 * x2) * c[5]
-        if value > 0 and s + 1 >= min_period[k]:
-            desired = remaining
+        if s + 1 >= min_period[k] and not last_bar:  # the rule is read only where it may stop the order
+            x1 = x2 = 0.0
+            if s > 0:
+                bench = twap if is_twap[k] else vwap
+                paid = filled[k] / paid_units[k] if is_notional[k] else paid_quantity[k] / filled[k]
+                x1 = x1_twap if is_twap[k] else x1_vwap
+                x2 = _state(np.log(paid / bench) / sigma)
+            c = coef[k, s]
+            value = 1.0 * c[0] + x1 * c[1] + x2 * c[2] + (x1 * x1) * c[3] + (x1 * x2) * c[4] + (x2 * x2) * c[5]
+            if value > 0:
+                desired = remaining
         out[k] = bounded(desired, remaining, s, horizon, lo[k], hi[k], (horizon - 1 - s) * hi[k])
 
 

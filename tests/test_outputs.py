@@ -155,3 +155,35 @@ def test_results_from_another_run_are_named(two_runs, tmp_path):
 
     with pytest.raises(DataError, match="written by run .* not by run 'other'"):
         RunData.load(two_runs / "run" / "results_twap.npz", run_id="other")
+
+
+def _tex_rows(text: str) -> list[list[str]]:
+    body = text.split("\\midrule\n")[1].split("\n\\bottomrule")[0]
+    unescape = {"\\_": "_", "\\%": "%", "\\&": "&", "\\#": "#", "\\$": "$"}
+    rows = []
+    for line in body.splitlines():
+        cells = line.removesuffix(" \\\\").split(" & ")
+        for escaped, plain in unescape.items():
+            cells = [c.replace(escaped, plain) for c in cells]
+        rows.append(cells)
+    return rows
+
+
+def test_latex_tables_escape_text_and_show_the_markdown_cells(two_runs):
+    """Every .tex table would compile as text (no bare _, %, #, $ or &) and shows, row by row, the same cells
+    as its Markdown twin (the same number format)."""
+    import re
+
+    tables = sorted((two_runs / "run").glob("*.tex")) + sorted((two_runs / "cmp").glob("*.tex"))
+    assert len(tables) >= 8
+    for tex in tables:
+        text = tex.read_text()
+        cells = [c for row in _tex_rows(text) for c in row]
+        caption = re.search(r"\\caption\{(.*)\}\n", text).group(1)
+        for part in cells + [caption]:
+            assert not re.search(r"(?<!\\)[_%#$&]", part), (tex.name, part)
+        md = tex.with_suffix(".md").read_text().splitlines()
+        md_rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md if line.startswith("|")][2:]
+        assert md_rows == _tex_rows(text), tex.name
+        columns = text.split("\\begin{tabular}{")[1].split("}")[0]
+        assert all(len(row) == len(columns) for row in _tex_rows(text)), tex.name

@@ -163,3 +163,56 @@ def test_the_drivers_quick_type_key_tells_apart_every_numba_type():
             if _type_key(a) == _type_key(b):
                 assert typeof(a) == typeof(b), (a, b)
     assert len({_type_key(v) for v in values}) == len({typeof(v) for v in values})  # here: as many keys as types
+
+
+class CountingProbe(Probe):
+    """A probe whose shared arrays differ from batch to batch (they number the batch)."""
+
+    name = "counting-probe"
+
+    def __init__(self):
+        self.batches = 0
+
+    def policy_kernel(self, state):
+        self.batches += 1
+        return _seen, np.zeros((state, 1)), (np.array([float(self.batches)]),)
+
+
+def _count_drives(monkeypatch) -> list[int]:
+    import execbench.strategy.policy as policy
+
+    calls, real = [], policy.drive_policy
+    monkeypatch.setattr(policy, "drive_policy", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    return calls
+
+
+def test_batches_that_share_a_kernel_and_its_arrays_are_driven_in_one_call(market, monkeypatch):
+    """Consecutive independent batches whose kernel and shared arrays are equal run in one driver call (each
+    order's decisions read only its own row, the shared arrays and its bars), with the decisions of one call
+    per batch; batches whose shared arrays differ are driven apart."""
+    from execbench.orders import independent_batches
+
+    bars, strategies = market
+    windows = _day_of_orders()
+    grid = eb.scenario_grid(HORIZON)
+    for strategy in (strategies["dvwap"], strategies["optstop"], CountingProbe()):
+        batches = independent_batches(windows, strategy.lookback)
+        assert len(batches) > 3
+        calls = _count_drives(monkeypatch)
+        joined = run_strategy(strategy, windows, grid, batches=batches)
+        assert calls == ([len(windows)] if strategy.name != "counting-probe" else [len(b) for b in batches]), calls
+        apart = np.zeros_like(joined)
+        for rows in batches:
+            apart[rows] = run_strategy(strategy, windows.subset(rows), grid)
+        np.testing.assert_array_equal(joined, apart, err_msg=strategy.name)
+
+
+def test_a_kernel_asked_for_the_first_bars_decides_only_those(market):
+    bars, strategies = market
+    windows = _day_of_orders()
+    grid = eb.scenario_grid(HORIZON)
+    full = run_strategy(strategies["pov"], windows, grid)
+    for k in (1, 5, HORIZON):
+        first = run_strategy(strategies["pov"], windows, grid, bars=k)
+        np.testing.assert_array_equal(first[:, :k], full[:, :k])
+        assert not first[:, k:].any()

@@ -30,10 +30,9 @@ from execbench.threads import run_rows
 
 
 @njit(cache=True, nogil=True)
-def _drive(kernel, rows, shared, prices, volumes, first, stop, alloc) -> None:  # pragma: no cover - compiled
-    horizon = prices.shape[1]
+def _drive(kernel, rows, shared, prices, volumes, decided, first, stop, alloc) -> None:  # pragma: no cover - compiled
     for i in range(first, stop):
-        for s in range(horizon):
+        for s in range(decided):
             kernel(s, rows[i], shared, prices[i, :s], volumes[i, :s], alloc[i, :s, :], alloc[i, s, :])
 
 
@@ -56,7 +55,7 @@ def _entry(kernel: Callable, key: tuple) -> Callable:
         signature = kernel.overloads[one].signature
     except Exception:  # noqa: BLE001 - compilation disabled, or no exact overload: drive it as a dispatcher
         return _drive_uncached
-    return _drive.compile((types.FunctionType(signature), *key[1:5], types.intp, types.intp, key[5]))
+    return _drive.compile((types.FunctionType(signature), *key[1:5], types.intp, types.intp, types.intp, key[5]))
 
 
 def _contiguous(array: np.ndarray) -> np.ndarray:
@@ -68,8 +67,9 @@ def _contiguous(array: np.ndarray) -> np.ndarray:
 
 
 def drive_policy(kernel: Callable, rows: np.ndarray, shared: tuple, prices: np.ndarray, volumes: np.ndarray,
-                 alloc: np.ndarray) -> None:
-    """Fill ``alloc`` (n, T, S) bar by bar, order by order, with ``kernel`` (module docstring).
+                 alloc: np.ndarray, decided: int | None = None) -> None:
+    """Fill ``alloc`` (n, T, S) bar by bar, order by order, with ``kernel`` (module docstring); only bars
+    0 … ``decided`` − 1 when given (the later ones are left as they are).
 
     The driver receives the kernel as a first-class function (a pointer with the kernel's signature),
     not as a dispatcher: a function whose type names another dispatcher cannot be cached by Numba,
@@ -85,8 +85,11 @@ def drive_policy(kernel: Callable, rows: np.ndarray, shared: tuple, prices: np.n
     if entry is None:
         entry = _ENTRIES[quick] = _entry(kernel, (kernel, *(typeof(a) for a in args)))
     n, horizon = prices.shape
+    decided = horizon if decided is None else decided
+    if not 0 <= decided <= horizon:
+        raise ValueError(f"drive_policy: decided must lie in 0..{horizon}, got {decided}")
     # orders are independent (nothing passes from one to the next), so blocks of them run on threads
-    run_rows(entry, n, (kernel, *args[:4]), (alloc,),
+    run_rows(entry, n, (kernel, *args[:4], decided), (alloc,),
              min_rows=-(-THREAD_DECISIONS // max(1, horizon * alloc.shape[2])))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -140,24 +141,58 @@ def _kernel_is_current(strategy: Strategy) -> bool:
     return "policy_kernel" in type(strategy).__dict__
 
 
-def _run_policy(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes: np.ndarray,
-                alloc: np.ndarray) -> np.ndarray:
-    """Drive the kernel that ``strategy.policy_kernel`` returned over the batch (``execbench.strategy.policy``)."""
-    from execbench.strategy.policy import drive_policy  # numba: only for strategies that have a kernel
+@dataclass(frozen=True, eq=False)
+class PolicyBatch:
+    """One batch's per-order Numba policy, ready to drive: the kernel ``strategy.policy_kernel`` returned, its
+    rows and shared arrays (read-only), and the batch's bars (``execbench.strategy.policy``)."""
 
+    kernel: Callable
+    rows: np.ndarray  # (n, k): each order's start-time state
+    shared: tuple  # what every order of the batch shares
+    prices: np.ndarray  # (n, T)
+    volumes: np.ndarray  # (n, T)
+
+    def joins(self, other: "PolicyBatch") -> bool:
+        """Whether ``other`` may be driven in the same call: the same kernel, equal shared arrays and rows of
+        the same width.  The kernel sees one order's row, the shared arrays and that order's own bars, so
+        each order's decisions are the same whichever orders share the call."""
+        return (self.kernel is other.kernel and self.rows.shape[1] == other.rows.shape[1]
+                and len(self.shared) == len(other.shared)
+                and all(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+                        for a, b in zip(self.shared, other.shared, strict=True)))
+
+
+def _policy_batch(strategy: Strategy, compiled: tuple, prices: np.ndarray, volumes: np.ndarray) -> PolicyBatch:
+    """What ``strategy.policy_kernel`` returned for a batch, checked and made read-only."""
     kernel, rows, shared = compiled
     rows = _read_only(np.ascontiguousarray(rows, dtype=np.float64))  # Numba refuses to compile writes to these
     shared = tuple(_read_only(np.array(a)) for a in shared)
-    prices, volumes = _read_only(prices), _read_only(volumes)
     if rows.ndim != 2 or rows.shape[0] != len(prices):
         raise AllocationError(f"strategy {strategy.name!r}: policy rows have shape {rows.shape}, expected "
                               f"({len(prices)}, columns)")
-    call_strategy(strategy, "policy kernel", lambda: drive_policy(kernel, rows, shared, prices, volumes, alloc))
+    return PolicyBatch(kernel, rows, shared, _read_only(prices), _read_only(volumes))
+
+
+def _drive_batches(strategy: Strategy, batches: list[PolicyBatch], n_scen: int, decided: int) -> np.ndarray:
+    """Drive the kernel of ``batches`` (which all join the first) over their orders in one call; their
+    allocations (n, T, S), in batch order."""
+    from execbench.strategy.policy import drive_policy  # numba: only for strategies that have a kernel
+
+    first = batches[0]
+    if len(batches) == 1:
+        rows, prices, volumes = first.rows, first.prices, first.volumes
+    else:
+        rows, prices, volumes = (_read_only(np.concatenate([getattr(b, name) for b in batches]))
+                                 for name in ("rows", "prices", "volumes"))
+    alloc = np.zeros(prices.shape + (n_scen,))
+    call_strategy(strategy, "policy kernel",
+                  lambda: drive_policy(first.kernel, rows, first.shared, prices, volumes, alloc, decided))
     return alloc
 
 
 def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, policies: bool,
-               decided: int) -> np.ndarray:
+               decided: int) -> np.ndarray | PolicyBatch:
+    """One independent batch: its allocations, or, for a policy kernel, the ``PolicyBatch`` to drive."""
     ctx = order_context(windows, strategy.lookback)
     n, horizon, n_scen = len(windows), windows.horizon, len(grid)
     if strategy.mode == "static":
@@ -179,8 +214,8 @@ def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, 
     compiled = None
     if policies and _kernel_is_current(strategy):
         compiled = call_strategy(strategy, "policy_kernel", lambda: strategy.policy_kernel(state))
-    if compiled is not None:  # the per-order Numba form of step (execbench.strategy.policy)
-        return _run_policy(strategy, compiled, prices, volumes, alloc)
+    if compiled is not None:  # the per-order Numba form of step (execbench.strategy.policy), driven by the caller
+        return _policy_batch(strategy, compiled, prices, volumes)
     for s in range(decided):
         obs = StepObservation(step=s, prices=prices[:, :s].copy(), volumes=volumes[:, :s].copy(),
                               allocated=alloc[:, :s, :].copy())
@@ -210,8 +245,8 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
         ``False`` steps its NumPy ``step`` (the reference twin).
     bars
         Decide bars 0 … ``bars`` − 1 only and leave the later ones 0 (the look-ahead audit's runs that
-        check those bars alone); an adaptive or sequence strategy is then called for those bars only (a
-        call cannot change what earlier calls returned), a static one or a policy kernel still
+        check those bars alone); an adaptive or sequence strategy, or a policy kernel, is then called for
+        those bars only (a call cannot change what earlier calls returned), a static one still
         allocates every bar.  ``None``: all T.
     """
     from execbench.orders.batches import independent_batches  # pandas: only when running
@@ -224,7 +259,23 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
         raise ValueError(f"run_strategy: bars must lie in 1..{horizon}, got {bars}")
     if batches is None:
         batches = independent_batches(windows, strategy.lookback)
+    decided = horizon if bars is None else bars
     alloc = np.zeros((len(windows), horizon, len(grid)))
+    pending: list[tuple[np.ndarray, PolicyBatch]] = []  # consecutive policy batches that join, driven in one call
+
+    def drive_pending() -> None:
+        if pending:
+            alloc[np.concatenate([rows for rows, _ in pending])] = _drive_batches(
+                strategy, [batch for _, batch in pending], len(grid), decided)
+            pending.clear()
+
     for rows in batches:
-        alloc[rows] = _run_batch(strategy, windows.subset(rows), grid, policies, horizon if bars is None else bars)
+        out = _run_batch(strategy, windows.subset(rows), grid, policies, decided)
+        if not isinstance(out, PolicyBatch):
+            alloc[rows] = out
+            continue
+        if pending and not pending[0][1].joins(out):
+            drive_pending()
+        pending.append((rows, out))
+    drive_pending()
     return alloc
