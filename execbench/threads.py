@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
 
 MIN_ROWS_PER_THREAD = 2048  # below this, threads cost more than they save
-_POOLS: dict[int, ThreadPoolExecutor] = {}  # one pool per thread count, kept: starting threads per call cost 1 ms
+_POOLS: dict[tuple[int, str], ThreadPoolExecutor] = {}  # one pool per thread count and use, kept: starting threads per call cost 1 ms
 _POOLS_LOCK = threading.Lock()
 
 
@@ -32,11 +33,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools)
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def _pool(threads: int, name: str = "execbench-rows") -> ThreadPoolExecutor:
     with _POOLS_LOCK:
-        if threads not in _POOLS:
-            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="execbench-rows")
-        return _POOLS[threads]
+        if (threads, name) not in _POOLS:
+            _POOLS[threads, name] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        return _POOLS[threads, name]
+
+
+def map_calls(function, items: list, workers: int | None = None) -> Iterator:
+    """``function(item)`` for each item, on ``workers`` threads (default: ``cores()``), in the items' order.
+    A pool of its own: a call may itself run a row kernel on the row pools."""
+    workers = min(workers or cores(), len(items))
+    if workers <= 1:
+        return map(function, items)
+    return _pool(workers, "execbench-calls").map(function, items)
 
 
 def run_rows(rows_kernel, n: int, inputs: tuple, outputs: tuple, min_rows: int = MIN_ROWS_PER_THREAD) -> tuple:

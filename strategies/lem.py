@@ -18,6 +18,7 @@ no longer add up, and it is refused.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from importlib.resources import files
 from pathlib import Path
@@ -43,6 +44,9 @@ def _members(asset: str) -> list[str]:
     """The assets a dataset label names: comma-separated names, a bundled universe as its members."""
     names = [a.strip() for a in asset.split(",") if a.strip()]
     return [m for a in names for m in (universe_members(a) if a.lower() in UNIVERSES else [a])]
+
+
+_STEPPER_LOCK = threading.Lock()
 
 
 class LEM(Strategy):
@@ -248,18 +252,27 @@ class LEM(Strategy):
         rates = np.tile(np.array([[low, high]], "float32"), (ctx.n_orders, 1))
         return grid_allocations(self.predict_all(features, rates), grid)
 
+    @property
+    def concurrent_calls(self) -> bool:
+        """Stepwise calls may run at once: a call's state lives in what ``start`` returns and the model's work
+        runs in JAX, free of the GIL.  Not the whole-sequence passes of ``alignment="upstream"`` (keras'
+        ``predict`` builds its function on first use, not thread-safely)."""
+        return self.mode == "adaptive"
+
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict[str, Any]:
         """The model's state before execution bar 0, from the history positions only."""
         from execbench.lem.stepwise import StepwiseLEM
 
         self._require_trained(ctx.calendar)
-        if self._stepper is None or self._stepper.model is not self.model:
-            self._stepper = StepwiseLEM(self.model)
+        with _STEPPER_LOCK:  # calls may start on several threads at once (``concurrent_calls``)
+            if self._stepper is None or self._stepper.model is not self.model:
+                self._stepper = StepwiseLEM(self.model)
+            stepper = self._stepper
         low, high = shared_rates(self.name, grid)
         empty = np.zeros((ctx.n_orders, 0))
         history = sequence_features(ctx, empty, empty, self.lookback_bars)
         rates = np.tile(np.array([[low, high]]), (ctx.n_orders, 1))
-        return {"ctx": ctx, "model": self._stepper.start(history, rates),
+        return {"ctx": ctx, "stepper": stepper, "model": stepper.start(history, rates),
                 "columns": [grid_position(spec) for spec in grid.specs]}
 
     def step(self, state: dict[str, Any], obs: StepObservation) -> np.ndarray:
@@ -270,6 +283,7 @@ class LEM(Strategy):
         if obs.step == ctx.horizon - 1:
             return remaining
         if obs.step > 0:
-            self._stepper.observe(model_state, last_position_features(ctx, obs.prices, obs.volumes, self.lookback_bars))
-        out = self._stepper.decide(model_state)  # (n, T+1, 4, 2), the full grid's order
+            state["stepper"].observe(model_state, last_position_features(ctx, obs.prices, obs.volumes,
+                                                                         self.lookback_bars))
+        out = state["stepper"].decide(model_state)  # (n, T+1, 4, 2), the full grid's order
         return settle(out.reshape(len(out), -1).astype(np.float64)[:, state["columns"]], remaining)

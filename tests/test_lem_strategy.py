@@ -191,3 +191,34 @@ def test_the_adaptive_lem_equals_its_whole_sequence_output(fitted):
                                        RealisedWindow(windows.window("prices"), windows.window("volumes")))
     np.testing.assert_allclose(stepwise, whole, atol=1e-5)
     np.testing.assert_allclose(stepwise.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_lem_calls_run_on_threads_with_the_numbers_of_one_after_the_other(fitted, monkeypatch):
+    """The stepwise LEM's independent calls run at once on threads (``concurrent_calls``); every allocation is
+    the one the calls give run one after the other, bit for bit."""
+    import threading
+
+    import execbench.threads as threads
+    from execbench.orders import build_order_windows, independent_batches
+
+    bars, split, strategy = fitted
+    assert strategy.concurrent_calls and not load_strategy("lem", **{**TINY, "alignment": "upstream"}).concurrent_calls
+    windows = build_order_windows(bars, 12, start=split.test_start, end=split.test_end,
+                                  min_history=strategy.lookback).subset(slice(0, 200))
+    batches = independent_batches(windows, strategy.lookback)
+    assert len(batches) > 4
+    grid = eb.scenario_grid(12)
+    names, real_start = set(), type(strategy).start
+
+    def start(self, ctx, grid):
+        names.add(threading.current_thread().name)
+        return real_start(self, ctx, grid)
+
+    monkeypatch.setattr(type(strategy), "start", start)
+    together = eb.run_strategy(strategy, windows, grid, batches=batches)
+    assert any(name.startswith("execbench-calls") for name in names) or threads.cores() == 1, names
+    monkeypatch.setattr(threads, "map_calls", lambda function, items: map(function, items))
+    names.clear()
+    apart = eb.run_strategy(strategy, windows, grid, batches=batches)
+    assert names == {threading.current_thread().name}
+    np.testing.assert_array_equal(together, apart)

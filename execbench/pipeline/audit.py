@@ -154,18 +154,30 @@ def _one_call(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, bar
     return run_strategy(strategy, windows, grid, batches=[np.arange(len(windows))], bars=bars)
 
 
+def _calls_runner(strategy: Strategy):
+    """``map`` for the audit's calls: on threads for a strategy whose calls may run at once
+    (``Strategy.concurrent_calls``), one after the other otherwise; results in call order either way."""
+    if strategy.concurrent_calls and strategy.mode != "static":
+        from execbench.threads import map_calls
+
+        return map_calls
+    return map
+
+
 def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, calls: list[np.ndarray], *,
                   seed: int = 0, tol: float = AUDIT_TOLERANCE) -> tuple[StepCheck, ...]:
     """Run the audit on the given calls (row sets of ``windows``, already-fitted strategy); returns one
     check per step × input, over the orders of all the calls (numbered in call order)."""
     rng = np.random.default_rng(seed)
     subsets = [windows.subset(rows) for rows in calls]
-    base = np.concatenate([_one_call(strategy, sub, grid) for sub in subsets])
+    calls_of = _calls_runner(strategy)
+    base = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid), subsets)))
     checks = []
     for step in range(windows.horizon):
         for name in INPUTS:
-            alloc = np.concatenate([_one_call(strategy, perturbed_call(sub, strategy.lookback, step, name, rng), grid,
-                                              bars=step + 1) for sub in subsets])  # only bars ≤ step are compared
+            markets = [perturbed_call(sub, strategy.lookback, step, name, rng) for sub in subsets]  # in call order
+            alloc = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid, bars=step + 1), markets)))
+            # only bars ≤ step are compared
             fixed = slice(0, step + 1)  # bars origin .. origin+step may not see bar origin+step
             change = np.abs(alloc[:, fixed, :] - base[:, fixed, :])
             change = np.where(np.isnan(change), np.inf, change)

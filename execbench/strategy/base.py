@@ -168,6 +168,10 @@ class Strategy:
     mode: ClassVar[Mode] = "static"
     lookback: int = 0  # bars of history needed before the origin
     param_specs: ClassVar[dict[str, Param]] = {}  # declared type and range per parameter (checked before __init__)
+    # True: the framework may run the strategy's calls (``start``/``step`` or ``allocate_sequence`` on different
+    # independent batches) at the same time on threads; only for a strategy whose calls keep nothing on the
+    # object that another call could see half-made, and whose heavy work releases the GIL (e.g. JAX)
+    concurrent_calls: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

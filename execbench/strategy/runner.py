@@ -269,8 +269,15 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
                 strategy, [batch for _, batch in pending], len(grid), decided)
             pending.clear()
 
-    for rows in batches:
-        out = _run_batch(strategy, windows.subset(rows), grid, policies, decided)
+    def one_batch(rows: np.ndarray) -> np.ndarray | PolicyBatch:
+        return _run_batch(strategy, windows.subset(rows), grid, policies, decided)
+
+    outputs = map(one_batch, batches)
+    if strategy.concurrent_calls and strategy.mode != "static" and len(batches) > 1:
+        from execbench.threads import map_calls  # numba: only when calls run on threads
+
+        outputs = map_calls(one_batch, batches)
+    for rows, out in zip(batches, outputs, strict=True):
         if not isinstance(out, PolicyBatch):
             alloc[rows] = out
             continue
