@@ -30,6 +30,7 @@ from execbench.errors import DataError
 from execbench.orders import DateSplit, OrderWindows, build_order_windows, default_split, strategy_calls, training_bars
 from execbench.orders.batches import INT64_MAX, cohorts
 from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, run_strategy
+from execbench.strategy.runner import calls_map
 
 INPUTS = ("prices", "volumes")
 AUDIT_TOLERANCE = 1e-12
@@ -154,23 +155,13 @@ def _one_call(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, bar
     return run_strategy(strategy, windows, grid, batches=[np.arange(len(windows))], bars=bars)
 
 
-def _calls_runner(strategy: Strategy):
-    """``map`` for the audit's calls: on threads for a strategy whose calls may run at once
-    (``Strategy.concurrent_calls``), one after the other otherwise; results in call order either way."""
-    if strategy.concurrent_calls and strategy.mode != "static":
-        from execbench.threads import map_calls
-
-        return map_calls
-    return map
-
-
 def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, calls: list[np.ndarray], *,
                   seed: int = 0, tol: float = AUDIT_TOLERANCE) -> tuple[StepCheck, ...]:
     """Run the audit on the given calls (row sets of ``windows``, already-fitted strategy); returns one
     check per step × input, over the orders of all the calls (numbered in call order)."""
     rng = np.random.default_rng(seed)
     subsets = [windows.subset(rows) for rows in calls]
-    calls_of = _calls_runner(strategy)
+    calls_of = calls_map(strategy)
     base = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid), subsets)))
     checks = []
     for step in range(windows.horizon):

@@ -28,6 +28,11 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(c, c) for c in text)
 
 
+def _is_number(column: pd.Series) -> bool:
+    """Whether a table column holds numbers (formatted by ``format_number``, right-aligned)."""
+    return column.dtype.kind in "fiu"
+
+
 def _latex_cell(value) -> str:
     return "" if value is None else latex_escape(format_number(value))
 
@@ -37,8 +42,7 @@ def latex_table(frame: pd.DataFrame, caption: str, *, index: bool = False) -> st
     (``format_number``), text escaped, numeric columns right-aligned; with ``index``, the index first and
     its name on a row of its own under the header."""
     columns = [frame[c] for c in frame.columns]
-    numeric = [pd.api.types.is_numeric_dtype(c.dtype) for c in columns]
-    align = ("l" if index else "") + "".join("r" if n else "l" for n in numeric)
+    align = ("l" if index else "") + "".join("r" if _is_number(c) else "l" for c in columns)
     cells = [[_latex_cell(v) for v in c.tolist()] for c in columns]
     if index:
         cells.insert(0, [_latex_cell(v) for v in frame.index.tolist()])
@@ -58,8 +62,8 @@ def write_table(frame: pd.DataFrame, out_dir: Path, stem: str, *, caption: str, 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}.md", out_dir / f"{stem}.tex"]
     frame.to_csv(paths[0], index=index, float_format="%.6g")
-    shown = frame.apply(lambda column: column.map(format_number) if column.dtype.kind in "fiu" else column)
-    align = (["left"] if index else []) + ["right" if frame[c].dtype.kind in "fiu" else "left" for c in frame.columns]
+    shown = frame.apply(lambda column: column.map(format_number) if _is_number(column) else column)
+    align = (["left"] if index else []) + ["right" if _is_number(frame[c]) else "left" for c in frame.columns]
     paths[1].write_text(f"{caption}\n\n" + shown.to_markdown(index=index, disable_numparse=True, colalign=align) + "\n")
     paths[2].write_text(latex_table(frame, caption, index=index))
     return paths

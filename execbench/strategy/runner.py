@@ -190,6 +190,17 @@ def _drive_batches(strategy: Strategy, batches: list[PolicyBatch], n_scen: int, 
     return alloc
 
 
+def calls_map(strategy: Strategy) -> Callable:
+    """``map`` for a strategy's independent calls: on threads (``execbench.threads.map_calls``) for one whose
+    calls may run at once (``Strategy.concurrent_calls``), one after the other otherwise; results in call
+    order either way."""
+    if strategy.concurrent_calls and strategy.mode != "static":
+        from execbench.threads import map_calls  # numba: only when calls run on threads
+
+        return map_calls
+    return map
+
+
 def _run_batch(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid, policies: bool,
                decided: int) -> np.ndarray | PolicyBatch:
     """One independent batch: its allocations, or, for a policy kernel, the ``PolicyBatch`` to drive."""
@@ -272,12 +283,7 @@ def run_strategy(strategy: Strategy, windows: "OrderWindows", grid: ScenarioGrid
     def one_batch(rows: np.ndarray) -> np.ndarray | PolicyBatch:
         return _run_batch(strategy, windows.subset(rows), grid, policies, decided)
 
-    outputs = map(one_batch, batches)
-    if strategy.concurrent_calls and strategy.mode != "static" and len(batches) > 1:
-        from execbench.threads import map_calls  # numba: only when calls run on threads
-
-        outputs = map_calls(one_batch, batches)
-    for rows, out in zip(batches, outputs, strict=True):
+    for rows, out in zip(batches, calls_map(strategy)(one_batch, batches), strict=True):
         if not isinstance(out, PolicyBatch):
             alloc[rows] = out
             continue
