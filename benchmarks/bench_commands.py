@@ -2,9 +2,11 @@
 target, all measured in this run (fresh processes, run from a temporary folder outside the checkout).
 
 * ``execbench --help``;
-* ``execbench run --strategy twap --asset BTCUSDT --no-audit``, warm (the second of two runs: Numba's
-  on-disk cache filled), with the engine's own time from the run's record (``timings_s.engine_s``)
-  and the ratio of the time outside the engine to the engine's;
+* ``execbench run --strategy twap --asset BTCUSDT --no-audit`` on an empty user cache
+  (``EXECBENCH_CACHE_DIR``, a temporary folder for every command here: stopping rules solved, the option
+  replayed), then warm (the second of two runs: Numba's on-disk cache and the user cache filled), with
+  the engine's own time from the run's record (``timings_s.engine_s``) and the ratio of the time outside
+  the engine to the engine's;
 * ``execbench compare`` of the six classic strategies on BTCUSDT with their audits;
 * ``execbench report`` on that comparison;
 * peak RSS against orders: ``execbench run --strategy twap --asset crypto5 --freq 1h --no-audit`` with
@@ -39,10 +41,12 @@ TARGET_RSS_GB = 2.0  # crypto5 1h from 2019
 
 
 def timed(args: list[str], cwd: str) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (GB) and stdout of ``execbench ARGS`` run in ``cwd``; exits on failure."""
+    """Wall seconds, peak RSS (GB) and stdout of ``execbench ARGS`` run in ``cwd`` (with the user cache in
+    ``cwd/cache``); exits on failure."""
     start = time.perf_counter()
+    env = {**os.environ, "EXECBENCH_CACHE_DIR": str(Path(cwd) / "cache")}
     process = subprocess.Popen([str(EXECBENCH), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+                               text=True, env=env)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
@@ -79,12 +83,16 @@ def main() -> None:
         row("execbench --help", seconds, rss, TARGETS["help"])
 
         twap = ["run", "--strategy", "twap", "--asset", "BTCUSDT", "--no-audit", "--overwrite", "--out"]
-        timed([*twap, f"{tmp}/twap"], tmp)  # fills Numba's on-disk cache
+        seconds, rss, _ = timed([*twap, f"{tmp}/twap"], tmp)  # fills Numba's on-disk cache and the user cache
+        spent = timings(Path(tmp) / "twap")
+        row("run twap BTCUSDT --no-audit (empty user cache)", seconds, rss, None,
+            f"stopping rules solved, option replayed in {spent.get('option_s', 0):.2f} s")
         seconds, rss, _ = timed([*twap, f"{tmp}/twap"], tmp)
         spent = timings(Path(tmp) / "twap")
         engine = spent.get("engine_s")
         note = (f"engine {engine:.2f} s, outside the engine {(seconds - engine) / engine:.1f}× the engine's"
                 if engine else "")
+        note += ", option read from the user cache" if spent.get("option_from_cache") else ""
         row("run twap BTCUSDT --no-audit (warm)", seconds, rss, TARGETS["run twap"], note)
 
         if not args.skip_compare:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from execbench.analysis.stats import summarize
+from execbench.analysis.stats import statistic
 from execbench.contracts import SIDES, period_name, scenario_label
-from execbench.engine.replay.columns import Columns
+from execbench.contracts.metrics import paper_bps
+from execbench.engine.replay.columns import Columns, part
 from execbench.results import ReplayResult
 
 COMPONENTS = ("is_bps", "delay_bps", "timing_bps", "impact_bps", "opportunity_bps")
@@ -30,9 +31,7 @@ COMPONENTS = ("is_bps", "delay_bps", "timing_bps", "impact_bps", "opportunity_bp
 def shortfall(result: ReplayResult) -> dict[str, np.ndarray]:
     """Per (order, scenario): the IS components and ``vs_full_bps`` (paper sign), (n, S) each (``Columns``
     for a result on disk)."""
-    if result.reference is None:
-        raise ValueError("shortfall: the result has no reference prices (replay it through evaluate)")
-    ref = result.reference
+    ref = _reference(result)
     sign = result.grid.side_sign[None, :]
     arrival = ref["arrival"][:, None]
     plain = result.achieved if result.achieved_no_impact is None else result.achieved_no_impact
@@ -43,14 +42,43 @@ def shortfall(result: ReplayResult) -> dict[str, np.ndarray]:
                         lambda s, start, stop: sign[:, s] * moved[start:stop, 0] * scale[start:stop, 0])
     else:
         delay = np.broadcast_to(sign * moved * scale, result.achieved.shape)
+    return _components(sign, result.achieved, plain, result.executed, arrival, ref["first"][:, None],
+                       ref["last"][:, None], scale, delay, result.bps_against("full"))
+
+
+def shortfall_columns(result: ReplayResult, s: int) -> dict[str, np.ndarray]:
+    """``shortfall(result)``'s columns of scenario ``s``, (n,) each, computed for that scenario alone (the
+    same values: the same operations on the same numbers)."""
+    ref = _reference(result)
+    n = result.n_orders
+    sign = result.grid.side_sign[s]
+    achieved = part(result.achieved, s, 0, n)
+    plain = achieved if result.achieved_no_impact is None else part(result.achieved_no_impact, s, 0, n)
+    arrival = ref["arrival"]
+    scale = 1e4 / arrival
+    delay = sign * (ref["first"] - arrival) * scale
+    full = ref["full_twap" if result.grid.arrays()["is_twap"][s] else "full_vwap"]
+    return _components(sign, achieved, plain, part(result.executed, s, 0, n), arrival, ref["first"], ref["last"],
+                       scale, delay, paper_bps(achieved, full))
+
+
+def _reference(result: ReplayResult) -> dict[str, np.ndarray]:
+    if result.reference is None:
+        raise ValueError("shortfall: the result has no reference prices (replay it through evaluate)")
+    return result.reference
+
+
+def _components(sign, achieved, plain, executed, arrival, first, last, scale, delay, vs_full) -> dict[str, np.ndarray]:
+    """The IS decomposition (module docstring) from arrays that broadcast: (n, S) with per-order (n, 1) and
+    per-scenario (1, S), or one scenario's (n,) with a scalar sign."""
     with np.errstate(invalid="ignore"):
         return {
-            "is_bps": sign * (result.achieved - arrival) * scale,
+            "is_bps": sign * (achieved - arrival) * scale,
             "delay_bps": delay,
-            "timing_bps": sign * (plain - ref["first"][:, None]) * scale,
-            "impact_bps": sign * (result.achieved - plain) * scale,
-            "opportunity_bps": sign * (1.0 - result.executed) * (ref["last"][:, None] - arrival) * scale,
-            "vs_full_bps": result.bps_against("full"),
+            "timing_bps": sign * (plain - first) * scale,
+            "impact_bps": sign * (achieved - plain) * scale,
+            "opportunity_bps": sign * (1.0 - executed) * (last - arrival) * scale,
+            "vs_full_bps": vs_full,
         }
 
 
@@ -58,18 +86,18 @@ def shortfall_table(result: ReplayResult, *, periods: list[int | str], benchmark
                     target: str = "quantity") -> pd.DataFrame:
     """Mean IS and its components (bps of arrival, positive = cost) per side × minimum period, with the
     mean bps against the realised-window and the full-window benchmark (paper sign)."""
-    parts = shortfall(result)
     rows = []
     for side in SIDES:
         for period in periods:
             label = scenario_label(side, benchmark, target, period)
             s = result.grid.index(label)
+            parts = shortfall_columns(result, s)
             row = {"Side": side.upper(), "Min period": period_name(period).removeprefix("m="),
-                   "N": summarize(parts["is_bps"][:, s])["N"]}
+                   "N": statistic(parts["is_bps"], "N")}
             for name in COMPONENTS:
-                row[name.replace("_bps", "").replace("is", "IS") + " (bps)"] = float(np.nanmean(parts[name][:, s]))
-            row["IS std"] = float(np.nanstd(parts["is_bps"][:, s], ddof=1))
-            row[f"vs realised {benchmark.upper()}"] = float(np.nanmean(result.bps[:, s]))
-            row[f"vs full {benchmark.upper()}"] = float(np.nanmean(parts["vs_full_bps"][:, s]))
+                row[name.replace("_bps", "").replace("is", "IS") + " (bps)"] = float(np.nanmean(parts[name]))
+            row["IS std"] = float(np.nanstd(parts["is_bps"], ddof=1))
+            row[f"vs realised {benchmark.upper()}"] = float(np.nanmean(result.column("bps", label)))
+            row[f"vs full {benchmark.upper()}"] = float(np.nanmean(parts["vs_full_bps"]))
             rows.append(row)
     return pd.DataFrame(rows)

@@ -12,8 +12,7 @@ def summarize(values: np.ndarray) -> dict[str, float]:
 
     NaN entries (orders whose benchmark is undefined) are left out and not counted in N.
     """
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
+    x = _finite(values)
     if x.size == 0:
         return {"N": 0, **{c: np.nan for c in PAPER_COLUMNS[1:]}}
     p5, q25, median, q75, p95 = np.percentile(x, [5, 25, 50, 75, 95])
@@ -27,6 +26,30 @@ def summarize(values: np.ndarray) -> dict[str, float]:
         "Q25": float(q25),
         "Q75": float(q75),
     }
+
+
+QUANTILES = {"Median": 50, "P5": 5, "P95": 95, "Q25": 25, "Q75": 75}  # the percentile of each quantile column
+
+
+def statistic(values: np.ndarray, stat: str) -> float:
+    """``summarize(values)[stat]``, computing only that statistic (no percentiles for N, Mean or Std)."""
+    x = _finite(values)
+    if stat == "N":
+        return int(x.size)
+    if stat not in PAPER_COLUMNS:
+        raise ValueError(f"statistic {stat!r}: expected one of {', '.join(PAPER_COLUMNS)}")
+    if x.size == 0 or (stat == "Std" and x.size == 1):
+        return np.nan
+    if stat == "Mean":
+        return float(x.mean())
+    if stat == "Std":
+        return float(x.std(ddof=1))
+    return float(np.percentile(x, QUANTILES[stat]))
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    return x[np.isfinite(x)]
 
 
 def binned_kde(values: np.ndarray, grid: np.ndarray, bw_adjust: float = 1.0) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from execbench.analysis.stats import PAPER_COLUMNS, summarize
+from execbench.analysis.stats import PAPER_COLUMNS, statistic, summarize
 from execbench.errors import ParameterError
 from execbench.contracts import (
     BENCHMARKS,
@@ -16,6 +16,7 @@ from execbench.contracts import (
     all_periods,
     default_periods,
     hit_rate,
+    perf_bps,
     period_name,
     period_row,
     scenario_label,
@@ -63,7 +64,7 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean") -> pd.DataFram
                 values = []
                 for period in periods:
                     label = scenario_label(side, bench, target, period)
-                    values.append(summarize(result.column("bps", label))[stat] if label in result.grid.labels
+                    values.append(statistic(result.column("bps", label), stat) if label in result.grid.labels
                                   else np.nan)
                 data[column] = values
     index = pd.Index([period_name(p).removeprefix("m=") for p in periods], name="Min period")
@@ -75,19 +76,19 @@ def scenario_table(result: ReplayResult) -> pd.DataFrame:
     rate, mean realised window length, share of orders with a constraint violation, P95 of the
     maximum participation, and the number of orders with an undefined benchmark."""
     rows = []
-    valid = result.valid()
-    for s, spec in enumerate(result.grid.specs):
-        ok = valid[:, s]
-        perf = result.perf_bps[ok, s]
+    for s, spec in enumerate(result.grid.specs):  # each field's column read once (results on disk: one read)
+        bps = result.column("bps", spec.label)
+        ok = np.isfinite(bps)  # ``valid()``
+        perf = perf_bps(bps[:, None], result.grid.side_sign[s:s + 1])[ok, 0]
         rows.append({
             "scenario": spec.label, "side": spec.side, "benchmark": spec.benchmark, "target": spec.target,
             "min_period": spec.min_period, "match": spec.match,
-            **{f"bps_{k}": v for k, v in summarize(result.bps[:, s]).items()},
+            **{f"bps_{k}": v for k, v in summarize(bps).items()},
             "perf_bps_mean": float(perf.mean()) if perf.size else np.nan,
             "hit_rate": hit_rate(perf),
-            "mean_end_bar": float(result.end_bar[ok, s].mean()) if perf.size else np.nan,
-            "violation_share": float((result.violations[:, s] > 0).mean()),
-            "max_participation_p95": float(np.percentile(result.max_participation[:, s], 95)),
+            "mean_end_bar": float(result.column("end_bar", spec.label)[ok].mean()) if perf.size else np.nan,
+            "violation_share": float((result.column("violations", spec.label) > 0).mean()),
+            "max_participation_p95": float(np.percentile(result.column("max_participation", spec.label), 95)),
             "undefined_benchmark": int((~ok).sum()),
         })
     return pd.DataFrame(rows)
@@ -105,12 +106,12 @@ def comparison_table(results: dict[str, ReplayResult], *, periods: list[Period] 
             row: dict[str, object] = {"Strategy": name, "Side": side.upper()}
             labels = [scenario_label(side, benchmark, target, p) for p in shown]
             present = [label for label in labels if label in result.grid.labels]
-            row["N"] = summarize(result.column("bps", present[0]))["N"] if present else 0
+            row["N"] = statistic(result.column("bps", present[0]), "N") if present else 0
             for period, label in zip(shown, labels):
                 column = f"{period_name(period)} mean"
-                row[column] = summarize(result.column("bps", label))["Mean"] if label in result.grid.labels else np.nan
+                row[column] = statistic(result.column("bps", label), "Mean") if label in result.grid.labels else np.nan
             match = scenario_label(side, benchmark, target, "match")
-            row["Match std"] = summarize(result.column("bps", match))["Std"] if match in result.grid.labels else np.nan
+            row["Match std"] = statistic(result.column("bps", match), "Std") if match in result.grid.labels else np.nan
             rows.append(row)
     return pd.DataFrame(rows)
 

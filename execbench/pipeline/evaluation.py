@@ -7,6 +7,7 @@ audit report travels with the result.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from execbench.orders import (
     training_bars,
 )
 from execbench.pipeline.audit import AUDIT_ORDERS, AuditReport, audit_calls
+from execbench.pipeline.cached_replay import cached_replay, frame_digest, replay_key, windows_digest
 from execbench.results import ReplayResult, RunData
 from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, load_strategy, run_strategy
 
@@ -260,14 +262,26 @@ def replay_option(bars: pd.DataFrame, split: DateSplit, windows: OrderWindows, g
                   clock: dict[str, float] | None = None) -> ReplayResult | None:
     """The zero-information stopping policy (``optstop``), fitted on the training bars, replayed on
     ``windows`` for the flexible scenarios of ``grid``: what the option alone earns on those orders
-    (``None`` if the grid has no flexible scenario it supports)."""
+    (``None`` if the grid has no flexible scenario it supports).  The result is kept in the user cache
+    (``cached_replay``): a later evaluation on the same bars, orders and scenarios reads it back."""
     stopping = load_strategy("optstop")
     flexible = tuple(spec for spec in grid.specs if not spec.match and stopping.unsupported(spec) is None)
     if not flexible:
         return None
-    fit_strategy(stopping, training_bars(bars, split.train_end))
-    return replay_strategy(stopping, windows, ScenarioGrid(flexible), chunk_size=chunk_size, impact=impact,
-                           clock=clock)
+    option_grid = ScenarioGrid(flexible)
+
+    def replay_it() -> ReplayResult:
+        fit_strategy(stopping, training_bars(bars, split.train_end))
+        return replay_strategy(stopping, windows, option_grid, chunk_size=chunk_size, impact=impact, clock=clock)
+
+    with_impact = impact is not None and impact.active
+    key = replay_key(stopping, "option", frame_digest(bars), str(split.train_end), windows_digest(windows),
+                     [dataclasses.asdict(spec) for spec in flexible], chunk_size,
+                     dataclasses.asdict(impact) if with_impact else None)
+    result, cached = cached_replay(key, replay_it, option_grid, windows, impact=with_impact)
+    if clock is not None and cached:
+        clock["option_from_cache"] = 1.0
+    return result
 
 
 def evaluate(
@@ -391,11 +405,13 @@ def evaluate(
     baseline_grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), min_periods=())
     suspicious = set(near_certain(result)) - set(baseline_grid.labels)  # TWAP's hit rate there is needed too
     baseline_grid = ScenarioGrid(baseline_grid.specs + tuple(s for s in grid.specs if s.label in suspicious))
+    twap = load_strategy("twap")
+    if baseline_result is None and type(strategy) is type(twap) and strategy.params() == twap.params():
+        baseline_result = result  # the strategy is the baseline: its own result holds the same numbers
     if baseline_result is not None and set(baseline_grid.labels) <= set(baseline_result.grid.labels):
         baseline = baseline_result  # another strategy's on the same orders (``compare``): the same numbers
     else:
-        baseline = replay_strategy(load_strategy("twap"), windows, baseline_grid, chunk_size=chunk_size,
-                                   impact=impact, clock=timings)
+        baseline = replay_strategy(twap, windows, baseline_grid, chunk_size=chunk_size, impact=impact, clock=timings)
     warnings = impossible_results(result, baseline)
     if option and option_result is None:
         tick = time.perf_counter()

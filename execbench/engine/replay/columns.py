@@ -311,7 +311,6 @@ class ScenarioTable:
         self._filled = 0
         if on_disk:
             self._file = _sized_file(n * n_scen * self.dtype.itemsize, directory)
-            self._token = next(_TOKENS)
         else:
             self.buffer = np.empty((n, n_scen), dtype=self.read_dtype)
         self._array: np.ndarray | Columns | None = None
@@ -345,14 +344,7 @@ class ScenarioTable:
             _pwrite_all(final.fileno(), stored[order], s * n * size)
         self._file.close()
         self._file = final  # lives as long as the columns read from it (``read`` holds it)
-
-        def read(s: int, start: int, stop: int) -> np.ndarray:
-            if start == 0 and stop == n:
-                return _CACHE.get((self._token, s), lambda: _read_range(final, self.dtype, s * n, n).astype(
-                    self.read_dtype, copy=False))
-            return _read_range(final, self.dtype, s * n + start, max(0, stop - start)).astype(self.read_dtype)
-
-        return Columns((n, self.n_scen), self.read_dtype, read)
+        return file_columns(final, (n, self.n_scen), self.dtype, self.read_dtype)
 
 
 class RowTable:
@@ -406,11 +398,28 @@ def _sized_file(nbytes: int, directory: str | None):
     return file
 
 
-def _read_range(file, dtype: np.dtype, first: int, count: int) -> np.ndarray:
-    """``count`` values of ``dtype`` from value ``first`` of ``file``."""
+def file_columns(file, shape: tuple[int, int], dtype: Any, read_dtype: Any = None, offset: int = 0) -> Columns:
+    """``Columns`` of shape (n, S) read from ``file`` (an open binary file; the columns hold it), where they
+    lie scenario-major from byte ``offset`` as ``dtype``, read back as ``read_dtype``; whole columns go
+    through the process's column cache."""
+    n, n_scen = shape
+    dtype, token = np.dtype(dtype), next(_TOKENS)
+    read_dtype = np.dtype(read_dtype or dtype)
+
+    def read(s: int, start: int, stop: int) -> np.ndarray:
+        if start == 0 and stop == n:
+            return _CACHE.get((token, s), lambda: _read_range(file, dtype, s * n, n, offset).astype(
+                read_dtype, copy=False))
+        return _read_range(file, dtype, s * n + start, max(0, stop - start), offset).astype(read_dtype)
+
+    return Columns((n, n_scen), read_dtype, read)
+
+
+def _read_range(file, dtype: np.dtype, first: int, count: int, offset: int = 0) -> np.ndarray:
+    """``count`` values of ``dtype`` from value ``first`` of ``file``, whose values start at byte ``offset``."""
     out = np.empty(count, dtype=dtype)
     if count:
-        _pread_into(file.fileno(), out, first * dtype.itemsize)
+        _pread_into(file.fileno(), out, offset + first * dtype.itemsize)
     return out
 
 

@@ -1,0 +1,125 @@
+"""The option replay kept in the user cache: a hit gives the replay's numbers bit for bit, in memory and
+on disk; any change to the bars misses; a damaged entry is replayed again; the folder stays under its size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import execbench as eb
+import execbench.pipeline.cached_replay as cached
+from execbench.analysis.stats import PAPER_COLUMNS, statistic, summarize
+from execbench.cache import CACHE_ENV
+from execbench.engine.replay.columns import Columns
+from execbench.engine.replay.store import MEMORY_ENV
+
+FIELDS = ("achieved", "benchmark", "executed", "max_participation", "end_bar", "violations")
+
+
+@pytest.fixture(scope="module")
+def btc():
+    bars = eb.load_bars("BTCUSDT")
+    return bars, eb.make_split(bars, test_start="2026-04-26")
+
+
+def _option(bars, split, **kwargs):
+    evaluation = eb.evaluate("twap", bars, split=split, audit=False, keep_allocations=False, **kwargs)
+    return evaluation.option, "option_from_cache" in evaluation.timings
+
+
+def _entries(folder):
+    return sorted(p.name for p in (folder / "replays").iterdir() if not p.name.startswith("."))
+
+
+def _assert_same(got, expected):
+    assert got.grid.labels == expected.grid.labels
+    for field in FIELDS:
+        mine, theirs = np.asarray(getattr(got, field)), np.asarray(getattr(expected, field))
+        assert mine.dtype == theirs.dtype and mine.flags.c_contiguous, field
+        np.testing.assert_array_equal(mine, theirs, err_msg=field)
+    assert got.orders is not None and got.reference is not None
+
+
+def test_a_second_evaluation_reads_the_option_bit_for_bit(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    replayed, hit = _option(bars, split)
+    assert not hit and len(_entries(tmp_path)) == 1
+    again, hit = _option(bars, split)
+    assert hit and isinstance(again.achieved, np.ndarray)
+    _assert_same(again, replayed)
+
+    monkeypatch.setenv(MEMORY_ENV, "0")  # past the memory budget: columns read from the entry itself
+    on_disk, hit = _option(bars, split)
+    assert hit and isinstance(on_disk.achieved, Columns) and isinstance(on_disk.end_bar, Columns)
+    assert on_disk.end_bar.dtype == np.int32
+    _assert_same(on_disk, replayed)
+
+    monkeypatch.setenv(CACHE_ENV, "off")
+    off, hit = _option(bars, split)
+    assert not hit
+    _assert_same(off, replayed)
+
+
+def test_any_change_to_the_bars_or_the_orders_misses(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    _option(bars, split)
+    changed = bars.copy()
+    changed.attrs = dict(bars.attrs)
+    changed.iloc[-5, changed.columns.get_loc("quote_volume")] *= 1.001  # one test bar's price
+    _, hit = _option(changed, split)
+    assert not hit and len(_entries(tmp_path)) == 2
+    early = changed.copy()
+    early.attrs = dict(bars.attrs)
+    early.iloc[10, early.columns.get_loc("volume")] *= 1.5  # one training bar: the fitted policy
+    _, hit = _option(early, split)
+    assert not hit and len(_entries(tmp_path)) == 3
+    _, hit = _option(bars, split, order_size=0.02)
+    assert not hit and len(_entries(tmp_path)) == 4
+
+
+def test_a_damaged_entry_is_replayed_again(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    replayed, _ = _option(bars, split)
+    (entry,) = _entries(tmp_path)
+    path = tmp_path / "replays" / entry / "achieved.npy"
+    path.write_bytes(path.read_bytes()[:100])
+    again, hit = _option(bars, split)
+    assert not hit
+    _assert_same(again, replayed)
+
+
+def test_the_cache_keeps_the_most_recently_used_entries_within_its_size(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    _option(bars, split)
+    (first,) = _entries(tmp_path)
+    size = sum(f.stat().st_size for f in (tmp_path / "replays" / first).iterdir())
+    monkeypatch.setattr(cached, "CACHE_BYTES", int(size * 1.5))
+    _option(bars, split, order_size=0.02)
+    assert len(_entries(tmp_path)) == 1 and _entries(tmp_path) != [first]
+    monkeypatch.setattr(cached, "ENTRY_MAX_BYTES", size // 2)  # too large to keep: replayed, not written
+    _, hit = _option(bars, split)
+    assert not hit and first not in _entries(tmp_path)
+
+
+@given(values=hnp.arrays(np.float64, st.integers(0, 40),
+                         elements=st.floats(-1e6, 1e6) | st.just(np.nan) | st.just(np.inf)))
+def test_one_statistic_is_that_column_of_the_summary(values):
+    summary = summarize(values)
+    for stat in PAPER_COLUMNS:
+        got, expected = statistic(values, stat), summary[stat]
+        assert (np.isnan(got) and np.isnan(expected)) or got == expected, stat
+
+
+def test_editing_the_code_changes_the_key(tmp_path):
+    source = tmp_path / "mine.py"
+    source.write_text("x = 1\n")
+    first = cached._fingerprint((source,))
+    source.write_text("x = 2\n")
+    assert cached._fingerprint.__wrapped__((source,)) != first
