@@ -122,13 +122,21 @@ class AuditReport:
                                                            "bar": leak.first_bar, "order": leak.first_order}}
 
 
-def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str,
-                   rng: np.random.Generator) -> OrderWindows:
-    """``windows`` (one call's orders) on a market whose ``name`` is perturbed, for each order, from
-    bar origin+``step`` up to the first bar the next order of the call may see (module docstring)."""
+def call_layout(windows: OrderWindows, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What ``perturbed_call`` reads of a call's orders at every step: each order's cohort, each cohort's
+    first visible bar (``cohorts``) and the orders' bar times (int64 ns)."""
     cohort_of, start_at, _ = cohorts(windows, lookback)
+    return cohort_of, start_at, windows.bar_times().astype("int64")
+
+
+def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str, rng: np.random.Generator,
+                   layout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> OrderWindows:
+    """``windows`` (one call's orders) on a market whose ``name`` is perturbed, for each order, from
+    bar origin+``step`` up to the first bar the next order of the call may see (module docstring).
+    ``layout``: ``call_layout(windows, lookback)``, if the caller has it (the same for every step)."""
+    cohort_of, start_at, bar_times = layout or call_layout(windows, lookback)
     cut_at = np.full(len(start_at), INT64_MAX)
-    np.minimum.at(cut_at, cohort_of, windows.bar_times()[:, step].astype("int64"))
+    np.minimum.at(cut_at, cohort_of, bar_times[:, step])
     stop_at = np.append(start_at[1:], INT64_MAX)  # the next cohort's first visible bar
     # a bar belongs to the latest cohort cut at or before it: cohort c perturbs [cut c, min(cut c+1, stop c))
     ends = np.minimum(np.append(cut_at[1:], INT64_MAX), stop_at)
@@ -161,12 +169,14 @@ def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid,
     check per step × input, over the orders of all the calls (numbered in call order)."""
     rng = np.random.default_rng(seed)
     subsets = [windows.subset(rows) for rows in calls]
+    layouts = [call_layout(sub, strategy.lookback) for sub in subsets]
     calls_of = calls_map(strategy)
     base = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid), subsets)))
     checks = []
     for step in range(windows.horizon):
         for name in INPUTS:
-            markets = [perturbed_call(sub, strategy.lookback, step, name, rng) for sub in subsets]  # in call order
+            markets = [perturbed_call(sub, strategy.lookback, step, name, rng, layout)  # in call order
+                       for sub, layout in zip(subsets, layouts, strict=True)]
             alloc = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid, bars=step + 1), markets)))
             # only bars ≤ step are compared
             fixed = slice(0, step + 1)  # bars origin .. origin+step may not see bar origin+step
