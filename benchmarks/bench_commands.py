@@ -92,7 +92,7 @@ def main() -> None:
         engine = spent.get("engine_s")
         note = (f"engine {engine:.2f} s, outside the engine {(seconds - engine) / engine:.1f}× the engine's"
                 if engine else "")
-        note += ", option read from the user cache" if spent.get("option_from_cache") else ""
+        note += ", option read from the user cache" if "option_cache_read_s" in spent else ""
         row("run twap BTCUSDT --no-audit (warm)", seconds, rss, TARGETS["run twap"], note)
 
         if not args.skip_compare:

@@ -1,6 +1,6 @@
 """The user cache directory for results that are pure functions of their inputs (solved stopping
-rules, JAX's compiled programs): ``$EXECBENCH_CACHE_DIR`` or ``$XDG_CACHE_HOME/execbench``
-(default ``~/.cache/execbench``).  ``EXECBENCH_CACHE_DIR=off`` turns the on-disk caches off.
+rules, JAX's compiled programs, the option replay of an evaluation): ``$EXECBENCH_CACHE_DIR`` or
+``$XDG_CACHE_HOME/execbench`` (default ``~/.cache/execbench``).  ``EXECBENCH_CACHE_DIR=off`` turns the on-disk caches off.
 
 A cache entry's key includes a fingerprint of the source that computes it (``source_fingerprint``),
 so editing that code never serves a stale entry.

@@ -27,7 +27,7 @@ def btc():
 
 def _option(bars, split, **kwargs):
     evaluation = eb.evaluate("twap", bars, split=split, audit=False, keep_allocations=False, **kwargs)
-    return evaluation.option, "option_from_cache" in evaluation.timings
+    return evaluation.option, "option_cache_read_s" in evaluation.timings
 
 
 def _entries(folder):
