@@ -3,6 +3,9 @@ on disk; any change to the bars misses; a damaged entry is replayed again; the f
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -123,3 +126,16 @@ def test_editing_the_code_changes_the_key(tmp_path):
     first = cached._fingerprint((source,))
     source.write_text("x = 2\n")
     assert cached._fingerprint.__wrapped__((source,)) != first
+
+
+def test_half_written_entries_of_dead_processes_are_removed(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    stale, fresh = tmp_path / "replays" / ".old.1.2.partial", tmp_path / "replays" / ".new.1.2.partial"
+    for folder in (stale, fresh):
+        folder.mkdir(parents=True)
+        (folder / "achieved.npy").write_bytes(b"half")
+    old = time.time() - 2 * cached.STALE_SECONDS
+    os.utime(stale, (old, old))
+    _option(bars, split)
+    assert not stale.exists() and fresh.exists() and len(_entries(tmp_path)) == 1

@@ -23,6 +23,8 @@ import json
 import os
 import shutil
 import sys
+import threading
+import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -39,6 +41,7 @@ from execbench.results import ReplayResult
 
 CACHE_BYTES = 2**30  # the whole folder (about ten option replays of BTCUSDT 15m)
 ENTRY_MAX_BYTES = CACHE_BYTES // 4
+STALE_SECONDS = 3600  # a half-written entry older than this belongs to a process that died
 BLOCK = 65536  # orders per block when an entry is written or read back
 _FORMAT = 1  # bumped when the layout of an entry changes
 
@@ -192,7 +195,7 @@ def _write(folder: Path, key: str, result: ReplayResult) -> None:
     dtypes = {name: np.dtype(count_dtype if name in COUNT_FIELDS else np.float64) for name in fields}
     if sum(shape[0] * shape[1] * dtype.itemsize for dtype in dtypes.values()) > ENTRY_MAX_BYTES:
         return
-    partial = folder / f".{key}.{os.getpid()}.partial"
+    partial = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.partial"  # sweeps write from threads
     try:
         partial.mkdir(parents=True, exist_ok=True)
         for name, values in fields.items():
@@ -211,12 +214,18 @@ def _write(folder: Path, key: str, result: ReplayResult) -> None:
 
 
 def _trim(folder: Path) -> None:
-    """Remove the least recently used entries until the folder holds at most ``CACHE_BYTES``."""
+    """Remove the least recently used entries until the folder holds at most ``CACHE_BYTES``, and entries
+    left half-written (by a process that died) over ``STALE_SECONDS`` ago."""
     try:
         entries = [(e.stat().st_mtime, sum(f.stat().st_size for f in e.iterdir()), e)
-                   for e in folder.iterdir() if e.is_dir() and not e.name.startswith(".")]
+                   for e in folder.iterdir() if e.is_dir()]
     except OSError:
         return
+    stale = time.time() - STALE_SECONDS
+    for mtime, _, entry in entries:
+        if entry.name.startswith(".") and mtime < stale:
+            shutil.rmtree(entry, ignore_errors=True)
+    entries = [e for e in entries if not e[2].name.startswith(".")]
     total = sum(size for _, size, _ in entries)
     for _, size, entry in sorted(entries, key=lambda e: e[0]):
         if total <= CACHE_BYTES:
