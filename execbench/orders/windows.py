@@ -32,6 +32,22 @@ class MarketSeries:
     times: np.ndarray  # (N,) datetime64[ns], bar open times (UTC)
     prices: np.ndarray  # (N,) float64
     volumes: np.ndarray  # (N,) float64
+    _views: dict = field(default_factory=dict, init=False, compare=False, repr=False)  # ``rows``' views
+
+    def __getstate__(self) -> dict:
+        """Pickled without the views (a pickled view would be a copy of every window)."""
+        return {**self.__dict__, "_views": {}}
+
+    def rows(self, name: str, width: int) -> np.ndarray:
+        """``name`` (a field) as the rows of a sliding window of ``width`` bars, (N − width + 1, width): a
+        read-only strided view of the series, made once per field and width."""
+        key = (name, width)
+        if key not in self._views:
+            values = getattr(self, name)
+            step = values.strides[0]
+            self._views[key] = np.lib.stride_tricks.as_strided(values, (len(values) - width + 1, width), (step, step),
+                                                               writeable=False)
+        return self._views[key]
 
     @classmethod
     def from_frame(cls, asset: str, frame: pd.DataFrame) -> "MarketSeries":
@@ -95,10 +111,7 @@ class OrderWindows:
             values = getattr(self.series[k], name)
             first = self.origin[rows] + start
             if width and low + start >= 0 and high + start + width <= len(values):
-                step = values.strides[0]  # the rows of a sliding window over the series, as a strided view
-                view = np.lib.stride_tricks.as_strided(values, (len(values) - width + 1, width), (step, step),
-                                                       writeable=False)
-                out[rows] = view[first]
+                out[rows] = self.series[k].rows(name, width)[first]  # rows of a sliding window over the series
                 continue
             idx = first[:, None] + np.arange(width)[None, :]
             valid = idx >= 0
