@@ -8,9 +8,9 @@ orders).  ``cached_replay`` keeps its per-order fields under ``user_cache_dir("r
 source of every module of the package and of the strategy's own folder (``code_fingerprint``) and the
 versions of NumPy, Numba and Python, so editing the code or the data never serves a stale entry.
 
-A hit is read back through a ``ResultStore`` a block of orders at a time (in memory while the results
-fit its budget, on disk past it), so the result is the one the replay would give, bit for bit, with the
-same memory.  The folder is kept under ``CACHE_BYTES`` (the least recently used entries go first); a
+A hit is read back into a ``ResultStore`` one scenario of one field at a time while the results fit its
+memory budget; past it, the result's ``Columns`` read the entry's files themselves.  Either way the
+result is the one the replay would give, bit for bit, in no more memory.  The folder is kept under ``CACHE_BYTES`` (the least recently used entries go first); a
 result larger than ``ENTRY_MAX_BYTES`` is not kept.  ``EXECBENCH_CACHE_DIR=off`` turns it off.
 """
 
@@ -34,7 +34,7 @@ import pandas as pd
 
 from execbench.cache import user_cache_dir
 from execbench.contracts import ScenarioGrid
-from execbench.engine.replay.columns import Columns, file_columns, part
+from execbench.engine.replay.columns import Columns, file_columns, part, read_range
 from execbench.engine.replay.store import COUNT_FIELDS, FLOAT_FIELDS, ResultStore, StoreSize
 from execbench.orders import OrderWindows
 from execbench.results import ReplayResult
@@ -42,7 +42,6 @@ from execbench.results import ReplayResult
 CACHE_BYTES = 2**30  # the whole folder (about ten option replays of BTCUSDT 15m)
 ENTRY_MAX_BYTES = CACHE_BYTES // 4
 STALE_SECONDS = 3600  # a half-written entry older than this belongs to a process that died
-BLOCK = 65536  # orders per block when an entry is written or read back
 _FORMAT = 1  # bumped when the layout of an entry changes
 
 
@@ -142,7 +141,7 @@ def _fields(result: ReplayResult) -> dict[str, np.ndarray | Columns]:
 
 def _read(entry: Path, grid: ScenarioGrid, windows: OrderWindows, impact: bool) -> ReplayResult | None:
     """The result kept in ``entry``; ``None`` if absent, unreadable or not of this shape.  Results that fit
-    the memory budget are read into a ``ResultStore`` a block of orders at a time; past it, the result's
+    the memory budget are read into a ``ResultStore`` one scenario of one field at a time; past it, the result's
     ``Columns`` read the entry's files themselves (scenario-major, as a store's on disk)."""
     size = StoreSize(len(windows), len(grid), grid.horizon, impact=impact)
     names = FLOAT_FIELDS + COUNT_FIELDS + (("achieved_no_impact",) if impact else ())
@@ -158,12 +157,10 @@ def _read(entry: Path, grid: ScenarioGrid, windows: OrderWindows, impact: bool) 
                                          np.int32 if name in COUNT_FIELDS else None, offset)
                       for name, (file, dtype, offset) in files.items()}
             result = ReplayResult(grid=grid, orders=orders, reference=reference, **fields)
-        else:
+        else:  # one scenario of one field at a time, straight into the store's arrays
             store = ResultStore(grid, size, orders=orders, reference=reference)
-            stored = {name: np.load(entry / f"{name}.npy", mmap_mode="r") for name in names}
-            for start in range(0, size.n_orders, BLOCK):
-                stop = min(start + BLOCK, size.n_orders)
-                store.write_fields(np.arange(start, stop), {name: values[start:stop] for name, values in stored.items()})
+            store.write_scenarios(lambda name, s: read_range(files[name][0], files[name][1], s * size.n_orders,
+                                                             size.n_orders, files[name][2]))
             for file, _, _ in files.values():
                 file.close()
             result = store.result()

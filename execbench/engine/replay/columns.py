@@ -386,7 +386,7 @@ class RowTable:
 
         def read(start: int, stop: int) -> np.ndarray:
             count = max(0, stop - start)
-            return _read_range(file, dtype, start * row_size, count * row_size).reshape(count, *self.row_shape)
+            return read_range(file, dtype, start * row_size, count * row_size).reshape(count, *self.row_shape)
 
         return StoredRows((self.n, *self.row_shape), dtype, read)
 
@@ -408,14 +408,14 @@ def file_columns(file, shape: tuple[int, int], dtype: Any, read_dtype: Any = Non
 
     def read(s: int, start: int, stop: int) -> np.ndarray:
         if start == 0 and stop == n:
-            return _CACHE.get((token, s), lambda: _read_range(file, dtype, s * n, n, offset).astype(
+            return _CACHE.get((token, s), lambda: read_range(file, dtype, s * n, n, offset).astype(
                 read_dtype, copy=False))
-        return _read_range(file, dtype, s * n + start, max(0, stop - start), offset).astype(read_dtype)
+        return read_range(file, dtype, s * n + start, max(0, stop - start), offset).astype(read_dtype)
 
     return Columns((n, n_scen), read_dtype, read)
 
 
-def _read_range(file, dtype: np.dtype, first: int, count: int, offset: int = 0) -> np.ndarray:
+def read_range(file, dtype: np.dtype, first: int, count: int, offset: int = 0) -> np.ndarray:
     """``count`` values of ``dtype`` from value ``first`` of ``file``, whose values start at byte ``offset``."""
     out = np.empty(count, dtype=dtype)
     if count:

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,6 +153,17 @@ class ResultStore:
         if self.allocations is not None:
             self.allocations.write(rows, allocations)
         self._rows.append(rows)
+
+    def write_scenarios(self, read: Callable[[str, int], np.ndarray]) -> None:
+        """Every order at once, already in final order, one field's scenario at a time: ``read(name, s)``
+        gives the n values of field ``name`` in scenario ``s`` (results read back from a file are then never
+        whole in memory twice).  For a store in memory without kept allocations."""
+        if self.on_disk or self.kept or self._rows:
+            raise ValueError(f"{self!r}: write_scenarios fills an empty store in memory without kept allocations")
+        for name, table in self.tables.items():
+            for s in range(self.size.n_scenarios):
+                table.buffer[:, s] = read(name, s)
+        self._rows.append(np.arange(self.size.n_orders))
 
     def result(self) -> ReplayResult:
         """Every chunk written, in final order, with the store's order labels and reference prices."""
