@@ -6,12 +6,14 @@ code; every ``run`` and ``compare`` on the same market replays it again (about 1
 orders).  ``cached_replay`` keeps its per-order fields under ``user_cache_dir("replays")``, one folder of
 ``.npy`` files per key.  The key hashes every input byte (``windows_digest``, ``frame_digest``), the
 source of every module of the package and of the strategy's own folder (``code_fingerprint``) and the
-versions of NumPy, Numba and Python, so editing the code or the data never serves a stale entry.
+versions of Python, NumPy, Numba, pandas and SciPy, so editing the code or the data never serves a stale
+entry.
 
 A hit is read back into a ``ResultStore`` one scenario of one field at a time while the results fit its
 memory budget; past it, the result's ``Columns`` read the entry's files themselves.  Either way the
-result is the one the replay would give, bit for bit, in no more memory.  The folder is kept under ``CACHE_BYTES`` (the least recently used entries go first); a
-result larger than ``ENTRY_MAX_BYTES`` is not kept.  ``EXECBENCH_CACHE_DIR=off`` turns it off.
+result is the one the replay would give, bit for bit, in no more memory.  The folder is kept under
+``CACHE_BYTES`` (the least recently used entries go first); a result larger than ``ENTRY_MAX_BYTES`` is
+not kept.  ``EXECBENCH_CACHE_DIR=off`` turns it off.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ _FORMAT = 1  # bumped when the layout of an entry changes
 
 def code_fingerprint(*classes: type) -> str:
     """A hash of the source of every module of ``execbench`` and of the packages that define ``classes``
-    (a strategy's own folder: the built-ins and their helpers), with the versions of Python, NumPy and
-    Numba (the files are read once per process)."""
+    (a strategy's own folder: the built-ins and their helpers), with the versions of Python, NumPy, Numba,
+    pandas and SciPy (the files are read once per process)."""
     import execbench
 
     roots = {Path(execbench.__file__).parent}
@@ -60,7 +62,8 @@ def code_fingerprint(*classes: type) -> str:
 
 @functools.cache
 def _fingerprint(roots: tuple[Path, ...]) -> str:
-    digest = hashlib.sha256(json.dumps([sys.version, version("numpy"), version("numba"), _FORMAT]).encode())
+    versions = [sys.version, *(version(name) for name in ("numpy", "numba", "pandas", "scipy")), _FORMAT]
+    digest = hashlib.sha256(json.dumps(versions).encode())
     files = {p for root in roots for p in (root.rglob("*.py") if root.is_dir() else [root])}
     for path in sorted(files):
         digest.update(path.name.encode())
