@@ -1,17 +1,24 @@
 """The user cache directory for results that are pure functions of their inputs (solved stopping
 rules, JAX's compiled programs, the option replay of an evaluation): ``$EXECBENCH_CACHE_DIR`` or
-``$XDG_CACHE_HOME/execbench`` (default ``~/.cache/execbench``).  ``EXECBENCH_CACHE_DIR=off`` turns the on-disk caches off.
+``$XDG_CACHE_HOME/execbench`` (default ``~/.cache/execbench``).  ``EXECBENCH_CACHE_DIR=off`` turns the
+on-disk caches off.
 
-A cache entry's key includes a fingerprint of the source that computes it (``source_fingerprint``),
-so editing that code never serves a stale entry.
+A cache entry's key includes ``code_fingerprint()``: the source of every module of the package (and of
+the strategy that computes it), the versions of the libraries that compute it and the machine, so
+editing that code, upgrading a library or sharing the folder with another kind of machine never serves a
+stale entry.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
+import json
 import os
+import platform
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 CACHE_ENV = "EXECBENCH_CACHE_DIR"
@@ -27,10 +34,43 @@ def user_cache_dir(kind: str) -> Path | None:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "execbench" / kind
 
 
+def code_fingerprint(*classes: type) -> str:
+    """A hash of the source of every module of ``execbench`` and of the packages that define ``classes``
+    (a strategy's own folder: the built-ins and their helpers; a lone ``FILE.py``: that file), with
+    ``environment()``.  The files are read again whenever one's size or modification time changes (a
+    notebook that reloads edited code gets a new fingerprint)."""
+    import execbench
+
+    roots = {Path(execbench.__file__).parent}
+    for cls in classes:
+        source = Path(inspect.getfile(cls))
+        roots.add(source.parent if "." in cls.__module__ else source)
+    files = sorted({p for root in roots for p in (root.rglob("*.py") if root.is_dir() else [root])})
+    stamps = []
+    for path in files:
+        stat = path.stat()
+        stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return _fingerprint(tuple(stamps))
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint(stamps: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256(json.dumps(environment()).encode())
+    for path, _, _ in stamps:
+        digest.update(Path(path).name.encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:20]
+
+
 @functools.cache
-def source_fingerprint(*modules: str) -> str:
-    """A short hash of the named modules' source files (imported modules only; read once per process)."""
-    digest = hashlib.sha256()
-    for name in modules:
-        digest.update(Path(sys.modules[name].__file__).read_bytes())
-    return digest.hexdigest()[:16]
+def environment() -> list:
+    """What, besides the code, may change a computed number's last bits: the versions of Python, NumPy,
+    Numba, pandas and SciPy, the machine and C library, NumPy's SIMD extensions and Numba's JIT switch."""
+    import numpy as np
+
+    try:
+        simd = np.show_config(mode="dicts").get("SIMD Extensions")
+    except Exception:  # noqa: BLE001 (an older or unusual NumPy: the versions still count)
+        simd = None
+    return [sys.version, *(version(name) for name in ("numpy", "numba", "pandas", "scipy")), platform.machine(),
+            list(platform.libc_ver()), simd, os.environ.get("NUMBA_DISABLE_JIT", "0")]

@@ -3,7 +3,9 @@ on disk; any change to the bars misses; a damaged entry is replayed again; the f
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import time
 
 import numpy as np
@@ -15,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 import execbench as eb
 import execbench.pipeline.cached_replay as cached
 from execbench.analysis.stats import PAPER_COLUMNS, statistic, summarize
-from execbench.cache import CACHE_ENV
+from execbench.cache import CACHE_ENV, code_fingerprint
 from execbench.engine.replay.columns import Columns
 from execbench.engine.replay.store import MEMORY_ENV
 
@@ -95,6 +97,7 @@ def test_a_damaged_entry_is_replayed_again(btc, tmp_path, monkeypatch):
     again, hit = _option(bars, split)
     assert not hit
     _assert_same(again, replayed)
+    assert _entries(tmp_path) == [entry] and _option(bars, split)[1]  # replaced by a whole entry
 
 
 def test_the_cache_keeps_the_most_recently_used_entries_within_its_size(btc, tmp_path, monkeypatch):
@@ -120,12 +123,59 @@ def test_one_statistic_is_that_column_of_the_summary(values):
         assert (np.isnan(got) and np.isnan(expected)) or got == expected, stat
 
 
-def test_editing_the_code_changes_the_key(tmp_path):
+def test_editing_the_code_changes_the_fingerprint_in_the_same_process(tmp_path, monkeypatch):
     source = tmp_path / "mine.py"
-    source.write_text("x = 1\n")
-    first = cached._fingerprint((source,))
-    source.write_text("x = 2\n")
-    assert cached._fingerprint.__wrapped__((source,)) != first
+    source.write_text("class Mine:\n    pass\n")
+    spec = importlib.util.spec_from_file_location("mine", source)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "mine", module)
+    spec.loader.exec_module(module)
+    first = code_fingerprint(module.Mine)
+    assert code_fingerprint(module.Mine) == first != code_fingerprint()
+    source.write_text("class Mine:\n    x = 2\n")  # a notebook's edit, picked up without a new process
+    assert code_fingerprint(module.Mine) != first
+
+
+def test_the_training_bars_alone_change_the_key(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    windows = eb.build_order_windows(bars, 12, start=split.test_start, end=split.test_end)
+    _option(bars, split, windows=windows)
+    changed = bars.copy()
+    changed.attrs = dict(bars.attrs)
+    changed.iloc[10, changed.columns.get_loc("volume")] *= 1.5  # the fitted policy, not the orders
+    _, hit = _option(changed, split, windows=windows)
+    assert not hit and len(_entries(tmp_path)) == 2
+
+
+def test_a_short_entry_is_replayed_again_in_memory_and_on_disk(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    replayed, _ = _option(bars, split)
+    for budget in ("4096", "0"):
+        monkeypatch.setenv(MEMORY_ENV, budget)
+        (entry,) = _entries(tmp_path)
+        path = tmp_path / "replays" / entry / "benchmark.npy"
+        path.write_bytes(path.read_bytes()[:-8])  # the last value of the last scenario lost
+        again, hit = _option(bars, split)
+        assert not hit, budget
+        _assert_same(again, replayed)
+        repaired, hit = _option(bars, split)  # the damaged entry was replaced
+        assert hit, budget
+        _assert_same(repaired, replayed)
+
+
+def test_a_hit_with_market_impact_keeps_the_prices_without_it(btc, tmp_path, monkeypatch):
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    impact = eb.ImpactModel(eps=0.05, beta=0.5, gamma=0.02)
+    replayed, _ = _option(bars, split, impact=impact)
+    again, hit = _option(bars, split, impact=impact)
+    assert hit
+    _assert_same(again, replayed)
+    np.testing.assert_array_equal(again.achieved_no_impact, replayed.achieved_no_impact)
+    _, hit = _option(bars, split)
+    assert not hit  # without impact: another key
 
 
 def test_half_written_entries_of_dead_processes_are_removed(btc, tmp_path, monkeypatch):

@@ -18,23 +18,19 @@ not kept.  ``EXECBENCH_CACHE_DIR=off`` turns it off.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
 import json
 import os
 import shutil
-import sys
-import threading
+import tempfile
 import time
 from collections.abc import Callable
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from execbench.cache import user_cache_dir
+from execbench.cache import code_fingerprint, user_cache_dir
 from execbench.contracts import ScenarioGrid
 from execbench.engine.replay.columns import Columns, file_columns, part, read_range
 from execbench.engine.replay.store import COUNT_FIELDS, FLOAT_FIELDS, ResultStore, StoreSize
@@ -44,31 +40,7 @@ from execbench.results import ReplayResult
 CACHE_BYTES = 2**30  # the whole folder (about ten option replays of BTCUSDT 15m)
 ENTRY_MAX_BYTES = CACHE_BYTES // 4
 STALE_SECONDS = 3600  # a half-written entry older than this belongs to a process that died
-_FORMAT = 1  # bumped when the layout of an entry changes
-
-
-def code_fingerprint(*classes: type) -> str:
-    """A hash of the source of every module of ``execbench`` and of the packages that define ``classes``
-    (a strategy's own folder: the built-ins and their helpers), with the versions of Python, NumPy, Numba,
-    pandas and SciPy (the files are read once per process)."""
-    import execbench
-
-    roots = {Path(execbench.__file__).parent}
-    for cls in classes:  # a module of a package: its folder; a lone file (``FILE.py:Class``): that file
-        source = Path(inspect.getfile(cls))
-        roots.add(source.parent if "." in cls.__module__ else source)
-    return _fingerprint(tuple(sorted(roots)))
-
-
-@functools.cache
-def _fingerprint(roots: tuple[Path, ...]) -> str:
-    versions = [sys.version, *(version(name) for name in ("numpy", "numba", "pandas", "scipy")), _FORMAT]
-    digest = hashlib.sha256(json.dumps(versions).encode())
-    files = {p for root in roots for p in (root.rglob("*.py") if root.is_dir() else [root])}
-    for path in sorted(files):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:20]
+_FORMAT = 1  # in every key: bumped when the layout of an entry changes
 
 
 def _update(digest, *arrays: np.ndarray) -> None:
@@ -90,48 +62,53 @@ def windows_digest(windows: OrderWindows) -> str:
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
-    """A hash of a bars frame: its index (each level and the codes of a MultiIndex), columns (names, dtypes,
-    values) and ``attrs``."""
-    digest = hashlib.blake2b(json.dumps([list(map(str, frame.columns)),
-                                         {k: str(v) for k, v in sorted(frame.attrs.items())}]).encode())
+    """A hash of a bars frame: its index (names, dtypes, each level and the codes of a MultiIndex), columns
+    (names with their types, dtypes, values) and ``attrs``."""
     index = frame.index
+    levels = list(index.levels) if isinstance(index, pd.MultiIndex) else [index]
+    digest = hashlib.blake2b(json.dumps([[repr(c) for c in frame.columns], [str(t) for t in frame.dtypes],
+                                         [repr(n) for n in index.names], [str(level.dtype) for level in levels],
+                                         {k: repr(v) for k, v in sorted(frame.attrs.items())}]).encode())
+    _update(digest, *[_plain(level) for level in levels])
     if isinstance(index, pd.MultiIndex):
-        _update(digest, *[_plain(level) for level in index.levels], *[np.asarray(c) for c in index.codes])
-    else:
-        _update(digest, _plain(index))
+        _update(digest, *[np.asarray(codes) for codes in index.codes])
     _update(digest, *[_plain(frame[name]) for name in frame.columns])
     return digest.hexdigest()
 
 
 def _plain(values: pd.Index | pd.Series) -> np.ndarray:
-    """``values`` as a NumPy array of fixed-size items (times as int64 nanoseconds, objects as strings)."""
+    """``values`` as a NumPy array of fixed-size items: times as their integers (their unit and zone are in
+    the dtype ``frame_digest`` hashes), objects as their ``repr``."""
     if isinstance(values, pd.DatetimeIndex):
-        return np.concatenate([values.asi8, np.frombuffer(str(values.tz).encode(), dtype=np.uint8).astype(np.int64)])
+        return values.asi8
     array = np.asarray(values)
-    return array.astype(str) if array.dtype == object else array
+    return np.array([repr(v) for v in array]) if array.dtype == object else array
 
 
 def replay_key(strategy: object, *parts) -> str:
     """The cache key of a replay of ``strategy``: its class and parameters, ``parts`` (JSON-able: digests,
-    labels, parameters) and the fingerprint of the code (``code_fingerprint``)."""
+    labels, parameters), the fingerprint of the code, libraries and machine (``code_fingerprint``) and the
+    entries' format."""
     cls = type(strategy)
-    return hashlib.sha256(json.dumps([code_fingerprint(cls), f"{cls.__module__}.{cls.__qualname__}",
+    return hashlib.sha256(json.dumps([_FORMAT, code_fingerprint(cls), f"{cls.__module__}.{cls.__qualname__}",
                                       strategy.params(), *parts], default=str).encode()).hexdigest()[:40]
 
 
-def cached_replay(key: str, replay: Callable[[], ReplayResult | None], grid: ScenarioGrid,
+def cached_replay(key: Callable[[], str], replay: Callable[[], ReplayResult | None], grid: ScenarioGrid,
                   windows: OrderWindows, *, impact: bool) -> tuple[ReplayResult | None, bool]:
-    """``replay()``'s result, from the user cache under ``key`` when it is there (the fields of ``grid`` on
-    ``windows``; ``impact`` says whether the result has ``achieved_no_impact``).  Returns the result and
-    whether it came from the cache."""
+    """``replay()``'s result, from the user cache under ``key()`` (computed only when the cache is on) when
+    it is there (the fields of ``grid`` on ``windows``; ``impact`` says whether the result has
+    ``achieved_no_impact``).  Returns the result and whether it came from the cache."""
     folder = user_cache_dir("replays")
-    if folder is not None:
-        result = _read(folder / key, grid, windows, impact)
-        if result is not None:
-            return result, True
+    if folder is None:
+        return replay(), False
+    name = key()
+    result = _read(folder / name, grid, windows, impact)
+    if result is not None:
+        return result, True
     result = replay()
-    if folder is not None and result is not None:
-        _write(folder, key, result)
+    if result is not None:
+        _write(folder, name, result)
     return result, False
 
 
@@ -143,46 +120,67 @@ def _fields(result: ReplayResult) -> dict[str, np.ndarray | Columns]:
 
 
 def _read(entry: Path, grid: ScenarioGrid, windows: OrderWindows, impact: bool) -> ReplayResult | None:
-    """The result kept in ``entry``; ``None`` if absent, unreadable or not of this shape.  Results that fit
-    the memory budget are read into a ``ResultStore`` one scenario of one field at a time; past it, the result's
-    ``Columns`` read the entry's files themselves (scenario-major, as a store's on disk)."""
+    """The result kept in ``entry``; ``None`` if absent, unreadable, short or not of this shape (a damaged
+    entry is removed, so that the replay's result takes its place).  Results that
+    fit the memory budget are read into a ``ResultStore`` one scenario of one field at a time; past it, the
+    result's ``Columns`` read the entry's files themselves (scenario-major, as a store's on disk)."""
     size = StoreSize(len(windows), len(grid), grid.horizon, impact=impact)
     names = FLOAT_FIELDS + COUNT_FIELDS + (("achieved_no_impact",) if impact else ())
+    files: dict[str, tuple] = {}
     try:
         meta = json.loads((entry / "meta.json").read_text())
         if meta.get("labels") != list(grid.labels) or meta.get("n_orders") != len(windows) \
                 or sorted(meta.get("fields", [])) != sorted(names):
             return None
-        files = {name: _open_columns(entry / f"{name}.npy", (size.n_orders, size.n_scenarios)) for name in names}
+        for name in names:
+            files[name] = _open_columns(entry / f"{name}.npy", (size.n_orders, size.n_scenarios))
         orders, reference = windows.orders_frame(), windows.reference_prices()
         if size.on_disk():
             fields = {name: file_columns(file, (size.n_orders, size.n_scenarios), dtype,
                                          np.int32 if name in COUNT_FIELDS else None, offset)
                       for name, (file, dtype, offset) in files.items()}
+            files = {}  # the columns hold them now
             result = ReplayResult(grid=grid, orders=orders, reference=reference, **fields)
         else:  # one scenario of one field at a time, straight into the store's arrays
             store = ResultStore(grid, size, orders=orders, reference=reference)
             store.write_scenarios(lambda name, s: read_range(files[name][0], files[name][1], s * size.n_orders,
                                                              size.n_orders, files[name][2]))
-            for file, _, _ in files.values():
-                file.close()
             result = store.result()
-        os.utime(entry)  # recently used
-        return result
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):  # a damaged entry (written entries are whole): replaced
+        for file, _, _ in files.values():
+            file.close()
+        files = {}
+        shutil.rmtree(entry, ignore_errors=True)
         return None
+    except OSError:  # absent, or removed meanwhile
+        return None
+    finally:
+        for file, _, _ in files.values():
+            file.close()
+    try:
+        os.utime(entry)  # recently used (a read-only cache is still read)
+    except OSError:
+        pass
+    return result
 
 
 def _open_columns(path: Path, shape: tuple[int, int]) -> tuple[object, np.dtype, int]:
-    """``path`` (an (n, S) Fortran-ordered ``.npy``) open for reading, its dtype and where its values start."""
+    """``path`` (an (n, S) Fortran-ordered ``.npy``) open for reading, its dtype and where its values start;
+    a file of another shape or size is refused (``ValueError``)."""
     file = open(path, "rb")  # noqa: SIM115 (the columns read from it hold it open)
-    version = np.lib.format.read_magic(file)
-    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-    stored_shape, fortran, dtype = read_header[version](file)
-    if tuple(stored_shape) != shape or not fortran:
+    try:
+        version = np.lib.format.read_magic(file)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        stored_shape, fortran, dtype = read_header[version](file)
+        offset = file.tell()
+        expected = offset + shape[0] * shape[1] * dtype.itemsize
+        if tuple(stored_shape) != shape or not fortran or os.fstat(file.fileno()).st_size != expected:
+            raise ValueError(f"{path}: shape {stored_shape} and {os.fstat(file.fileno()).st_size} bytes, expected "
+                             f"{shape} in Fortran order and {expected} bytes")
+    except BaseException:
         file.close()
-        raise ValueError(f"{path}: shape {stored_shape}, expected {shape} in Fortran order")
-    return file, dtype, file.tell()
+        raise
+    return file, dtype, offset
 
 
 def _write(folder: Path, key: str, result: ReplayResult) -> None:
@@ -195,9 +193,12 @@ def _write(folder: Path, key: str, result: ReplayResult) -> None:
     dtypes = {name: np.dtype(count_dtype if name in COUNT_FIELDS else np.float64) for name in fields}
     if sum(shape[0] * shape[1] * dtype.itemsize for dtype in dtypes.values()) > ENTRY_MAX_BYTES:
         return
-    partial = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.partial"  # sweeps write from threads
     try:
-        partial.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".partial", dir=folder))  # one per writer
+    except OSError:
+        return
+    try:
         for name, values in fields.items():
             with open(partial / f"{name}.npy", "wb") as file:
                 np.lib.format.write_array_header_1_0(file, {"descr": np.lib.format.dtype_to_descr(dtypes[name]),
@@ -215,19 +216,26 @@ def _write(folder: Path, key: str, result: ReplayResult) -> None:
 
 def _trim(folder: Path) -> None:
     """Remove the least recently used entries until the folder holds at most ``CACHE_BYTES``, and entries
-    left half-written (by a process that died) over ``STALE_SECONDS`` ago."""
+    left half-written (by a process that died) over ``STALE_SECONDS`` ago; an entry another process renames
+    or removes meanwhile is skipped."""
+    entries = []
     try:
-        entries = [(e.stat().st_mtime, sum(f.stat().st_size for f in e.iterdir()), e)
-                   for e in folder.iterdir() if e.is_dir()]
+        names = list(folder.iterdir())
     except OSError:
         return
+    for entry in names:
+        try:
+            if entry.is_dir():
+                entries.append((entry.stat().st_mtime, sum(f.stat().st_size for f in entry.iterdir()), entry))
+        except OSError:
+            continue
     stale = time.time() - STALE_SECONDS
     for mtime, _, entry in entries:
         if entry.name.startswith(".") and mtime < stale:
             shutil.rmtree(entry, ignore_errors=True)
-    entries = [e for e in entries if not e[2].name.startswith(".")]
+    entries = sorted((e for e in entries if not e[2].name.startswith(".")), key=lambda e: (e[0], e[2].name))
     total = sum(size for _, size, _ in entries)
-    for _, size, entry in sorted(entries, key=lambda e: e[0]):
+    for _, size, entry in entries:
         if total <= CACHE_BYTES:
             break
         shutil.rmtree(entry, ignore_errors=True)

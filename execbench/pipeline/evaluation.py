@@ -275,9 +275,11 @@ def replay_option(bars: pd.DataFrame, split: DateSplit, windows: OrderWindows, g
         return replay_strategy(stopping, windows, option_grid, chunk_size=chunk_size, impact=impact, clock=clock)
 
     with_impact = impact is not None and impact.active
-    key = replay_key(stopping, "option", frame_digest(bars), str(split.train_end), windows_digest(windows),
-                     [dataclasses.asdict(spec) for spec in flexible], chunk_size,
-                     dataclasses.asdict(impact) if with_impact else None)
+    def key() -> str:
+        return replay_key(stopping, "option", frame_digest(bars), str(split.train_end), windows_digest(windows),
+                          [dataclasses.asdict(spec) for spec in flexible], chunk_size,
+                          dataclasses.asdict(impact) if with_impact else None)
+
     tick = time.perf_counter()
     result, cached = cached_replay(key, replay_it, option_grid, windows, impact=with_impact)
     if clock is not None and cached:

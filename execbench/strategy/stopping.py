@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from execbench.cache import source_fingerprint, user_cache_dir
+from execbench.cache import code_fingerprint, user_cache_dir
 from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.strategy.price_model import MartingaleModel
 from execbench.strategy.schedules import bounded_step
@@ -266,11 +266,11 @@ def solve_rules(model: MartingaleModel, grid: ScenarioGrid, *, seed: int = 0, pa
 
     The rules are a pure function of the model's state, the grid, ``seed`` and ``paths``, so the last
     ``SOLVED_KEEP`` solutions are kept in memory, and every solution in the user cache
-    (``execbench.cache``; its key includes this module's source): the option replay of every evaluation
+    (``execbench.cache``; its key includes the package's source, the libraries' versions and the
+    machine, ``code_fingerprint``): the option replay of every evaluation
     (``optstop`` fitted on the same training bars) solves them once per machine."""
     key = hashlib.sha256(json.dumps([model.state(), grid.labels, grid.horizon, seed, paths,
-                                     source_fingerprint(__name__, MartingaleModel.__module__, bounded_step.__module__,
-                                                        ContractSpec.__module__)]).encode()).hexdigest()
+                                     code_fingerprint()]).encode()).hexdigest()
     if key in _SOLVED:
         _SOLVED.move_to_end(key)
         return dict(_SOLVED[key])
