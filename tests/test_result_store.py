@@ -238,3 +238,46 @@ def test_results_files_store_what_does_not_compress(tmp_path):
         np.testing.assert_array_equal(stored["steps"], steps)
         np.testing.assert_array_equal(stored["lazy"], noise)
         assert str(stored["tiny"]) == "x"
+
+
+def test_a_results_file_past_the_budget_is_read_a_block_at_a_time(btc, monkeypatch, tmp_path):
+    from execbench.analysis.decomposition import edge_table
+    from execbench.analysis.significance import ci_table, paired_table
+    from execbench.reporting.figures import execution_curves
+
+    bars, split = btc
+    for name in ("twap", "flex"):
+        eb.evaluate(name, bars, split=split, audit=False).run_data().save(tmp_path)
+    paths = {name: tmp_path / f"results_{name}.npz" for name in ("twap", "flex")}
+    monkeypatch.setenv(MEMORY_ENV, "4096")
+    whole = {name: eb.RunData.load(path) for name, path in paths.items()}
+    assert isinstance(whole["flex"].bps, np.ndarray)
+
+    def tables(runs):
+        periods = [1, 6, "match"]
+        return {"ci": ci_table(runs["flex"], periods=periods), "edges": edge_table(runs, periods=periods),
+                "paired": paired_table(runs, periods=periods)}
+
+    expected = tables(whole)
+    monkeypatch.setenv(MEMORY_ENV, "0")
+    streamed = {name: eb.RunData.load(path) for name, path in paths.items()}
+    flex = streamed["flex"]
+    assert isinstance(flex.bps, Columns) and isinstance(flex.option_bps, Columns)
+    assert isinstance(flex.allocations, StoredRows) and flex.end_bar.dtype == np.int64
+
+    def whole_array(self, *args, **kwargs):
+        raise AssertionError("an (orders × scenarios) array was materialised")
+
+    with monkeypatch.context() as patched:
+        for kind in (Columns, StoredRows):
+            patched.setattr(kind, "__array__", whole_array)
+        got = tables(streamed)
+        k = flex.kept.index("sell-vwap-quantity-m6")
+        np.testing.assert_array_equal(flex.allocations[:, :, k], whole["flex"].allocations[:, :, k])
+        execution_curves(flex, [1, "match"])
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=True, obj=name)
+    for field in ("bps", "end_bar", "violations", "allocations", *eb.RunData.EXTRAS):
+        mine, theirs = np.asarray(getattr(flex, field)), getattr(whole["flex"], field)
+        assert mine.dtype == theirs.dtype, field
+        np.testing.assert_array_equal(mine, theirs, err_msg=field)

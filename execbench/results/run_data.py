@@ -170,9 +170,13 @@ class RunData(PerScenario):
              extras: bool = True) -> "RunData":
         """Read a results file; with ``run_id``, refuse one written by another run.  ``allocations=False``
         and ``extras=False`` leave the kept allocations and the three references unread (each is a
-        separately compressed member, so skipping them skips their decompression)."""
+        separately compressed member, so skipping them skips their decompression).  A file whose fields
+        would take more than the results' memory budget (``EXECBENCH_RESULTS_MEMORY_MB``) is read a block
+        of orders at a time into temporary files, its fields ``Columns`` and ``StoredRows`` of the same
+        values (``_streamed_fields``)."""
         try:
             data = np.load(path, allow_pickle=False)
+            streamed = _streamed_fields(path, allocations, extras)
             if run_id is not None and str(data["run_id"]) != run_id:
                 raise DataError(f"{path}: written by run {str(data['run_id'])!r}, not by run {run_id!r}; the folder "
                                 "mixes runs")
@@ -180,25 +184,89 @@ class RunData(PerScenario):
             for fields in json.loads(str(data["grid"])):
                 fields.pop("effective_min_rate", None)
                 specs.append(ContractSpec(**fields))
-            stored = data["allocations"] if allocations else np.zeros((0,), np.float32)
-            references = {name: data[name].astype(np.float64) for name in cls.EXTRAS
-                          if extras and name in data.files and data[name].size}
+            stored = streamed.get("allocations", data["allocations"]) if allocations else np.zeros((0,), np.float32)
+            references = {name: streamed.get(name) if name in streamed else data[name].astype(np.float64)
+                          for name in cls.EXTRAS if extras and name in data.files and _size(data, name)}
             orders = pd.DataFrame({
                 "asset": data["asset"].astype(object),
                 "origin": pd.DatetimeIndex(data["origin"].astype("datetime64[ns]")).tz_localize("UTC"),
             })
             if "regime" in data.files:
                 orders["regime"] = data["regime"].astype(object)
+            fields = {name: streamed[name] if name in streamed else data[name].astype(dtype)
+                      for name, dtype in (("bps", np.float64), ("end_bar", np.int64), ("violations", np.int64))}
             return cls(strategy=str(data["strategy"]), grid=ScenarioGrid(tuple(specs)),
-                       bps=data["bps"].astype(np.float64), end_bar=data["end_bar"].astype(np.int64),
-                       violations=data["violations"].astype(np.int64),
                        baseline_bps=data["baseline_bps"].astype(np.float64), orders=orders,
                        allocations=None if stored.size == 0 else stored,
-                       kept=tuple(data["kept"].tolist()) if stored.size else (), **references)
+                       kept=tuple(data["kept"].tolist()) if stored.size else (), **fields, **references)
         except DataError:
             raise
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise DataError(f"{path}: not a readable execbench results file ({type(exc).__name__}: {exc})") from None
+
+
+READ_DTYPES = {"bps": np.float64, "end_bar": np.int64, "violations": np.int64, "full_bps": np.float64,
+               "arrival_bps": np.float64, "option_bps": np.float64}  # what ``RunData.load`` gives each field
+
+
+def _size(data, name: str) -> int:
+    shape, _, _ = _header(data.zip, name)
+    return int(np.prod(shape))
+
+
+def _header(archive: zipfile.ZipFile, name: str, member=None) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype of member ``name`` (from its header: nothing decompressed past it)."""
+    def read(stream):
+        version = np.lib.format.read_magic(stream)
+        reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        return reader[version](stream)
+
+    if member is not None:
+        return read(member)
+    with archive.open(f"{name}.npy") as stream:
+        return read(stream)
+
+
+def _streamed_fields(path: Path, allocations: bool, extras: bool) -> dict[str, Columns | StoredRows]:
+    """The per-order fields of the results file at ``path`` that ``RunData.load`` should read from disk:
+    none while they fit the results' memory budget in memory (``EXECBENCH_RESULTS_MEMORY_MB``); past it,
+    every (orders × scenarios) field and the kept allocations, decompressed a block of orders at a time
+    into unlinked temporary files and read back as ``Columns`` (one scenario at a time, converted to the
+    dtype an in-memory load gives) and ``StoredRows``: memory then stays flat in the number of orders."""
+    from execbench.engine.replay.store import memory_budget
+
+    names = [*READ_DTYPES] + (["allocations"] if allocations else [])
+    names = [n for n in names if extras or n not in RunData.EXTRAS]
+    with zipfile.ZipFile(path) as archive:
+        present = {info.filename.removesuffix(".npy") for info in archive.infolist()}
+        headers = {name: _header(archive, name) for name in names if name in present}
+        headers = {name: h for name, h in headers.items() if int(np.prod(h[0])) and not h[1]}  # C-ordered, not empty
+        in_memory = sum(int(np.prod(shape)) * (np.dtype(READ_DTYPES[name]).itemsize if name in READ_DTYPES
+                                               else dtype.itemsize) for name, (shape, _, dtype) in headers.items())
+        if in_memory <= memory_budget():
+            return {}
+        return {name: _stream_member(archive, name, READ_DTYPES.get(name)) for name in headers}
+
+
+def _stream_member(archive: zipfile.ZipFile, name: str, read_dtype: Any) -> Columns | StoredRows:
+    from execbench.engine.replay.columns import RowTable, ScenarioTable
+
+    with archive.open(f"{name}.npy") as member:
+        shape, _, dtype = _header(archive, name, member)
+        n, row_shape = shape[0], tuple(shape[1:])
+        table = (ScenarioTable(n, row_shape[0], dtype, on_disk=True, read_dtype=read_dtype) if len(row_shape) == 1
+                 else RowTable(n, row_shape, dtype, on_disk=True))
+        row_bytes = int(np.prod(row_shape)) * dtype.itemsize
+        for start in range(0, n, STREAM_ROWS):
+            count = min(STREAM_ROWS, n - start)
+            raw = bytearray()
+            while len(raw) < count * row_bytes:
+                chunk = member.read(count * row_bytes - len(raw))
+                if not chunk:
+                    raise EOFError(f"{name}.npy ends after {start + len(raw) // row_bytes} of {n} rows")
+                raw += chunk
+            table.write(np.arange(start, start + count), np.frombuffer(raw, dtype=dtype).reshape(count, *row_shape))
+    return table.array(np.arange(n)) if len(row_shape) == 1 else table.array()
 
 
 RECORDS = ("run.json", "compare.json")

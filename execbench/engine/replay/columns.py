@@ -240,7 +240,15 @@ class StoredRows(_PerOrder):
         return self._read(int(start), int(min(stop, self.shape[0])))
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        """``[:, ...]`` (every order, any selection within a row, e.g. ``[:, :, k]``) is read a block of orders
+        at a time; any other key reads the whole array first."""
+        if isinstance(key, tuple) and key and _whole(key[0]) and len(self):
+            rest = (slice(None), *key[1:])
+            return np.concatenate([block[rest] for block in self.blocks(STORED_BLOCK_ROWS)])
         return np.asarray(self)[key]
+
+
+STORED_BLOCK_ROWS = 16384  # orders per block when ``StoredRows`` are read for a selection within each row
 
 
 class _ColumnCache:
