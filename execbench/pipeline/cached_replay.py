@@ -32,7 +32,7 @@ import pandas as pd
 
 from execbench.cache import code_fingerprint, user_cache_dir
 from execbench.contracts import ScenarioGrid
-from execbench.engine.replay.columns import Columns, file_columns, part, read_range
+from execbench.engine.replay.columns import Columns, file_columns, part, read_npy_header, read_range
 from execbench.engine.replay.store import COUNT_FIELDS, FLOAT_FIELDS, ResultStore, StoreSize
 from execbench.orders import OrderWindows
 from execbench.results import ReplayResult
@@ -147,9 +147,6 @@ def _read(entry: Path, grid: ScenarioGrid, windows: OrderWindows, impact: bool) 
                                                              size.n_orders, files[name][2]))
             result = store.result()
     except (ValueError, KeyError, TypeError):  # a damaged entry (written entries are whole): replaced
-        for file, _, _ in files.values():
-            file.close()
-        files = {}
         shutil.rmtree(entry, ignore_errors=True)
         return None
     except OSError:  # absent, or removed meanwhile
@@ -169,9 +166,7 @@ def _open_columns(path: Path, shape: tuple[int, int]) -> tuple[object, np.dtype,
     a file of another shape or size is refused (``ValueError``)."""
     file = open(path, "rb")  # noqa: SIM115 (the columns read from it hold it open)
     try:
-        version = np.lib.format.read_magic(file)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-        stored_shape, fortran, dtype = read_header[version](file)
+        stored_shape, fortran, dtype = read_npy_header(file)
         offset = file.tell()
         expected = offset + shape[0] * shape[1] * dtype.itemsize
         if tuple(stored_shape) != shape or not fortran or os.fstat(file.fileno()).st_size != expected:

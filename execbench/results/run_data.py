@@ -27,7 +27,8 @@ from execbench.errors import DataError
 from execbench.results.manifest import read_manifest, verify_file
 from execbench.threads import cores
 from execbench.engine import ReplayResult
-from execbench.engine.replay.columns import Columns, StoredRows, part
+from execbench.engine.replay.columns import Columns, RowTable, ScenarioTable, StoredRows, part, read_npy_header
+from execbench.engine.replay.store import memory_budget
 
 # the TWAP baselines: buys against the full-horizon VWAP, quantity and notional target
 BASELINE_LABELS = tuple(scenario_label("buy", "vwap", target, MATCH) for target in TARGETS)
@@ -176,7 +177,6 @@ class RunData(PerScenario):
         values (``_streamed_fields``)."""
         try:
             data = np.load(path, allow_pickle=False)
-            streamed = _streamed_fields(path, allocations, extras)
             if run_id is not None and str(data["run_id"]) != run_id:
                 raise DataError(f"{path}: written by run {str(data['run_id'])!r}, not by run {run_id!r}; the folder "
                                 "mixes runs")
@@ -184,21 +184,22 @@ class RunData(PerScenario):
             for fields in json.loads(str(data["grid"])):
                 fields.pop("effective_min_rate", None)
                 specs.append(ContractSpec(**fields))
-            stored = streamed.get("allocations", data["allocations"]) if allocations else np.zeros((0,), np.float32)
-            references = {name: streamed.get(name) if name in streamed else data[name].astype(np.float64)
-                          for name in cls.EXTRAS if extras and name in data.files and _size(data, name)}
+            streamed = _streamed_fields(data.zip, allocations, extras)
+            stored = np.zeros((0,), np.float32) if not allocations else (
+                streamed["allocations"] if "allocations" in streamed else data["allocations"])
             orders = pd.DataFrame({
                 "asset": data["asset"].astype(object),
                 "origin": pd.DatetimeIndex(data["origin"].astype("datetime64[ns]")).tz_localize("UTC"),
             })
             if "regime" in data.files:
                 orders["regime"] = data["regime"].astype(object)
-            fields = {name: streamed[name] if name in streamed else data[name].astype(dtype)
-                      for name, dtype in (("bps", np.float64), ("end_bar", np.int64), ("violations", np.int64))}
+            present = [name for name in cls.EXTRAS if extras and name in data.files and _size(data.zip, name)]
+            fields = {name: streamed[name] if name in streamed else data[name].astype(READ_DTYPES[name])
+                      for name in ("bps", "end_bar", "violations", *present)}
             return cls(strategy=str(data["strategy"]), grid=ScenarioGrid(tuple(specs)),
                        baseline_bps=data["baseline_bps"].astype(np.float64), orders=orders,
                        allocations=None if stored.size == 0 else stored,
-                       kept=tuple(data["kept"].tolist()) if stored.size else (), **fields, **references)
+                       kept=tuple(data["kept"].tolist()) if stored.size else (), **fields)
         except DataError:
             raise
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
@@ -209,50 +210,36 @@ READ_DTYPES = {"bps": np.float64, "end_bar": np.int64, "violations": np.int64, "
                "arrival_bps": np.float64, "option_bps": np.float64}  # what ``RunData.load`` gives each field
 
 
-def _size(data, name: str) -> int:
-    shape, _, _ = _header(data.zip, name)
-    return int(np.prod(shape))
+def _size(archive: zipfile.ZipFile, name: str) -> int:
+    """How many values member ``name`` holds (from its header: nothing decompressed past it)."""
+    with archive.open(f"{name}.npy") as member:
+        return int(np.prod(read_npy_header(member)[0]))
 
 
-def _header(archive: zipfile.ZipFile, name: str, member=None) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """Shape, Fortran order and dtype of member ``name`` (from its header: nothing decompressed past it)."""
-    def read(stream):
-        version = np.lib.format.read_magic(stream)
-        reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-        return reader[version](stream)
-
-    if member is not None:
-        return read(member)
-    with archive.open(f"{name}.npy") as stream:
-        return read(stream)
-
-
-def _streamed_fields(path: Path, allocations: bool, extras: bool) -> dict[str, Columns | StoredRows]:
-    """The per-order fields of the results file at ``path`` that ``RunData.load`` should read from disk:
+def _streamed_fields(archive: zipfile.ZipFile, allocations: bool, extras: bool) -> dict[str, Columns | StoredRows]:
+    """The per-order fields of the results file ``archive`` that ``RunData.load`` should read from disk:
     none while they fit the results' memory budget in memory (``EXECBENCH_RESULTS_MEMORY_MB``); past it,
     every (orders × scenarios) field and the kept allocations, decompressed a block of orders at a time
     into unlinked temporary files and read back as ``Columns`` (one scenario at a time, converted to the
     dtype an in-memory load gives) and ``StoredRows``: memory then stays flat in the number of orders."""
-    from execbench.engine.replay.store import memory_budget
-
     names = [*READ_DTYPES] + (["allocations"] if allocations else [])
     names = [n for n in names if extras or n not in RunData.EXTRAS]
-    with zipfile.ZipFile(path) as archive:
-        present = {info.filename.removesuffix(".npy") for info in archive.infolist()}
-        headers = {name: _header(archive, name) for name in names if name in present}
-        headers = {name: h for name, h in headers.items() if int(np.prod(h[0])) and not h[1]}  # C-ordered, not empty
-        in_memory = sum(int(np.prod(shape)) * (np.dtype(READ_DTYPES[name]).itemsize if name in READ_DTYPES
-                                               else dtype.itemsize) for name, (shape, _, dtype) in headers.items())
-        if in_memory <= memory_budget():
-            return {}
-        return {name: _stream_member(archive, name, READ_DTYPES.get(name)) for name in headers}
+    present = {info.filename.removesuffix(".npy") for info in archive.infolist()}
+    headers = {}
+    for name in (n for n in names if n in present):
+        with archive.open(f"{name}.npy") as member:
+            headers[name] = read_npy_header(member)
+    headers = {name: h for name, h in headers.items() if int(np.prod(h[0])) and not h[1]}  # C-ordered, not empty
+    in_memory = sum(int(np.prod(shape)) * (np.dtype(READ_DTYPES[name]).itemsize if name in READ_DTYPES
+                                           else dtype.itemsize) for name, (shape, _, dtype) in headers.items())
+    if in_memory <= memory_budget():
+        return {}
+    return {name: _stream_member(archive, name, READ_DTYPES.get(name)) for name in headers}
 
 
 def _stream_member(archive: zipfile.ZipFile, name: str, read_dtype: Any) -> Columns | StoredRows:
-    from execbench.engine.replay.columns import RowTable, ScenarioTable
-
     with archive.open(f"{name}.npy") as member:
-        shape, _, dtype = _header(archive, name, member)
+        shape, _, dtype = read_npy_header(member)
         n, row_shape = shape[0], tuple(shape[1:])
         table = (ScenarioTable(n, row_shape[0], dtype, on_disk=True, read_dtype=read_dtype) if len(row_shape) == 1
                  else RowTable(n, row_shape, dtype, on_disk=True))

@@ -406,6 +406,14 @@ def _sized_file(nbytes: int, directory: str | None):
     return file
 
 
+def read_npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from the header of the ``.npy`` data at ``stream`` (a file or a zip
+    member), which is left at the first value."""
+    version = np.lib.format.read_magic(stream)
+    reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
+    return reader(stream)
+
+
 def file_columns(file, shape: tuple[int, int], dtype: Any, read_dtype: Any = None, offset: int = 0) -> Columns:
     """``Columns`` of shape (n, S) read from ``file`` (an open binary file; the columns hold it), where they
     lie scenario-major from byte ``offset`` as ``dtype``, read back as ``read_dtype``; whole columns go

@@ -141,15 +141,9 @@ class ResultStore:
     def write(self, rows: np.ndarray, part: ReplayResult, allocations: np.ndarray | None = None) -> None:
         """The chunk ``part``, whose orders go to final positions ``rows``; ``allocations`` (len(rows), T, K)
         are its kept allocations (float32)."""
-        self.write_fields(rows, {name: getattr(part, name) for name in self.tables}, allocations)
-
-    def write_fields(self, rows: np.ndarray, fields: dict[str, np.ndarray],
-                     allocations: np.ndarray | None = None) -> None:
-        """As ``write``, from the fields themselves (``fields``: one (len(rows), S) array per name of
-        ``tables``)."""
         rows = np.asarray(rows, dtype=np.int64)
         for name, table in self.tables.items():
-            table.write(rows, fields[name])
+            table.write(rows, getattr(part, name))
         if self.allocations is not None:
             self.allocations.write(rows, allocations)
         self._rows.append(rows)
