@@ -54,14 +54,17 @@ def test_kernel_equals_numpy_twin(seed, n, horizon, zero_share, cap, min_rate):
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20), horizon=st.integers(1, 6),
-       corrupt=st.sampled_from(["none", "negative", "nan", "inf", "sum"]))
+       corrupt=st.sampled_from(["none", "negative", "nan", "inf", "sum", "zero"]))
 def test_allocation_problem_codes_equal_twin(seed, n, horizon, corrupt):
     rng = np.random.default_rng(seed)
     grid = scenario_grid(horizon, sides=("buy",), benchmarks=("vwap",), targets=("quantity",))
     alloc = random_allocations(rng, n, horizon, len(grid))
     if corrupt != "none":
         i, t, s = rng.integers(n), rng.integers(horizon), rng.integers(len(grid))
-        alloc[i, t, s] = {"negative": -0.5, "nan": np.nan, "inf": np.inf, "sum": alloc[i, t, s] + 0.1}[corrupt]
+        if corrupt == "zero":  # nothing traded in a scenario: 0/0 prices, which must not raise ZeroDivisionError
+            alloc[i, :, s] = 0.0
+        else:
+            alloc[i, t, s] = {"negative": -0.5, "nan": np.nan, "inf": np.inf, "sum": alloc[i, t, s] + 0.1}[corrupt]
     prices, volumes = random_market(rng, n, horizon)
     args = (prices, volumes, alloc, np.ones(n), np.ones(n), *grid.arrays().values(), 1e-6)
     codes_a, where_a = replay_kernel(*args)[-2:]
@@ -167,15 +170,31 @@ def test_constraint_violations_and_participation():
     (-0.1, "negative allocation"),
     (np.nan, "NaN/inf allocation"),
     (0.3, "do not sum to 1"),
+    ("zero", "do not sum to 1"),
 ])
 def test_bad_allocations_name_strategy_order_and_scenario(corrupt, message):
     grid = scenario_grid(4)
     alloc = np.full((10, 4, len(grid)), 0.25)
-    alloc[7, 2, 5] = corrupt
+    if corrupt == "zero":
+        alloc[7, :, 5] = 0.0
+    else:
+        alloc[7, 2, 5] = corrupt
     with pytest.raises(AllocationError, match=message) as info:
         replay(np.full((10, 4), 100.0), np.ones((10, 4)), alloc, grid, strategy="mystrat")
     text = str(info.value)
     assert "'mystrat'" in text and "order 7" in text and grid.labels[5] in text and "renormalised" in text
+
+
+def test_unchecked_zero_allocations_give_the_twins_nan_prices():
+    grid = scenario_grid(3)
+    alloc = np.full((2, 3, len(grid)), 1 / 3)
+    alloc[1, :, :4] = 0.0
+    prices, volumes = np.full((2, 3), 50.0), np.ones((2, 3))
+    fast = replay(prices, volumes, alloc, grid, check=False)
+    slow = replay(prices, volumes, alloc, grid, check=False, backend="numpy")
+    assert np.isnan(fast.achieved[1, :4]).all() and np.isfinite(fast.achieved[0]).all()
+    for metric in METRICS:
+        np.testing.assert_array_equal(getattr(fast, metric), getattr(slow, metric), err_msg=metric)
 
 
 def test_bad_shapes_and_prices_are_clear_errors():

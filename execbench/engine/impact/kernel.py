@@ -19,7 +19,7 @@ def _power(x, exponent):
     return x**exponent
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True, cache=True, error_model="numpy")  # IEEE division, as the twin: 0/0 is NaN, not an exception
 def impact_rows(prices, volumes, alloc, order_qty, order_notional, window_volume, side_sign, is_notional, is_twap,
                 min_period, eps, beta, gamma, delta, bench_impact, start, stop, achieved, benchmark):
     """Fill rows ``start:stop`` of ``achieved`` and ``benchmark`` (see the docstring of ``model.py``)."""
