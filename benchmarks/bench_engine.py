@@ -6,7 +6,7 @@ vectorised NumPy replay (``broadcast_numpy``: orders × bars × scenarios at onc
 backend computing the same slippages — all measured in this run, with the ratios.  Also the
 kernel's first-call time with an empty Numba cache (compile) and with a warm cache.
 
-    .venv/bin/python benchmarks/bench_engine.py [--orders 200000] [--horizon 12]
+    .venv/bin/python benchmarks/bench_engine.py [--orders 200000] [--horizon 12] [--against REV]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 import numba as nb
 import numpy as np
@@ -183,12 +184,59 @@ def broadcast_numpy(prices, volumes, alloc, grid):
         return (achieved / bench - 1.0) * 1e4
 
 
+def kernel_at(rev: str):
+    """``replay_rows`` as it was at git revision ``rev``, compiled in this process (no on-disk cache)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = subprocess.run(["git", "show", f"{rev}:execbench/engine/replay/kernel.py"], cwd=root,
+                            capture_output=True, text=True, check=True).stdout
+    module = types.ModuleType(f"replay_kernel_at_{rev}")
+    exec(compile(source.replace("cache=True", "cache=False"), f"{rev}:kernel.py", "exec"), module.__dict__)
+    return module.replay_rows
+
+
+def against(rev, prices, volumes, alloc, grid, qty, notional, repeats):
+    """Time the kernel at ``rev`` and the current one alternately (fresh outputs each call, as ``replay``
+    allocates them), on one thread and on all; check their outputs are identical."""
+    from execbench.engine.replay.codes import SUM_TOLERANCE
+    from execbench.engine.replay.kernel import replay_rows
+
+    n, _, n_scen = alloc.shape
+    inputs = (prices, volumes, alloc, qty, notional, *grid.arrays().values(), SUM_TOLERANCE)
+
+    def fresh():
+        return (*(np.empty((n, n_scen)) for _ in range(4)), *(np.empty((n, n_scen), dtype=np.int32) for _ in range(2)),
+                np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
+
+    kernels = {rev: kernel_at(rev), "current": replay_rows}
+    outputs = [run_rows(kernel, n, inputs, fresh()) for kernel in kernels.values()]
+    identical = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*outputs))
+    print(f"the kernel at {rev} against the current one, alternating, best of {repeats} "
+          f"(outputs {'identical, bit for bit' if identical else 'DIFFERENT'}):")
+    all_threads = nb.config.NUMBA_NUM_THREADS
+    for threads in sorted({1, all_threads}):
+        nb.config.NUMBA_NUM_THREADS = threads  # run_rows reads it at each call
+        best = dict.fromkeys(kernels, np.inf)
+        for _ in range(repeats):
+            for name, kernel in kernels.items():
+                out = fresh()
+                t = time.perf_counter()
+                run_rows(kernel, n, inputs, out)
+                best[name] = min(best[name], time.perf_counter() - t)
+                del out
+        rates = {name: n * n_scen / seconds for name, seconds in best.items()}
+        print(f"  {threads} thread(s): {rev} {rates[rev]:,.0f}/s, current {rates['current']:,.0f}/s "
+              f"({rates['current'] / rates[rev]:.2f}x)")
+    nb.config.NUMBA_NUM_THREADS = all_threads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--horizon", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--upstream-batch", type=int, default=10_000)
+    parser.add_argument("--against", metavar="REV", help="also time the replay kernel as it was at git revision REV "
+                        "against the current one, alternately in this process (e.g. --against 530212c)")
     args = parser.parse_args()
     n, horizon = args.orders, args.horizon
     grid = scenario_grid(horizon)
@@ -253,6 +301,8 @@ def main() -> None:
     print(f"the kernel runs at {t_read / t_numba:.0%} of the bound for reading the allocations once and at "
           f"{t_read_write / t_numba:.0%} of the bound for reading them and writing its outputs (target: ≥ 100 M/s)")
     print(upstream_note)
+    if args.against:
+        against(args.against, prices, volumes, alloc, grid, qty, qty * prices[:, 0], max(args.repeats, 7))
 
 
 if __name__ == "__main__":
