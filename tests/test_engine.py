@@ -197,6 +197,21 @@ def test_unchecked_zero_allocations_give_the_twins_nan_prices():
         np.testing.assert_array_equal(getattr(fast, metric), getattr(slow, metric), err_msg=metric)
 
 
+def test_a_subnormal_price_equals_the_twin():
+    # 1/p overflows to inf; a quantity target never uses 1/p (the old kernel multiplied it by 0: NaN)
+    grid = scenario_grid(2, sides=("buy",), max_participation=0.5)
+    prices, volumes = np.array([[1e-309, 1.0]]), np.ones((1, 2))
+    alloc = np.full((1, 2, len(grid)), 0.5)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        slow = replay(prices, volumes, alloc, grid, order_qty=np.array([2.0]), order_notional=np.array([2.0]),
+                      backend="numpy")
+    fast = replay(prices, volumes, alloc, grid, order_qty=np.array([2.0]), order_notional=np.array([2.0]))
+    quantity = ~grid.arrays()["is_notional"]
+    assert np.isfinite(fast.achieved[0, quantity]).all()
+    for metric in ("achieved", "benchmark", "executed", "max_participation", "end_bar", "violations"):
+        np.testing.assert_array_equal(getattr(fast, metric), getattr(slow, metric), err_msg=metric)
+
+
 def test_bad_shapes_and_prices_are_clear_errors():
     grid = scenario_grid(4)
     with pytest.raises(AllocationError, match="alloc has shape"):

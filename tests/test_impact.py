@@ -40,6 +40,19 @@ def test_impact_kernel_equals_numpy_twin(seed, n, horizon, eps, beta, gamma, ben
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, equal_nan=True)
 
 
+def test_a_scenario_that_trades_nothing_gives_the_twins_nan_with_impact():
+    grid = eb.scenario_grid(3)
+    alloc = np.full((2, 3, len(grid)), 1 / 3)
+    alloc[1, :, :4] = 0.0
+    prices, volumes = np.full((2, 3), 50.0), np.ones((2, 3))
+    kw = dict(order_qty=np.ones(2), order_notional=np.full(2, 50.0), impact=ImpactModel(eps=0.1), check=False)
+    fast = eb.replay(prices, volumes, alloc, grid, **kw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slow = eb.replay(prices, volumes, alloc, grid, backend="numpy", **kw)
+    assert np.isnan(fast.achieved[1, :4]).all() and np.isfinite(fast.achieved[0]).all()
+    np.testing.assert_array_equal(fast.achieved, slow.achieved)
+
+
 @pytest.fixture(scope="module")
 def btc():
     bars = eb.load_bars("BTCUSDT")

@@ -116,8 +116,8 @@ def replay_rows(prices, volumes, alloc, order_qty, order_notional, is_notional, 
             executed[i, s] = total[s]
             max_part[i, s] = part[s]
             violations[i, s] = bad[s]
-            # not finite (NaN or inf in the sum), off 1, or negative
-            problems += np.int64(not (abs(total[s] - 1.0) <= sum_tol)) + np.int64(lowest[s] < -sum_tol)
+            problems += (np.int64(not np.isfinite(total[s])) + np.int64(abs(total[s] - 1.0) > sum_tol)
+                         + np.int64(lowest[s] < -sum_tol))
         problem = problems > 0
         if problem:  # rare: find the first scenario with a problem, in grid order
             for s in range(n_scen):
