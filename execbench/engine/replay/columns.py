@@ -345,6 +345,8 @@ class ScenarioTable:
 
     def _read_back(self, order: np.ndarray) -> Columns:
         n, size = self.n, self.dtype.itemsize
+        if np.array_equal(order, np.arange(n)):  # written in final order (a streamed load): read in place
+            return file_columns(self._file, (n, self.n_scen), self.dtype, self.read_dtype)
         final = _sized_file(n * self.n_scen * size, self.directory)
         stored = np.empty(n, dtype=self.dtype)
         for s in range(self.n_scen):

@@ -6,10 +6,10 @@ problem codes.  For each order the loop runs over bars outside and scenarios ins
 loop reads ``alloc[i, t, :]`` contiguously.
 
 Speed (``benchmarks/bench_engine.py`` prints it against the traffic bounds): the kernel reads the
-allocations once, and the scenario loop vectorises (AVX2): divisions follow IEEE rules (``error_model="numpy"``: no zero-division
-branch, and an all-zero allocation gives NaN, which the sum check then reports), running maxima and minima
-use ``np.maximum``/``np.minimum`` (an in-place ``max`` compiles to a masked store, slow on x86), and one
-weighted sum per scenario serves both targets.
+allocations once, and the scenario loop vectorises (AVX2).  Divisions follow IEEE rules
+(``error_model="numpy"``: no zero-division branch, and an all-zero allocation gives NaN, which the sum
+check then reports); running maxima and minima use ``np.maximum``/``np.minimum`` (an in-place ``max``
+compiles to a masked store, slow on x86); one weighted sum per scenario serves both targets.
 
 Parallelism: ``replay_rows`` is a serial, GIL-free (``nogil``) kernel over a range of orders;
 ``replay_kernel`` runs it on row blocks from a thread pool (``execbench/threads.py``).  This gives the
