@@ -97,11 +97,14 @@ def test_weights_load_into_a_placeholder_build(model_and_inputs):
     with placeholder_initializers():
         build_symbolically(other, SEQUENCE, FEATURES)
     assert not any(np.any(np.asarray(w)) for w in other.get_weights()[:3])  # placeholders, not random draws
+    recurrent = [w for w in other.weights if "recurrent" in w.path]  # TKAN's orthogonal initializer
+    assert recurrent and not any(np.any(np.asarray(w)) for w in recurrent)
     other.set_weights(model.get_weights())
     np.testing.assert_array_equal(other.predict([features, rates], verbose=0, batch_size=32), out)
     fresh = tiny_model()
     build_symbolically(fresh, SEQUENCE, FEATURES)
     assert any(np.any(np.asarray(w)) for w in fresh.get_weights()[:3])
+    assert all(np.any(np.asarray(w)) for w in fresh.weights if "recurrent" in w.path)  # random draws again
 
 
 def test_stop_blocks_finish_the_remainder_where_the_expected_policy_stops():

@@ -50,25 +50,31 @@ def placeholder_initializers():
     """Make keras' random initializers return zeros (NumPy) while a model is built whose weights are
     overwritten straight after (a checkpoint or saved state).  On JAX every random initializer
     compiles its own program — about 20 s of a cold start for ~170 weights — for values that are
-    thrown away.  keras is pinned; if its internals move, this does nothing."""
+    thrown away; the orthogonal one (TKAN's recurrent kernels) also runs a QR decomposition of its
+    draw, compiled on first use (0.9 s of every checkpoint load).  keras is pinned; if its internals
+    move, this does nothing."""
     try:
         from keras.src.backend import random as backend_random
+        from keras.src.initializers.random_initializers import Orthogonal
     except ImportError:  # pragma: no cover - another keras layout
         yield
         return
-    names = [n for n in ("uniform", "normal", "truncated_normal") if hasattr(backend_random, n)]
-    saved = {n: getattr(backend_random, n) for n in names}
 
     def zeros(shape, *args, dtype=None, **kwargs):
         return np.zeros(shape, dtype or keras.config.floatx())
 
-    for n in names:
-        setattr(backend_random, n, zeros)
+    patches = [(backend_random, n, zeros) for n in ("uniform", "normal", "truncated_normal")
+               if hasattr(backend_random, n)]
+    patches.append((Orthogonal, "__call__", lambda self, shape, dtype=None: zeros(shape, dtype=dtype)))
+    saved = [(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+             for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
     try:
         yield
     finally:
-        for n, f in saved.items():
-            setattr(backend_random, n, f)
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
 def build_symbolically(model, sequence: int, n_features: int, batch: int | None = None) -> None:
