@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from execbench.analysis.stats import PAPER_COLUMNS, statistic, summarize
+from execbench.analysis.stats import PAPER_COLUMNS, PAPER_PERCENTILES, percentiles, statistic, summarize
+from execbench.engine.replay.columns import Columns
 from execbench.errors import ParameterError
 from execbench.contracts import (
     BENCHMARKS,
@@ -15,6 +16,7 @@ from execbench.contracts import (
     Period,
     all_periods,
     default_periods,
+    TIE_BPS,
     hit_rate,
     perf_bps,
     period_name,
@@ -71,27 +73,80 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean") -> pd.DataFram
     return pd.DataFrame(data, index=index).dropna(how="all")
 
 
+SCENARIO_BLOCK_BYTES = 16 * 2**20  # a block of scenarios read at once (float64 (n, k)): memory flat in the orders
+QUANTILE_COLUMNS = ("P5", "Q25", "Median", "Q75", "P95")  # PAPER_PERCENTILES
+
+
 def scenario_table(result: ReplayResult) -> pd.DataFrame:
     """Every scenario: the paper's statistics of bps, mean ``perf_bps`` (positive = better), hit
     rate, mean realised window length, share of orders with a constraint violation, P95 of the
-    maximum participation, and the number of orders with an undefined benchmark."""
+    maximum participation, and the number of orders with an undefined benchmark.
+
+    Scenarios are read a block at a time (``SCENARIO_BLOCK_BYTES``).  Those whose bps are all finite are
+    summarised together, each scenario a contiguous row reduced along its own axis, which adds in the
+    same order as ``summarize`` on that column alone (the same numbers, bit for bit; tests hold it); any
+    other scenario goes through ``summarize``."""
+    n, n_scen = result.n_orders, len(result.grid)
+    step = max(1, SCENARIO_BLOCK_BYTES // max(1, 8 * n))
+    rows: list[dict] = []
+    for first in range(0, n_scen, step):
+        rows += _scenario_rows(result, np.arange(first, min(first + step, n_scen)))
+    return pd.DataFrame(rows)
+
+
+def _by_scenario(values: np.ndarray | Columns, picked: np.ndarray) -> np.ndarray:
+    """The scenarios ``picked`` of an (n, S) field as a C-ordered (k, n) array: one row per scenario."""
+    if isinstance(values, Columns):
+        return np.stack([values.column(int(s)) for s in picked]) if len(picked) else np.zeros((0, values.shape[0]))
+    return values.T[picked]  # rows gathered from the (S, n) view: one pass, C-ordered
+
+
+def _scenario_rows(result: ReplayResult, picked: np.ndarray) -> list[dict]:
+    grid = result.grid
+    bps = _by_scenario(result.bps, picked).astype(np.float64, copy=False)
+    end_bar = _by_scenario(result.end_bar, picked)
+    violated = _by_scenario(result.violations, picked) > 0
+    participation_p95 = np.percentile(_by_scenario(result.max_participation, picked), 95, axis=1)
+    whole = np.flatnonzero(np.isfinite(bps).all(axis=1)) if bps.shape[1] else np.zeros(0, dtype=np.int64)
+    stats: dict[int, dict] = {}
+    if whole.size:
+        x = bps[whole]
+        n = x.shape[1]
+        quantiles = percentiles(x, PAPER_PERCENTILES, axis=1)
+        mean, std = x.mean(axis=1), x.std(axis=1, ddof=1) if n > 1 else np.full(len(whole), np.nan)
+        perf = np.ascontiguousarray(perf_bps(x.T, grid.side_sign[picked[whole]]).T)  # rows reduced as ``x``'s
+        perf_mean, hits = perf.mean(axis=1), (perf > TIE_BPS).mean(axis=1)
+        end_mean = end_bar[whole].mean(axis=1)
+        for j, i in enumerate(whole):
+            stats[int(i)] = {"bps_N": int(n), "bps_Mean": float(mean[j]), "bps_Std": float(std[j]),
+                             **{f"bps_{c}": float(quantiles[k, j]) for k, c in enumerate(QUANTILE_COLUMNS)},
+                             "perf_bps_mean": float(perf_mean[j]), "hit_rate": float(hits[j]),
+                             "mean_end_bar": float(end_mean[j]), "undefined_benchmark": 0}
     rows = []
-    for s, spec in enumerate(result.grid.specs):  # each field's column read once (results on disk: one read)
-        bps = result.column("bps", spec.label)
-        ok = np.isfinite(bps)  # ``valid()``
-        perf = perf_bps(bps[:, None], result.grid.side_sign[s:s + 1])[ok, 0]
+    for i, s in enumerate(picked):
+        spec = grid.specs[s]
+        row = stats.get(i) or _scenario_stats(bps[i], end_bar[i], grid.side_sign[s:s + 1])
         rows.append({
             "scenario": spec.label, "side": spec.side, "benchmark": spec.benchmark, "target": spec.target,
             "min_period": spec.min_period, "match": spec.match,
-            **{f"bps_{k}": v for k, v in summarize(bps).items()},
+            **{f"bps_{k}": row[f"bps_{k}"] for k in PAPER_COLUMNS},
+            "perf_bps_mean": row["perf_bps_mean"], "hit_rate": row["hit_rate"], "mean_end_bar": row["mean_end_bar"],
+            "violation_share": float(violated[i].mean()),
+            "max_participation_p95": float(participation_p95[i]),
+            "undefined_benchmark": row["undefined_benchmark"],
+        })
+    return rows
+
+
+def _scenario_stats(bps: np.ndarray, end_bar: np.ndarray, side_sign: np.ndarray) -> dict:
+    """One scenario's statistics of bps, leaving out the orders whose benchmark is undefined."""
+    ok = np.isfinite(bps)  # ``valid()``
+    perf = perf_bps(bps[:, None], side_sign)[ok, 0]
+    return {**{f"bps_{k}": v for k, v in summarize(bps).items()},
             "perf_bps_mean": float(perf.mean()) if perf.size else np.nan,
             "hit_rate": hit_rate(perf),
-            "mean_end_bar": float(result.column("end_bar", spec.label)[ok].mean()) if perf.size else np.nan,
-            "violation_share": float((result.column("violations", spec.label) > 0).mean()),
-            "max_participation_p95": float(np.percentile(result.column("max_participation", spec.label), 95)),
-            "undefined_benchmark": int((~ok).sum()),
-        })
-    return pd.DataFrame(rows)
+            "mean_end_bar": float(end_bar[ok].mean()) if perf.size else np.nan,
+            "undefined_benchmark": int((~ok).sum())}
 
 
 def comparison_table(results: dict[str, ReplayResult], *, periods: list[Period] | None = None,
