@@ -1,0 +1,95 @@
+"""One ``execbench`` command, timed at a git revision and at the current tree alternately, in fresh
+processes, with the CSV tables of both runs compared byte for byte.
+
+    .venv/bin/python benchmarks/bench_against.py REV [--repeats 3] [--cold] -- run --strategy twap --asset BTCUSDT
+
+The revision is checked out into a temporary git worktree and run with this venv: the editable install's
+import mapping is pointed at that tree for the child process (dependencies are the venv's, so a revision
+that needs other pins cannot be compared this way).  Each tree runs once to warm its caches (Numba's
+cache lives beside each tree's sources; the user cache is shared, keyed by each tree's code), then the
+two alternate.  ``--cold`` gives every run empty Numba, JAX and user caches instead.  ``--out`` is added
+to the command: each tree writes its own folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD = """
+import sys
+root = sys.argv[1]
+try:  # an editable install maps execbench (and its bundled data and strategies) to the checkout
+    import __editable___execbench_0_1_0_finder as finder
+    for name, path in list(finder.MAPPING.items()):
+        finder.MAPPING[name] = path.replace(sys.argv[2], root)
+except ImportError:
+    sys.path.insert(0, root)
+import execbench
+assert execbench.__file__.startswith(root), execbench.__file__
+from execbench.cli.main import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def run_once(tree: Path, command: list[str], out: Path, cold: bool) -> float:
+    """Wall seconds of ``execbench COMMAND --out OUT`` with the code of ``tree``; exits on failure."""
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as caches:
+        if cold:
+            env.update(XDG_CACHE_HOME=f"{caches}/xdg", NUMBA_CACHE_DIR=f"{caches}/numba",
+                       EXECBENCH_CACHE_DIR=f"{caches}/execbench")
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(ROOT), *command, "--out", str(out),
+                               "--overwrite"], env=env, capture_output=True, text=True, cwd=out.parent)
+        seconds = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"{tree}: {' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("revision")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="empty Numba, JAX and user caches for every run")
+    argv = sys.argv[1:]
+    if "--" not in argv or argv.index("--") == len(argv) - 1:
+        parser.error("give the execbench command after --")
+    split = argv.index("--")
+    args, command = parser.parse_args(argv[:split]), argv[split + 1:]
+    with tempfile.TemporaryDirectory() as tmp:
+        before = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), args.revision],
+                       check=True)
+        try:
+            trees = {args.revision: before, "current": ROOT}
+            outs = {label: Path(tmp) / f"out-{k}" for k, label in enumerate(trees)}
+            if not args.cold:
+                for label, tree in trees.items():
+                    run_once(tree, command, outs[label], cold=False)
+            times: dict[str, list[float]] = {label: [] for label in trees}
+            for _ in range(args.repeats):
+                for label, tree in trees.items():
+                    times[label].append(run_once(tree, command, outs[label], args.cold))
+            print(f"execbench {' '.join(command)}: wall seconds, {'cold' if args.cold else 'warm'}, alternating")
+            for label, values in times.items():
+                print(f"  {label:<12} {' '.join(f'{v:6.2f}' for v in values)}   best {min(values):6.2f}")
+            tables = sorted(p.name for p in outs["current"].glob("*.csv"))
+            differ = [name for name in tables
+                      if not filecmp.cmp(outs["current"] / name, outs[args.revision] / name, shallow=False)]
+            print(f"  {len(tables) - len(differ)} of {len(tables)} CSV tables byte-identical"
+                  + (f"; differ: {', '.join(differ)}" if differ else ""))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False)
+
+
+if __name__ == "__main__":
+    main()
