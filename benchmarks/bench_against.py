@@ -7,8 +7,10 @@ The revision is checked out into a temporary git worktree and run with this venv
 import mapping is pointed at that tree for the child process (dependencies are the venv's, so a revision
 that needs other pins cannot be compared this way).  Each tree runs once to warm its caches (Numba's
 cache lives beside each tree's sources; the user cache is shared, keyed by each tree's code), then the
-two alternate.  ``--cold`` gives every run empty Numba, JAX and user caches instead.  ``--out`` is added
-to the command: each tree writes its own folder.
+two alternate (in alternating order).  ``--cold`` gives every run empty Numba, JAX and user caches
+instead.  ``--out DIR --overwrite`` is added to the command, so it must be one that takes them (``run``,
+``compare``); each tree writes its own folder, and the tables compared are the top-level CSVs.  Relative
+paths in the command resolve from the caller's working directory.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import sys
 root = sys.argv[1]
-try:  # an editable install maps execbench (and its bundled data and strategies) to the checkout
-    import __editable___execbench_0_1_0_finder as finder
-    for name, path in list(finder.MAPPING.items()):
-        finder.MAPPING[name] = path.replace(sys.argv[2], root)
-except ImportError:
-    sys.path.insert(0, root)
-import execbench
-assert execbench.__file__.startswith(root), execbench.__file__
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # not the caller's folder (a checkout's execbench)
+finders = [m for name, m in sys.modules.items() if name.startswith("__editable___execbench_")]
+if not finders:
+    sys.exit("bench_against.py needs execbench installed editable (make setup)")
+for name, path in list(finders[0].MAPPING.items()):  # execbench, its bundled data and its strategies
+    finders[0].MAPPING[name] = path.replace(sys.argv[2], root)
+import execbench, execbench.strategies
+assert execbench.__file__.startswith(root) and execbench.strategies.__path__[0].startswith(root)
 from execbench.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
@@ -48,7 +50,7 @@ def run_once(tree: Path, command: list[str], out: Path, cold: bool) -> float:
                        EXECBENCH_CACHE_DIR=f"{caches}/execbench")
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(ROOT), *command, "--out", str(out),
-                               "--overwrite"], env=env, capture_output=True, text=True, cwd=out.parent)
+                               "--overwrite"], env=env, capture_output=True, text=True)  # the caller's cwd
         seconds = time.perf_counter() - start
     if done.returncode:
         sys.exit(f"{tree}: {' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -61,10 +63,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="empty Numba, JAX and user caches for every run")
     argv = sys.argv[1:]
+    head = argv[:argv.index("--")] if "--" in argv else argv
+    if {"-h", "--help"} & set(head):
+        parser.parse_args(["--help"])
     if "--" not in argv or argv.index("--") == len(argv) - 1:
         parser.error("give the execbench command after --")
     split = argv.index("--")
     args, command = parser.parse_args(argv[:split]), argv[split + 1:]
+    if args.repeats < 1:
+        parser.error("--repeats: expected at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         before = Path(tmp) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), args.revision],
@@ -76,17 +83,17 @@ def main() -> None:
                 for label, tree in trees.items():
                     run_once(tree, command, outs[label], cold=False)
             times: dict[str, list[float]] = {label: [] for label in trees}
-            for _ in range(args.repeats):
-                for label, tree in trees.items():
+            for k in range(args.repeats):  # the order alternates too: neither tree always runs first
+                for label, tree in list(trees.items())[::1 if k % 2 == 0 else -1]:
                     times[label].append(run_once(tree, command, outs[label], args.cold))
             print(f"execbench {' '.join(command)}: wall seconds, {'cold' if args.cold else 'warm'}, alternating")
             for label, values in times.items():
                 print(f"  {label:<12} {' '.join(f'{v:6.2f}' for v in values)}   best {min(values):6.2f}")
-            tables = sorted(p.name for p in outs["current"].glob("*.csv"))
-            differ = [name for name in tables
-                      if not filecmp.cmp(outs["current"] / name, outs[args.revision] / name, shallow=False)]
+            tables = sorted({p.name for out in outs.values() for p in out.glob("*.csv")})
+            differ = [name for name in tables if not all((out / name).exists() for out in outs.values())
+                      or not filecmp.cmp(outs["current"] / name, outs[args.revision] / name, shallow=False)]
             print(f"  {len(tables) - len(differ)} of {len(tables)} CSV tables byte-identical"
-                  + (f"; differ: {', '.join(differ)}" if differ else ""))
+                  + (f"; differ or missing on one side: {', '.join(differ)}" if differ else ""))
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False)
 

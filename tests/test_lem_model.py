@@ -105,6 +105,8 @@ def test_weights_load_into_a_placeholder_build(model_and_inputs):
     build_symbolically(fresh, SEQUENCE, FEATURES)
     assert any(np.any(np.asarray(w)) for w in fresh.get_weights()[:3])
     assert all(np.any(np.asarray(w)) for w in fresh.weights if "recurrent" in w.path)  # random draws again
+    gammas = [np.asarray(w) for w in fresh.weights if w.path.endswith("gamma")]  # LayerNormalization's Ones
+    assert gammas and all((g == 1.0).all() for g in gammas)
 
 
 def test_stop_blocks_finish_the_remainder_where_the_expected_policy_stops():

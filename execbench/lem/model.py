@@ -30,6 +30,8 @@ Output: (batch, T, T+1, 4, 2), the order of ``execbench.scenario_grid(T)``; in t
 from __future__ import annotations
 
 import contextlib
+import threading
+from typing import Any
 
 import keras
 import numpy as np
@@ -45,36 +47,55 @@ SIGMA_FLOOR = 1e-3  # percent per bar: the floor of the causal volatility the st
 STOP_BIAS = -3.0  # initial stop logit: p ≈ 5 %, so an untrained model rarely stops
 
 
+_PLACEHOLDERS = threading.RLock()  # the patches are process-wide: one build at a time uses them
+
+
+def _placeholder_patches(zeros) -> list[tuple[Any, str, Any]]:
+    """(owner, attribute, replacement) for every keras initializer ``placeholder_initializers`` replaces, as
+    far as this keras has them (each group looked up on its own: a moved one leaves the others working)."""
+    patches: list[tuple[Any, str, Any]] = []
+    try:
+        from keras.src.backend import random as backend_random
+
+        patches += [(backend_random, n, zeros) for n in ("uniform", "normal", "truncated_normal")
+                    if hasattr(backend_random, n)]
+    except ImportError:  # pragma: no cover - another keras layout
+        pass
+    try:
+        from keras.src.initializers.constant_initializers import Constant, Ones, Zeros
+        from keras.src.initializers.random_initializers import Orthogonal
+
+        patches += [(cls, "__call__", lambda self, shape, dtype=None: zeros(shape, dtype=dtype))
+                    for cls in (Orthogonal, Zeros, Ones, Constant)]
+    except ImportError:  # pragma: no cover - another keras layout
+        pass
+    return patches
+
+
 @contextlib.contextmanager
 def placeholder_initializers():
-    """Make keras' random initializers return zeros (NumPy) while a model is built whose weights are
+    """Make keras' initializers return zeros (NumPy) while a model is built whose weights are
     overwritten straight after (a checkpoint or saved state).  On JAX every random initializer
     compiles its own program — about 20 s of a cold start for ~170 weights — for values that are
     thrown away; the orthogonal one (TKAN's recurrent kernels) also runs a QR decomposition of its
-    draw, compiled on first use (0.9 s of every checkpoint load).  keras is pinned; if its internals
-    move, this does nothing."""
-    try:
-        from keras.src.backend import random as backend_random
-        from keras.src.initializers.random_initializers import Orthogonal
-    except ImportError:  # pragma: no cover - another keras layout
-        yield
-        return
+    draw (0.9 s of a checkpoint load with an empty JAX cache), and the zeros, ones and constant ones
+    build JAX arrays shape by shape (about 0.4 s).  The patches are process-wide, so builds under them
+    are serialised.  keras is pinned; if its internals move, the missing patches do nothing."""
 
     def zeros(shape, *args, dtype=None, **kwargs):
         return np.zeros(shape, dtype or keras.config.floatx())
 
-    patches = [(backend_random, n, zeros) for n in ("uniform", "normal", "truncated_normal")
-               if hasattr(backend_random, n)]
-    patches.append((Orthogonal, "__call__", lambda self, shape, dtype=None: zeros(shape, dtype=dtype)))
-    saved = [(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
-             for owner, name, _ in patches]
-    for owner, name, replacement in patches:
-        setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        for owner, name, original in saved:
-            setattr(owner, name, original)
+    with _PLACEHOLDERS:
+        patches = _placeholder_patches(zeros)
+        saved = [(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+                 for owner, name, _ in patches]
+        for owner, name, replacement in patches:
+            setattr(owner, name, replacement)
+        try:
+            yield
+        finally:
+            for owner, name, original in saved:
+                setattr(owner, name, original)
 
 
 def build_symbolically(model, sequence: int, n_features: int, batch: int | None = None) -> None:
