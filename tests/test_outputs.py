@@ -100,20 +100,84 @@ def test_a_results_file_that_fails_on_its_writer_thread_leaves_nothing(tmp_path,
     assert not out.exists() and list(tmp_path.iterdir()) == [], "nothing half-written"
 
 
-def test_large_runs_write_their_results_after_the_tables(two_runs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("command, folder", [(["run", "--strategy", "twap"], "run"),
+                                             (["compare", "--strategies", "twap,flex"], "cmp")])
+def test_large_runs_write_their_results_after_the_tables(two_runs, tmp_path, monkeypatch, command, folder):
     """Past ``BESIDE_TABLES_BYTES`` a results file is written after the tables, not beside them (memory
-    first): the same folder, file for file."""
+    first), and a comparison writes nothing while it evaluates: the same folder, file for file."""
     import execbench.reporting.run_folder as run_folder
 
     monkeypatch.setattr(run_folder, "BESIDE_TABLES_BYTES", 0)
+    real_add, added = run_folder.ComparisonFolder.add, []
+
+    def add(self, name, evaluation):
+        real_add(self, name, evaluation)
+        added.append((name, name in self._started))
+
+    monkeypatch.setattr(run_folder.ComparisonFolder, "add", add)
     out = tmp_path / "large"
-    assert main(["run", "--strategy", "twap", *FAST, "--out", str(out)]) == 0
+    assert main([*command, *FAST, "--out", str(out)]) == 0
+    assert added == ([("twap", False), ("flex", False)] if folder == "cmp" else [])
     here = json.loads((out / "manifest.json").read_text())["files"]
-    there = json.loads((two_runs / "run" / "manifest.json").read_text())["files"]
+    there = json.loads((two_runs / folder / "manifest.json").read_text())["files"]
     assert list(here) == list(there)
     for name in here:
         if name.endswith(".csv"):
-            assert (out / name).read_bytes() == (two_runs / "run" / name).read_bytes(), name
+            assert (out / name).read_bytes() == (two_runs / folder / name).read_bytes(), name
+
+
+def test_a_comparison_written_as_it_is_evaluated_is_the_saved_one(two_runs, tmp_path):
+    """The CLI starts each strategy's files while the next is evaluated (``comparison_folder``); the API's
+    ``save_comparison`` writes them all at the end: the same files, in the same order, and the same tables."""
+    from execbench.data import load_bars
+    from execbench.orders import make_split
+    from execbench.pipeline.evaluation import compare
+    from execbench.reporting.run_folder import save_comparison
+
+    bars = load_bars("BTCUSDT")
+    comparison = compare(["twap", "flex"], bars, split=make_split(bars, "2026-04-27", None, None), audit=False)
+    out = tmp_path / "saved"
+    save_comparison(comparison, out)
+    here = json.loads((out / "manifest.json").read_text())["files"]
+    there = json.loads((two_runs / "cmp" / "manifest.json").read_text())["files"]
+    assert list(here) == list(there)
+    for name in here:
+        if name.endswith(".csv"):
+            assert (out / name).read_bytes() == (two_runs / "cmp" / name).read_bytes(), name
+    saved, early = np.load(out / "results_flex.npz"), np.load(two_runs / "cmp" / "results_flex.npz")
+    assert set(saved.files) == set(early.files)
+    for key in saved.files:
+        if key != "run_id":
+            np.testing.assert_array_equal(saved[key], early[key], err_msg=key)
+
+
+def test_a_comparison_that_fails_after_its_first_files_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """A strategy that fails after the first one's files were started: one line, and no folder or stage."""
+    import execbench.pipeline.evaluation as evaluation
+    import execbench.reporting.run_folder as run_folder
+    from execbench.errors import DataError
+
+    real, seen = evaluation.evaluate, []
+    real_add, added = run_folder.ComparisonFolder.add, []
+
+    def add(self, name, evaluation):
+        real_add(self, name, evaluation)
+        added.append((name, name in self._started))
+
+    monkeypatch.setattr(run_folder.ComparisonFolder, "add", add)
+
+    def second_fails(strategy, *args, **kwargs):
+        seen.append(strategy.name)
+        if strategy.name == "flex":
+            raise DataError("flex: the data ran out")
+        return real(strategy, *args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", second_fails)
+    out = tmp_path / "failed"
+    assert main(["compare", "--strategies", "twap,flex", *FAST, "--out", str(out)]) == 2
+    assert seen == ["twap", "flex"] and added == [("twap", True)], "twap's files were being written"
+    assert "the data ran out" in one_line_error(capsys)
+    assert not out.exists() and list(tmp_path.iterdir()) == [], "nothing half-written"
 
 
 @pytest.mark.parametrize("damage, message", [

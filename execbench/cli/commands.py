@@ -171,8 +171,7 @@ def run(args: argparse.Namespace) -> int:
 def compare(args: argparse.Namespace) -> int:
     """``execbench compare``: fit, audit and evaluate several strategies on the same orders."""
     from execbench.pipeline.evaluation import compare as compare_strategies
-    from execbench.reporting.run_folder import save_comparison
-    from execbench.results import SIGN_CONVENTION
+    from execbench.reporting.run_folder import comparison_folder
     from execbench.strategy import load_strategy
 
     started = time.perf_counter()
@@ -187,15 +186,31 @@ def compare(args: argparse.Namespace) -> int:
     _check_out(args)
     bars, split = _load(args, market)
     strategies = [load_strategy(n) for n in names]
-    with console.replay_progress(f"comparing {len(names)} strategies", per_order=len(names)) as callbacks:
-        comparison = compare_strategies(strategies, bars, horizon=args.horizon, split=split,
-                                        order_size=args.order_size, impact=impact, audit=not args.no_audit,
-                                        audit_orders=args.audit_orders, seed=args.seed, **callbacks)
+    out_dir = _out_dir(args, str(bars.attrs.get("asset")), "compare")
+    # each strategy's files are written while the next one is evaluated; the folder appears whole at the end
+    with comparison_folder(out_dir, overwrite=args.overwrite) as folder:
+        with console.replay_progress(f"comparing {len(names)} strategies", per_order=len(names)) as callbacks:
+            comparison = compare_strategies(strategies, bars, horizon=args.horizon, split=split,
+                                            order_size=args.order_size, impact=impact, audit=not args.no_audit,
+                                            audit_orders=args.audit_orders, seed=args.seed, on_evaluated=folder.add,
+                                            **callbacks)
+        paths = _finish_comparison(args, comparison, folder, started, names, periods, by)
+    first = comparison[names[0]]
+    console.out.print(f"{first.result.n_orders:,} orders per strategy; {first.timings['compare_total_s']:.1f} s; "
+                      f"saved {len(paths)} files to {out_dir}/")
+    if args.report:
+        _report(out_dir, args.seed)
+    return 0
+
+
+def _finish_comparison(args, comparison, folder, started: float, names: list[str], periods, by) -> list[Path]:
+    """Print a comparison's audits, table, edges and paired breakdowns, and write the rest of its folder."""
+    from execbench.results import SIGN_CONVENTION
+
     for evaluation in comparison.values():
         console.print_audit(evaluation.audit, evaluation.warnings)
     first = next(iter(comparison.values()))
-    elapsed = time.perf_counter() - started
-    first.timings["compare_total_s"] = elapsed
+    first.timings["compare_total_s"] = time.perf_counter() - started
     console.print_frame(comparison.table(periods=periods, benchmark=args.benchmark, target=args.target),
                         f"{', '.join(names)} on {first.asset} {first.freq}, T={args.horizon}: mean bps vs "
                         f"{args.benchmark.upper()} ({args.target} target), same orders")
@@ -210,15 +225,8 @@ def compare(args: argparse.Namespace) -> int:
                                    "CI hi", "Holm p", "N"]], caption)
         tables[f"paired_by_{key}"] = (table, caption)
     console.out.print(f"{SIGN_CONVENTION}.")
-    out_dir = _out_dir(args, first.asset, "compare")
-    paths = save_comparison(comparison, out_dir, periods=periods, benchmark=args.benchmark, target=args.target,
-                            extra={"command": _command_line(), "seed": args.seed}, overwrite=args.overwrite,
-                            tables=tables, edges=edges)
-    console.out.print(f"{first.result.n_orders:,} orders per strategy; {elapsed:.1f} s; saved {len(paths)} files to "
-                      f"{out_dir}/")
-    if args.report:
-        _report(out_dir, args.seed)
-    return 0
+    return folder.finish(comparison, periods=periods, benchmark=args.benchmark, target=args.target,
+                         extra={"command": _command_line(), "seed": args.seed}, tables=tables, edges=edges)
 
 
 def audit(args: argparse.Namespace) -> int:

@@ -448,6 +448,7 @@ def compare(
     progress: Callable[[int], None] | None = None,
     on_windows: Callable[[OrderWindows], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    on_evaluated: Callable[[str, Evaluation], None] | None = None,
 ) -> Comparison:
     """Fit, audit and evaluate several strategies on exactly the same orders.
 
@@ -455,7 +456,8 @@ def compare(
     strategy is scored on the same origins.  Every strategy is audited as in ``evaluate`` (unless
     ``audit=False``).  The stopping policy (``optstop``) is replayed once on those orders and shared
     (``option``), and so is the TWAP baseline wherever it covers the scenarios a strategy needs.  Returns a
-    ``Comparison``: evaluations keyed by strategy name.
+    ``Comparison``: evaluations keyed by strategy name.  ``on_evaluated(name, evaluation)`` is called as each
+    strategy's evaluation is done (``reporting.run_folder.comparison_folder`` starts writing its files).
     """
     loaded = [load_strategy(s) if isinstance(s, str) else s for s in strategies]
     names = [s.name for s in loaded]
@@ -481,4 +483,6 @@ def compare(
             audit=audit, audit_orders=audit_orders, seed=seed, option=option, option_result=shared, progress=progress,
             on_stage=on_stage, baseline_result=baseline)
         shared, baseline = evaluations[strategy.name].option, evaluations[strategy.name].baseline
+        if on_evaluated is not None:
+            on_evaluated(strategy.name, evaluations[strategy.name])
     return Comparison({name: evaluations[name] for name in names})
