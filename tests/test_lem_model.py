@@ -128,3 +128,31 @@ def test_stop_blocks_finish_the_remainder_where_the_expected_policy_stops():
     before = np.cumsum(cont, axis=1) - cont
     expected = np.where(bars < first[:, None], cont, np.where(bars == first[:, None], 1.0 - before, 0.0))
     np.testing.assert_allclose(hard, expected, atol=1e-5)
+
+
+def test_keras_is_imported_without_its_unused_plotting_and_notebook_imports():
+    """``keras_backend`` keeps keras' optional IPython and matplotlib imports out (0.5 s); both still import
+    afterwards, and the finder is gone from ``sys.meta_path``."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from execbench.lem.backend import keras_backend, _KerasSkips; keras_backend(); "
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('IPython', 'matplotlib')], 'imported'; "
+            "assert not any(isinstance(f, _KerasSkips) for f in sys.meta_path); "
+            "import matplotlib.pyplot; import keras.src.visualization.plot_image_gallery as g; print(g.plt is None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
+
+
+def test_the_keras_skips_refuse_keras_alone():
+    """Only imports made by keras' own modules are refused: another thread importing matplotlib at the same
+    time is not."""
+    from execbench.lem.backend import _KerasSkips
+
+    skips = _KerasSkips()
+    assert skips.find_spec("matplotlib.pyplot") is None and skips.find_spec("numpy") is None
+    as_keras = {"__name__": "keras.src.visualization.plot_image_gallery", "skips": skips}
+    with pytest.raises(ModuleNotFoundError, match="matplotlib"):
+        exec("skips.find_spec('matplotlib')", as_keras)
+    exec("found = skips.find_spec('jax')", as_keras)
+    assert as_keras["found"] is None

@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import os
+import sys
 
 from execbench.cache import user_cache_dir
+
+# keras imports these at start, each in a ``try`` that falls back to None, for notebook display and image
+# galleries that execbench never uses: matplotlib.pyplot and IPython took 0.5 s of keras' 1.8 s import
+KERAS_SKIPS = ("IPython", "matplotlib")
+
+
+class _KerasSkips(importlib.abc.MetaPathFinder):
+    """Refuses ``KERAS_SKIPS`` to imports made by keras' own modules (other threads' imports are untouched);
+    in ``sys.meta_path`` only while keras itself is imported."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in KERAS_SKIPS:
+            return None
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").startswith(("importlib", "_frozen_importlib")):
+            frame = frame.f_back
+        if frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "keras":
+            raise ModuleNotFoundError(f"{name}: not imported for keras by execbench (unused)", name=name)
+        return None
+
+
+def _import_keras():
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    skips = _KerasSkips()
+    sys.meta_path.insert(0, skips)
+    try:
+        import keras
+    finally:
+        sys.meta_path.remove(skips)
+    return keras
 
 
 def keras_backend():
     """keras on JAX (unless KERAS_BACKEND says otherwise), with JAX's persistent compilation cache
-    under the user cache directory (``execbench.cache.user_cache_dir('jax')``); returns the keras module."""
+    under the user cache directory (``execbench.cache.user_cache_dir('jax')``); returns the keras module.
+    keras is imported without its optional notebook and plotting imports (``KERAS_SKIPS``)."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
-    import keras
+    keras = _import_keras()
 
     if keras.backend.backend() == "jax":  # reuse compiled programs across runs
         import jax
