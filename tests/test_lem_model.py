@@ -145,8 +145,8 @@ def test_keras_is_imported_without_its_unused_plotting_and_notebook_imports():
 
 
 def test_the_keras_skips_refuse_keras_alone():
-    """Only imports made by keras' own modules are refused: another thread importing matplotlib at the same
-    time is not."""
+    """Only imports made by keras' own modules are refused (the importer's module name decides), so code
+    importing matplotlib elsewhere while keras is imported (another thread) is not."""
     from execbench.lem.backend import _KerasSkips
 
     skips = _KerasSkips()

@@ -126,29 +126,57 @@ def test_large_runs_write_their_results_after_the_tables(two_runs, tmp_path, mon
             assert (out / name).read_bytes() == (two_runs / folder / name).read_bytes(), name
 
 
-def test_a_comparison_written_as_it_is_evaluated_is_the_saved_one(two_runs, tmp_path):
-    """The CLI starts each strategy's files while the next is evaluated (``comparison_folder``); the API's
-    ``save_comparison`` writes them all at the end: the same files, in the same order, and the same tables."""
+@pytest.fixture(scope="module")
+def api_comparison():
+    """twap and flex compared through the API on the CLI fixture's orders (``FAST``)."""
     from execbench.data import load_bars
     from execbench.orders import make_split
     from execbench.pipeline.evaluation import compare
-    from execbench.reporting.run_folder import save_comparison
 
     bars = load_bars("BTCUSDT")
-    comparison = compare(["twap", "flex"], bars, split=make_split(bars, "2026-04-27", None, None), audit=False)
-    out = tmp_path / "saved"
-    save_comparison(comparison, out)
-    here = json.loads((out / "manifest.json").read_text())["files"]
-    there = json.loads((two_runs / "cmp" / "manifest.json").read_text())["files"]
-    assert list(here) == list(there)
-    for name in here:
-        if name.endswith(".csv"):
-            assert (out / name).read_bytes() == (two_runs / "cmp" / name).read_bytes(), name
-    saved, early = np.load(out / "results_flex.npz"), np.load(two_runs / "cmp" / "results_flex.npz")
-    assert set(saved.files) == set(early.files)
-    for key in saved.files:
-        if key != "run_id":
-            np.testing.assert_array_equal(saved[key], early[key], err_msg=key)
+    return compare(["twap", "flex"], bars, split=make_split(bars, "2026-04-27", None, None), audit=False)
+
+
+TEXT_TABLES = (".csv", ".md", ".tex")
+
+
+def test_a_comparison_written_as_it_is_evaluated_is_the_saved_one(two_runs, api_comparison, tmp_path):
+    """The CLI starts each strategy's files while the next is evaluated (``comparison_folder``); the API's
+    ``save_comparison`` writes them all at the end: the same paths in the same order, the same tables and
+    captions byte for byte, and the same results."""
+    from execbench.reporting.run_folder import comparison_folder, save_comparison
+
+    saved = save_comparison(api_comparison, tmp_path / "saved")
+    with comparison_folder(tmp_path / "early") as folder:
+        for name, evaluation in api_comparison.items():
+            folder.add(name, evaluation)
+        early = folder.finish(api_comparison)
+    assert [p.name for p in early] == [p.name for p in saved]
+    names = json.loads((tmp_path / "saved" / "manifest.json").read_text())["files"]
+    assert list(names) == list(json.loads((two_runs / "cmp" / "manifest.json").read_text())["files"])
+    for other in (tmp_path / "early", two_runs / "cmp"):  # the API's early path, and the CLI's
+        for name in names:
+            if name.endswith(TEXT_TABLES):
+                assert (other / name).read_bytes() == (tmp_path / "saved" / name).read_bytes(), (other, name)
+        ours, theirs = np.load(tmp_path / "saved" / "results_flex.npz"), np.load(other / "results_flex.npz")
+        assert set(ours.files) == set(theirs.files)
+        for key in ours.files:
+            if key != "run_id":
+                np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+
+
+def test_a_comparison_folder_left_without_finish_or_with_other_evaluations_leaves_nothing(api_comparison, tmp_path):
+    from execbench.reporting.run_folder import comparison_folder
+
+    out = tmp_path / "unfinished"
+    with pytest.raises(ValueError, match="without ComparisonFolder.finish"):
+        with comparison_folder(out) as folder:
+            folder.add("twap", api_comparison["twap"])
+    with pytest.raises(ValueError, match="flex added but not in the comparison"):
+        with comparison_folder(out) as folder:
+            folder.add("flex", api_comparison["flex"])
+            folder.finish({"twap": api_comparison["twap"]})
+    assert list(tmp_path.iterdir()) == [], "no folder and no stage"
 
 
 def test_a_comparison_that_fails_after_its_first_files_leaves_nothing(tmp_path, monkeypatch, capsys):

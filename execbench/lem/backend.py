@@ -9,8 +9,14 @@ import sys
 from execbench.cache import user_cache_dir
 
 # keras imports these at start, each in a ``try`` that falls back to None, for notebook display and image
-# galleries that execbench never uses: matplotlib.pyplot and IPython took 0.5 s of keras' 1.8 s import
+# galleries that execbench never uses: matplotlib.pyplot and IPython took 0.5 s of keras' 1.8 s import.
+# Those keras helpers (``keras.visualization.plot_image_gallery`` ...) then stay without them in this
+# process unless matplotlib.pyplot was imported before keras; everything else imports both as usual.
 KERAS_SKIPS = ("IPython", "matplotlib")
+
+
+def _is_import_machinery(module: str) -> bool:
+    return module == "importlib" or module.startswith(("importlib.", "_frozen_importlib"))
 
 
 class _KerasSkips(importlib.abc.MetaPathFinder):
@@ -21,7 +27,7 @@ class _KerasSkips(importlib.abc.MetaPathFinder):
         if name.partition(".")[0] not in KERAS_SKIPS:
             return None
         frame = sys._getframe(1)
-        while frame is not None and frame.f_globals.get("__name__", "").startswith(("importlib", "_frozen_importlib")):
+        while frame is not None and _is_import_machinery(frame.f_globals.get("__name__", "")):
             frame = frame.f_back
         if frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "keras":
             raise ModuleNotFoundError(f"{name}: not imported for keras by execbench (unused)", name=name)
@@ -29,8 +35,10 @@ class _KerasSkips(importlib.abc.MetaPathFinder):
 
 
 def _import_keras():
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
+    if "keras" in sys.modules:  # imported, or being imported by another thread: ``import`` waits for it
+        import keras
+
+        return keras
     skips = _KerasSkips()
     sys.meta_path.insert(0, skips)
     try:

@@ -190,21 +190,32 @@ class ComparisonFolder:
     """A comparison's run folder while its strategies are evaluated (``comparison_folder``).
 
     ``add`` starts writing a strategy's scenario statistics and per-order results as soon as it is
-    evaluated, on threads beside the next strategy's evaluation (deflating releases the GIL: a BTCUSDT
-    comparison's six results files are about 2.4 s of CPU); ``finish`` writes the rest and returns the
-    final paths.  Large runs (a result field over ``BESIDE_TABLES_BYTES``) are not written early: their
+    evaluated, on one writer thread beside the next strategy's evaluation (deflating releases the GIL: a
+    BTCUSDT comparison's six results files are about 2.4 s of CPU); ``finish`` writes the rest and returns
+    the final paths.  Large runs (a result field over ``BESIDE_TABLES_BYTES``) are not written early: their
     files are written one after another, after the tables, as ``save_comparison`` does.
     """
 
     def __init__(self, out_dir: Path, stage: Path, run_id: str, pool: ThreadPoolExecutor):
         self.out_dir, self.stage, self.run_id, self._pool = Path(out_dir), stage, run_id, pool
         self._started: dict[str, tuple[Evaluation, list[Future]]] = {}
+        self.finished = False
 
     def __repr__(self) -> str:
         return f"ComparisonFolder({self.out_dir}, {len(self._started)} strategies started)"
 
+    def _raise_failed(self) -> None:
+        """Raise the error of an early write that has already failed (a full disk is reported at once)."""
+        for _, futures in self._started.values():
+            for future in futures:
+                if future.done() and future.exception() is not None:
+                    raise future.exception()
+
     def add(self, name: str, evaluation: Evaluation) -> None:
         """Start writing ``evaluation``'s scenario statistics and results file (unless the run is large)."""
+        self._raise_failed()
+        if name in self._started:
+            raise ValueError(f"ComparisonFolder.add: {name!r} was added already")
         if _large(evaluation):
             return
         self._started[name] = (evaluation, [self._pool.submit(_write_scenario_stats, name, evaluation, self.stage),
@@ -214,21 +225,35 @@ class ComparisonFolder:
                benchmark: str = "vwap", target: str = "quantity", extra: dict[str, Any] | None = None,
                tables: dict[str, Any] | None = None, edges: pd.DataFrame | None = None) -> list[Path]:
         """Write everything not yet written (``save_comparison``'s arguments) and wait for the early writes;
-        returns the final paths (the folder is moved into place when the ``comparison_folder`` block ends)."""
-        started = {k: futures for k, (e, futures) in self._started.items() if comparison.get(k) is e}
+        returns the final paths (the folder is moved into place when the ``comparison_folder`` block ends).
+        ``comparison`` must hold every evaluation ``add`` was given, under the same name."""
+        self._raise_failed()
+        stray = [k for k, (e, _) in self._started.items() if comparison.get(k) is not e]
+        if stray:
+            _resolved([f for _, futures in self._started.values() for f in futures])  # nothing still writes
+            raise ValueError(f"ComparisonFolder.finish: {', '.join(stray)} added but not in the comparison as added")
+        started = {k: futures for k, (_, futures) in self._started.items()}
         written = _write_comparison(comparison, self.stage, self.run_id, periods=periods, benchmark=benchmark,
                                     target=target, extra=extra, tables=tables, edges=edges, started=started)
+        self.finished = True
         return [self.out_dir / p.name for p in written]
 
 
 @contextmanager
 def comparison_folder(out_dir: str | Path, *, overwrite: bool = False) -> Iterator[ComparisonFolder]:
     """A ``ComparisonFolder`` for ``out_dir``, written whole or not at all (``staged_folder``): call ``add``
-    as each strategy is evaluated and ``finish`` once all are.  If the block raises, nothing is left."""
+    as each strategy is evaluated and ``finish`` once all are.  If the block raises (or ends without
+    ``finish``), writes not yet begun are cancelled, the one under way ends, and nothing is left."""
     run_id = new_run_id()
-    with staged_folder(out_dir, overwrite=overwrite, run_id=run_id) as stage, \
-            ThreadPoolExecutor(1, thread_name_prefix="execbench-results") as pool:
-        yield ComparisonFolder(Path(out_dir), stage, run_id, pool)
+    with staged_folder(out_dir, overwrite=overwrite, run_id=run_id) as stage:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="execbench-results")
+        folder = ComparisonFolder(Path(out_dir), stage, run_id, pool)
+        try:
+            yield folder
+            if not folder.finished:
+                raise ValueError("comparison_folder: the block ended without ComparisonFolder.finish")
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # before the stage is moved into place or removed
 
 
 def save_comparison(comparison: Comparison | dict[str, Evaluation], out_dir: Path, *,
