@@ -100,6 +100,20 @@ def test_a_results_file_that_fails_on_its_writer_thread_leaves_nothing(tmp_path,
     assert not out.exists() and list(tmp_path.iterdir()) == [], "nothing half-written"
 
 
+def spy_on_early_writes(monkeypatch) -> list[tuple[str, bool]]:
+    """(strategy, whether its files were started early) for every ``ComparisonFolder.add``, as it happens."""
+    import execbench.reporting.run_folder as run_folder
+
+    real_add, added = run_folder.ComparisonFolder.add, []
+
+    def add(self, name, evaluation):
+        real_add(self, name, evaluation)
+        added.append((name, name in self._started))
+
+    monkeypatch.setattr(run_folder.ComparisonFolder, "add", add)
+    return added
+
+
 @pytest.mark.parametrize("command, folder", [(["run", "--strategy", "twap"], "run"),
                                              (["compare", "--strategies", "twap,flex"], "cmp")])
 def test_large_runs_write_their_results_after_the_tables(two_runs, tmp_path, monkeypatch, command, folder):
@@ -108,13 +122,7 @@ def test_large_runs_write_their_results_after_the_tables(two_runs, tmp_path, mon
     import execbench.reporting.run_folder as run_folder
 
     monkeypatch.setattr(run_folder, "BESIDE_TABLES_BYTES", 0)
-    real_add, added = run_folder.ComparisonFolder.add, []
-
-    def add(self, name, evaluation):
-        real_add(self, name, evaluation)
-        added.append((name, name in self._started))
-
-    monkeypatch.setattr(run_folder.ComparisonFolder, "add", add)
+    added = spy_on_early_writes(monkeypatch)
     out = tmp_path / "large"
     assert main([*command, *FAST, "--out", str(out)]) == 0
     assert added == ([("twap", False), ("flex", False)] if folder == "cmp" else [])
@@ -182,17 +190,10 @@ def test_a_comparison_folder_left_without_finish_or_with_other_evaluations_leave
 def test_a_comparison_that_fails_after_its_first_files_leaves_nothing(tmp_path, monkeypatch, capsys):
     """A strategy that fails after the first one's files were started: one line, and no folder or stage."""
     import execbench.pipeline.evaluation as evaluation
-    import execbench.reporting.run_folder as run_folder
     from execbench.errors import DataError
 
     real, seen = evaluation.evaluate, []
-    real_add, added = run_folder.ComparisonFolder.add, []
-
-    def add(self, name, evaluation):
-        real_add(self, name, evaluation)
-        added.append((name, name in self._started))
-
-    monkeypatch.setattr(run_folder.ComparisonFolder, "add", add)
+    added = spy_on_early_writes(monkeypatch)
 
     def second_fails(strategy, *args, **kwargs):
         seen.append(strategy.name)

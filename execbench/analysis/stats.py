@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 PAPER_COLUMNS = ("N", "Mean", "Std", "Median", "P5", "P95", "Q25", "Q75")
-PAPER_PERCENTILES = (5, 25, 50, 75, 95)  # P5, Q25, Median, Q75, P95
-
+QUANTILES = {"Median": 50, "P5": 5, "P95": 95, "Q25": 25, "Q75": 75}  # the percentile of each quantile column
 
 def percentiles(values: np.ndarray, q, axis: int = -1) -> np.ndarray:
     """``np.percentile(values, q, axis=axis)`` (linear interpolation), computed on the values sorted along
@@ -23,20 +22,14 @@ def summarize(values: np.ndarray) -> dict[str, float]:
     x = _finite(values)
     if x.size == 0:
         return {"N": 0, **{c: np.nan for c in PAPER_COLUMNS[1:]}}
-    p5, q25, median, q75, p95 = percentiles(x, PAPER_PERCENTILES)
+    quantiles = dict(zip(QUANTILES, percentiles(x, list(QUANTILES.values())), strict=True))
     return {
         "N": int(x.size),
         "Mean": float(x.mean()),
         "Std": float(x.std(ddof=1)) if x.size > 1 else np.nan,
-        "Median": float(median),
-        "P5": float(p5),
-        "P95": float(p95),
-        "Q25": float(q25),
-        "Q75": float(q75),
+        **{c: float(quantiles[c]) for c in PAPER_COLUMNS[3:]},
     }
 
-
-QUANTILES = {"Median": 50, "P5": 5, "P95": 95, "Q25": 25, "Q75": 75}  # the percentile of each quantile column
 
 
 def statistic(values: np.ndarray, stat: str) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from execbench.analysis.stats import PAPER_COLUMNS, PAPER_PERCENTILES, percentiles, statistic, summarize
+from execbench.analysis.stats import PAPER_COLUMNS, QUANTILES, percentiles, statistic, summarize
 from execbench.engine.replay.columns import Columns
 from execbench.errors import ParameterError
 from execbench.contracts import (
@@ -74,7 +74,6 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean") -> pd.DataFram
 
 
 SCENARIO_BLOCK_BYTES = 16 * 2**20  # bps of a block of scenarios (float64 (k, n)); with the other fields and copies ~5x
-QUANTILE_COLUMNS = ("P5", "Q25", "Median", "Q75", "P95")  # PAPER_PERCENTILES
 
 
 def scenario_table(result: ReplayResult) -> pd.DataFrame:
@@ -112,14 +111,14 @@ def _scenario_rows(result: ReplayResult, picked: np.ndarray) -> list[dict]:
     if whole.size:
         x = bps[whole]
         n = x.shape[1]
-        quantiles = percentiles(x, PAPER_PERCENTILES, axis=1)
+        quantiles = percentiles(x, list(QUANTILES.values()), axis=1)
         mean, std = x.mean(axis=1), x.std(axis=1, ddof=1) if n > 1 else np.full(len(whole), np.nan)
         perf = np.ascontiguousarray(perf_bps(x.T, grid.side_sign[picked[whole]]).T)  # rows reduced as ``x``'s
         perf_mean, hits = perf.mean(axis=1), (perf > TIE_BPS).mean(axis=1)
         end_mean = end_bar[whole].mean(axis=1)
         for j, i in enumerate(whole):
             stats[int(i)] = {"bps_N": int(n), "bps_Mean": float(mean[j]), "bps_Std": float(std[j]),
-                             **{f"bps_{c}": float(quantiles[k, j]) for k, c in enumerate(QUANTILE_COLUMNS)},
+                             **{f"bps_{c}": float(quantiles[k, j]) for k, c in enumerate(QUANTILES)},
                              "perf_bps_mean": float(perf_mean[j]), "hit_rate": float(hits[j]),
                              "mean_end_bar": float(end_mean[j]), "undefined_benchmark": 0}
     rows = []

@@ -264,11 +264,9 @@ def save_comparison(comparison: Comparison | dict[str, Evaluation], out_dir: Pat
     ``compare.json`` (with every strategy's audit), any extra ``tables`` (stem → (DataFrame, caption)) and the
     manifest into ``out_dir``, whole or not at all (``staged_folder``); return the final paths.  ``edges``:
     ``Comparison.edges`` at these periods, benchmark and target, if the caller has it already."""
-    run_id = new_run_id()
-    with staged_folder(out_dir, overwrite=overwrite, run_id=run_id) as stage:
-        written = _write_comparison(comparison, stage, run_id, periods=periods, benchmark=benchmark, target=target,
-                                    extra=extra, tables=tables, edges=edges)
-    return [Path(out_dir) / p.name for p in written]
+    with comparison_folder(out_dir, overwrite=overwrite) as folder:  # nothing added: all written here
+        return folder.finish(comparison, periods=periods, benchmark=benchmark, target=target, extra=extra,
+                             tables=tables, edges=edges)
 
 
 def _write_scenario_stats(name: str, evaluation: Evaluation, out_dir: Path) -> list[Path]:
@@ -281,12 +279,11 @@ def _save_run_data(evaluation: Evaluation, out_dir: Path, run_id: str) -> Path:
 
 
 def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchmark, target, extra,
-                      tables, edges, started: dict[str, list[Future]] | None = None) -> list[Path]:
+                      tables, edges, started: dict[str, list[Future]]) -> list[Path]:
     """The comparison's files into ``out_dir``; ``started``: strategies whose scenario statistics and results
     are already being written (``ComparisonFolder.add``), with those writes."""
     first = next(iter(comparison.values()))
     where = _where(first)
-    started = started or {}
     table = comparison_table({k: e.result for k, e in comparison.items()}, periods=periods, benchmark=benchmark,
                              target=target)
     paths: list[Path | Future] = write_table(
