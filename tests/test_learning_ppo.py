@@ -49,10 +49,11 @@ def test_engine_scores_what_the_environment_played(bars, split, trained):
     env = ExecutionEnv(T, L)
     orders = np.arange(market.n_orders)
     assert len(orders) == ev.result.n_orders
-    for spec in ev.result.grid.specs[::7]:
+    specs = ev.result.grid.specs[::7]
+    expected = greedy_perf(trained.policy, env, market, EnvParams.stack([EnvParams.from_spec(s) for s in specs]), orders)
+    for spec, perf in zip(specs, expected, strict=True):
         column = list(ev.result.grid.specs).index(spec)
-        expected = greedy_perf(trained.policy, env, market, EnvParams.from_spec(spec), orders)
-        np.testing.assert_allclose(ev.result.perf_bps[:, column], expected, atol=1e-6, err_msg=spec.label)
+        np.testing.assert_allclose(ev.result.perf_bps[:, column], perf, atol=1e-6, err_msg=spec.label)
     # the seed table: a run against itself has no spread, and its CI holds the mean difference with TWAP
     from execbench.analysis.significance import seed_table
     from execbench.results import RunData

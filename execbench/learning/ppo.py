@@ -27,9 +27,10 @@ same machine.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -137,7 +138,6 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
     """
     import jax
     import jax.numpy as jnp
-    import optax
 
     config = {**PPO_DEFAULTS, **(config or {})}
     unknown = set(config) - set(PPO_DEFAULTS)
@@ -146,17 +146,74 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
     if market.n_orders == 0:
         raise StrategyError("ppo: the training market holds no orders (too few training bars for the horizon and lookback)")
     started = time.perf_counter()
-    horizon, lookback = env.horizon, env.lookback
-    stacked = EnvParams.stack(contracts)
-    n_contracts = len(contracts)
+    stacked = EnvParams(*(jnp.asarray(values) for values in EnvParams.stack(contracts)))
+    market = Market(*(jnp.asarray(a, jnp.float32) for a in market))
+    program = _program(env.horizon, env.lookback, len(contracts), _settings(config))
+    key = jax.random.PRNGKey(int(config["seed"]))
+    key, k_init, k_first = jax.random.split(key, 3)
+    weights = init_weights(k_init, feature_size(env), int(config["hidden"]))
+    # the input normaliser: moments of a first rollout of the untrained policy, then frozen
+    centres = jnp.zeros(len(contracts), market.prices.dtype)
+    first = program.rollouts(weights, centres, jax.random.split(k_first, int(config["episodes"])), stacked, market)
+    centres = _mean_by_contract(first[5], first[7], centres)
+    first = policy_features(first[0].reshape(-1, first[0].shape[-1]), lookback=env.lookback)
+    weights = {**weights, "in_mean": first.mean(axis=0), "in_std": jnp.maximum(first.std(axis=0), 1e-3)}
+    opt_state = program.optimiser.init(weights)
+    history: dict[str, list[float]] = {"reward": [], "reward_std": [], "finish": []}
+    for i in range(int(config["iterations"])):
+        key, k = jax.random.split(key)
+        weights, opt_state, centres, mean, std, finish = program.iteration(weights, opt_state, centres, k, stacked,
+                                                                           market)
+        logs = {"reward": float(mean), "reward_std": float(std), "finish": float(finish)}
+        for name, value in logs.items():
+            history[name].append(value)
+        if on_iteration is not None:
+            on_iteration(i + 1, logs)
+    return PPOPolicy(weights={k: np.asarray(v) for k, v in weights.items()}, horizon=env.horizon, lookback=env.lookback,
+                     config=config, trained_on=dict(trained_on or {}), history=history,
+                     seconds=time.perf_counter() - started)
+
+
+def _mean_by_contract(perf, contract, centres):
+    """Each contract's mean finite score in the batch (the previous centre where none was drawn)."""
+    import jax
+    import jax.numpy as jnp
+
+    finite = jnp.isfinite(perf)
+    total = jax.ops.segment_sum(jnp.where(finite, perf, 0.0), contract, len(centres))
+    count = jax.ops.segment_sum(finite.astype(perf.dtype), contract, len(centres))
+    return jnp.where(count > 0, total / jnp.maximum(count, 1.0), centres)
+
+
+def _settings(config: dict[str, Any]) -> tuple:
+    """What the compiled programs depend on: every setting but the seed and the number of iterations."""
+    return tuple(sorted((name, value) for name, value in config.items() if name not in ("seed", "iterations")))
+
+
+class _Program(NamedTuple):
+    rollouts: Callable  # (weights, centres, keys, contracts, market) → episodes of the policy, one per key
+    iteration: Callable  # (weights, opt_state, centres, key, contracts, market) → one PPO iteration
+    optimiser: Any
+
+
+@functools.lru_cache(maxsize=4)
+def _program(horizon: int, lookback: int, n_contracts: int, settings: tuple) -> _Program:
+    """The jitted programs of one training set-up.  The contracts, the market and the seed are their
+    arguments, so a second training with the same set-up (another seed, other contracts, another
+    market of the same shape) reuses the compiled programs instead of compiling them again."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    config = dict(settings)
+    env = ExecutionEnv(horizon, lookback)
     episodes, minibatches = int(config["episodes"]), int(config["minibatches"])
     optimiser = optax.chain(optax.clip_by_global_norm(0.5), optax.adam(config["learning_rate"]))
-    market = Market(*(jnp.asarray(a, jnp.float32) for a in market))
 
-    def episode(weights, centres, key):
+    def episode(weights, centres, key, stacked, market):
         k_order, k_contract, k_act = jax.random.split(key, 3)
         contract = jax.random.randint(k_contract, (), 0, n_contracts)
-        params = jax.tree.map(lambda x: jnp.asarray(x)[contract], stacked)._replace(risk_center=centres[contract])
+        params = jax.tree.map(lambda x: x[contract], stacked)._replace(risk_center=centres[contract])
         obs, state = env.reset(k_order, params, market)
 
         def body(carry, k):
@@ -193,20 +250,14 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
         entropy = -(jnp.exp(log_probs) * log_probs).sum(axis=-1).mean()
         return policy + config["value_coef"] * ((value - returns) ** 2).mean() - config["entropy_coef"] * entropy
 
-    rollouts = jax.vmap(episode, in_axes=(None, None, 0))
-
-    def mean_by_contract(perf, contract, centres):
-        """Each contract's mean finite score in the batch (the previous centre where none was drawn)."""
-        finite = jnp.isfinite(perf)
-        total = jax.ops.segment_sum(jnp.where(finite, perf, 0.0), contract, n_contracts)
-        count = jax.ops.segment_sum(finite.astype(perf.dtype), contract, n_contracts)
-        return jnp.where(count > 0, total / jnp.maximum(count, 1.0), centres)
+    rollouts = jax.vmap(episode, in_axes=(None, None, 0, None, None))
 
     @jax.jit
-    def iteration(weights, opt_state, centres, key):
+    def iteration(weights, opt_state, centres, key, stacked, market):
         k_roll, k_perm = jax.random.split(key)
         obs, actions, logp, adv, returns, perf, finished, contract = rollouts(weights, centres,
-                                                                              jax.random.split(k_roll, episodes))
+                                                                              jax.random.split(k_roll, episodes),
+                                                                              stacked, market)
         flat = [x.reshape(episodes * horizon, *x.shape[2:]) for x in (obs, actions, logp, adv, returns)]
         size = episodes * horizon // minibatches
 
@@ -224,34 +275,14 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
             return carry, None
 
         (weights, opt_state), _ = jax.lax.scan(epoch, (weights, opt_state), jax.random.split(k_perm, config["epochs"]))
-        return weights, opt_state, mean_by_contract(perf, contract, centres), perf.mean(), perf.std(), finished.mean()
+        return weights, opt_state, _mean_by_contract(perf, contract, centres), perf.mean(), perf.std(), finished.mean()
 
-    key = jax.random.PRNGKey(int(config["seed"]))
-    key, k_init, k_first = jax.random.split(key, 3)
-    weights = init_weights(k_init, feature_size(env), int(config["hidden"]))
-    # the input normaliser: moments of a first rollout of the untrained policy, then frozen
-    centres = jnp.zeros(n_contracts, market.prices.dtype)
-    first = jax.jit(rollouts)(weights, centres, jax.random.split(k_first, episodes))
-    centres = mean_by_contract(first[5], first[7], centres)
-    first = policy_features(first[0].reshape(-1, first[0].shape[-1]), lookback)
-    weights = {**weights, "in_mean": first.mean(axis=0), "in_std": jnp.maximum(first.std(axis=0), 1e-3)}
-    opt_state = optimiser.init(weights)
-    history: dict[str, list[float]] = {"reward": [], "reward_std": [], "finish": []}
-    for i in range(int(config["iterations"])):
-        key, k = jax.random.split(key)
-        weights, opt_state, centres, mean, std, finish = iteration(weights, opt_state, centres, k)
-        logs = {"reward": float(mean), "reward_std": float(std), "finish": float(finish)}
-        for name, value in logs.items():
-            history[name].append(value)
-        if on_iteration is not None:
-            on_iteration(i + 1, logs)
-    return PPOPolicy(weights={k: np.asarray(v) for k, v in weights.items()}, horizon=horizon, lookback=lookback,
-                     config=config, trained_on=dict(trained_on or {}), history=history,
-                     seconds=time.perf_counter() - started)
+    return _Program(rollouts=jax.jit(rollouts), iteration=iteration, optimiser=optimiser)
 
 
 def greedy_perf(policy: PPOPolicy, env: ExecutionEnv, market: Market, params: EnvParams, orders: np.ndarray) -> np.ndarray:
-    """perf_bps of the greedy policy on ``orders`` of ``market`` under one contract, in float64."""
+    """perf_bps of the greedy policy on ``orders`` of ``market``, in float64: (n,) under one contract,
+    (C, n) under C contracts stacked with ``EnvParams.stack`` (one compilation either way)."""
     import jax
     import jax.numpy as jnp
 
