@@ -7,8 +7,14 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
+from execbench.cache import use_jax_cache
+
 settings.register_profile("execbench", deadline=None, max_examples=60, derandomize=True)
 settings.load_profile("execbench")
+
+# JAX's compilation cache, as the product sets it, before any test compiles: JAX decides whether to use it
+# at its first compilation in a process, and some tests call JAX directly before any product code does
+use_jax_cache()
 
 
 def make_bars(n: int = 600, freq: str = "15min", seed: int = 0, start: str = "2024-01-01") -> pd.DataFrame:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from execbench.cache import use_jax_cache
 from execbench.contracts import ScenarioGrid
 from execbench.learning.env import EnvParams, EnvState, ExecutionEnv, Market
 from execbench.strategy import OrderContext, StepObservation
@@ -50,6 +51,8 @@ class PolicyDriver:
 
     def _compiled(self):
         import jax
+
+        use_jax_cache()
 
         env = self.env
 

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from execbench.cache import use_jax_cache
 from execbench.contracts import ALLOC_EPS, ContractSpec
 from execbench.errors import ContractError
 
@@ -273,6 +274,8 @@ def play(env: ExecutionEnv, market: Market, params: EnvParams, orders: np.ndarra
     import jax
     import jax.numpy as jnp
 
+    use_jax_cache()
+
     def one(params, market, order):
         obs, state = env.reset_to(order, params, market)
 
@@ -294,6 +297,8 @@ def _rollout_fn(env: ExecutionEnv, per_order: int = 0):
     (``per_order``: params batched with the orders)."""
     import jax
     from jax import lax
+
+    use_jax_cache()
 
     def one(params, market, order, actions):
         obs, state = env.reset_to(order, params, market)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from execbench.cache import use_jax_cache
 from execbench.contracts import ContractSpec
 from execbench.errors import StrategyError
 from execbench.learning.checkpoint import PolicyCheckpoint
@@ -214,6 +215,7 @@ def train_flow(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams]
     import jax.numpy as jnp
     import optax
 
+    use_jax_cache()
     config = {**FLOW_DEFAULTS, **(config or {})}
     unknown = set(config) - set(FLOW_DEFAULTS)
     if unknown:
@@ -328,6 +330,7 @@ def sampler_tradeoff(policy: FlowPolicy, env: ExecutionEnv, market: Market, cont
     import jax
     import jax.numpy as jnp
 
+    use_jax_cache()
     flow_steps = int(policy.config.get("flow_steps", FLOW_DEFAULTS["flow_steps"]))
     samplers = samplers or [(f"flow ODE, {flow_steps} steps", flow_steps, False),
                             ("shortcut, 2 steps", 2, True), ("shortcut, 1 step", 1, True)]

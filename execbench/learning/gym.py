@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from execbench.cache import use_jax_cache
 from execbench.learning.env import EnvParams, ExecutionEnv, Market
 
 try:
@@ -29,6 +30,8 @@ class ExecutionGymEnv(gymnasium.Env):
     def __init__(self, env: ExecutionEnv, params: EnvParams, market: Market):
         import jax
         import jax.numpy as jnp
+
+        use_jax_cache()
 
         self.env, self.params = env, params
         with jax.enable_x64(True):

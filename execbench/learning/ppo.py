@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from execbench.cache import use_jax_cache
 from execbench.errors import StrategyError
 from execbench.learning.checkpoint import PolicyCheckpoint
 from execbench.learning.env import EnvParams, ExecutionEnv, Market, play
@@ -139,6 +140,7 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
     import jax
     import jax.numpy as jnp
 
+    use_jax_cache()
     config = {**PPO_DEFAULTS, **(config or {})}
     unknown = set(config) - set(PPO_DEFAULTS)
     if unknown:

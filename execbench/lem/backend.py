@@ -6,7 +6,7 @@ import importlib.abc
 import os
 import sys
 
-from execbench.cache import user_cache_dir
+from execbench.cache import use_jax_cache
 
 # keras imports these at start, each in a ``try`` that falls back to None, for notebook display and image
 # galleries that execbench never uses: matplotlib.pyplot and IPython took 0.5 s of keras' 1.8 s import.
@@ -50,16 +50,11 @@ def _import_keras():
 
 def keras_backend():
     """keras on JAX (unless KERAS_BACKEND says otherwise), with JAX's persistent compilation cache
-    under the user cache directory (``execbench.cache.user_cache_dir('jax')``); returns the keras module.
+    under the user cache directory (``execbench.cache.use_jax_cache``); returns the keras module.
     keras is imported without its optional notebook and plotting imports (``KERAS_SKIPS``)."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
     keras = _import_keras()
 
     if keras.backend.backend() == "jax":  # reuse compiled programs across runs
-        import jax
-
-        cache = user_cache_dir("jax")
-        if cache is not None:
-            jax.config.update("jax_compilation_cache_dir", str(cache))
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        use_jax_cache()
     return keras

@@ -33,13 +33,19 @@ import contextlib
 import threading
 from typing import Any
 
-import keras
 import numpy as np
-from keras import layers, ops
-from tkan import TKAN
 
-from execbench.lem.features import RETURN_SCALE  # the features' returns are in percent
-from execbench.lem.presets import DECISIONS
+from execbench.lem.backend import keras_backend
+
+# keras on JAX unless KERAS_BACKEND says otherwise, with JAX's persistent compilation cache: a model
+# built or called in this process reuses the programs compiled by earlier ones (its weight initialisers'
+# random draws took 0.6 s each to compile here)
+keras = keras_backend()
+from keras import layers, ops  # noqa: E402
+from tkan import TKAN  # noqa: E402
+
+from execbench.lem.features import RETURN_SCALE  # noqa: E402  (the features' returns are in percent)
+from execbench.lem.presets import DECISIONS  # noqa: E402
 
 SHARED_CURVES = 3  # return since arrival; last price vs market VWAP and vs TWAP so far
 PATH_CURVES = 3  # the path's executed share; its average price vs market VWAP and vs TWAP so far

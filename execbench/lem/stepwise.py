@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import keras
 import numpy as np
-from keras import ops
+
+from execbench.lem.backend import keras_backend
+
+keras = keras_backend()  # keras on JAX unless KERAS_BACKEND says otherwise, with JAX's compilation cache
+from keras import ops  # noqa: E402
 
 ROWS = 32  # batches are zero-padded to a multiple of this, so few shapes are compiled
 
