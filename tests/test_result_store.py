@@ -199,6 +199,7 @@ def test_the_memory_budget_counts_every_array_until_it_is_freed(monkeypatch):
     from execbench.engine.replay import store as store_module
 
     monkeypatch.setenv(MEMORY_ENV, "4096")
+    gc.collect()  # an earlier test's store left in a reference cycle would otherwise be freed mid-test
     before = store_module._held[0]
     orders = pd.DataFrame({"asset": ["x"] * 6})
     store = store_module.ResultStore(eb.scenario_grid(2), store_module.StoreSize(6, 24, 2, 3), orders=orders,
