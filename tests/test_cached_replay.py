@@ -189,3 +189,30 @@ def test_half_written_entries_of_dead_processes_are_removed(btc, tmp_path, monke
     os.utime(stale, (old, old))
     _option(bars, split)
     assert not stale.exists() and fresh.exists() and len(_entries(tmp_path)) == 1
+
+
+JAX_CACHE_PROBE = """
+from execbench.cache import use_jax_cache
+use_jax_cache()
+use_jax_cache()  # a second call changes nothing
+import jax
+print(jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs)
+jax.jit(lambda x: x * 2.0 + 1.0)(1.0)  # a program that compiles in milliseconds
+"""
+
+
+def test_jax_keeps_even_quick_programs_in_the_user_cache_unless_it_is_off(tmp_path):
+    import subprocess
+
+    def probe(cache):
+        env = {**os.environ, CACHE_ENV: str(cache)}
+        done = subprocess.run([sys.executable, "-c", JAX_CACHE_PROBE], env=env, capture_output=True, text=True,
+                              check=True)
+        return done.stdout.split()
+
+    assert probe(tmp_path) == [str(tmp_path / "jax"), "0.0"]
+    entries = sorted(p.name for p in (tmp_path / "jax").iterdir())
+    assert entries and all("jit__lambda" in name for name in entries)
+    assert probe(tmp_path) == [str(tmp_path / "jax"), "0.0"]
+    assert sorted(p.name for p in (tmp_path / "jax").iterdir()) == entries  # a hit: nothing new written
+    assert probe("off")[0] == "None"

@@ -96,6 +96,9 @@ def test_train_command_is_deterministic_in_its_seed(tmp_path, capsys, bars, spli
     args = ["train", "ppo", "--asset", "BTCUSDT", "--horizon", str(T), "--val-start", VAL_START, "--test-start",
             TEST_START, "--param", f"iterations={TINY['iterations']}", "--param", f"episodes={TINY['episodes']}",
             "--param", f"hidden={TINY['hidden']}", "--param", f"lookback_bars={L}"]
+    from execbench.learning.ppo import _program
+
+    set_ups = _program.cache_info().misses  # the fixture's training built the programs of this set-up
     assert main(args + ["--seed", "0", "--out", str(tmp_path / "a")]) == 0
     assert "saved 2 files" in capsys.readouterr().out
     written = PPOPolicy.load(tmp_path / "a")
@@ -106,6 +109,7 @@ def test_train_command_is_deterministic_in_its_seed(tmp_path, capsys, bars, spli
 
     other = eb.load_strategy("ppo", **{**TINY, "seed": 1}).fit(training_bars(bars, split.train_end))
     assert not np.array_equal(other.policy.weights["pw1"], trained.policy.weights["pw1"])
+    assert _program.cache_info().misses == set_ups  # both trainings reused the compiled programs
 
 
 def test_frontier_ppo_is_scored_by_the_engine_as_in_its_environment():
