@@ -39,7 +39,11 @@ def use_jax_cache() -> None:
     program however quick to compile: on this project's 2-core machine even one random draw of a weight
     initialiser took 0.6 s to compile, and the LEM's load about 200 small programs.  JAX keys an entry by
     the program, its compile options, the jax/jaxlib versions and the device, so no stale entry is served.
-    Call it before the first compilation; calling it again does nothing."""
+
+    Programs compiled before the first call are not cached, so every compile site calls it first.  A cache
+    folder the caller already gave JAX (``jax_compilation_cache_dir``) is left as it is, with its settings.
+    JAX fixes the folder when it first opens it: a later change of ``EXECBENCH_CACHE_DIR`` in the same
+    process has no effect.  Calling it again does nothing."""
     global _jax_cache_set
     if _jax_cache_set:
         return
@@ -47,8 +51,9 @@ def use_jax_cache() -> None:
     if cache is not None:
         import jax
 
-        jax.config.update("jax_compilation_cache_dir", str(cache))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        if not jax.config.jax_compilation_cache_dir:
+            jax.config.update("jax_compilation_cache_dir", str(cache))
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     _jax_cache_set = True
 
 

@@ -12,8 +12,8 @@ from execbench.cache import use_jax_cache
 settings.register_profile("execbench", deadline=None, max_examples=60, derandomize=True)
 settings.load_profile("execbench")
 
-# JAX's compilation cache, as the product sets it, before any test compiles: JAX decides whether to use it
-# at its first compilation in a process, and some tests call JAX directly before any product code does
+# JAX's compilation cache for every test, as the product sets it wherever it compiles: some tests call JAX
+# directly, and programs compiled before the cache is set are not kept
 use_jax_cache()
 
 

@@ -150,7 +150,7 @@ def train_ppo(env: ExecutionEnv, market: Market, contracts: Sequence[EnvParams],
     started = time.perf_counter()
     stacked = EnvParams(*(jnp.asarray(values) for values in EnvParams.stack(contracts)))
     market = Market(*(jnp.asarray(a, jnp.float32) for a in market))
-    program = _program(env.horizon, env.lookback, len(contracts), _settings(config))
+    program = _program(type(env), env.horizon, env.lookback, len(contracts), _settings(config))
     key = jax.random.PRNGKey(int(config["seed"]))
     key, k_init, k_first = jax.random.split(key, 3)
     weights = init_weights(k_init, feature_size(env), int(config["hidden"]))
@@ -188,8 +188,16 @@ def _mean_by_contract(perf, contract, centres):
 
 
 def _settings(config: dict[str, Any]) -> tuple:
-    """What the compiled programs depend on: every setting but the seed and the number of iterations."""
-    return tuple(sorted((name, value) for name, value in config.items() if name not in ("seed", "iterations")))
+    """What the compiled programs depend on: every setting but the seed and the number of iterations, each
+    as the type of its default (a key of ``_program``'s cache)."""
+    settings = []
+    for name in sorted(set(config) - {"seed", "iterations"}):
+        kind = type(PPO_DEFAULTS[name])
+        try:
+            settings.append((name, kind(config[name])))
+        except (TypeError, ValueError):
+            raise StrategyError(f"ppo: parameter {name!r} must be {kind.__name__}, got {config[name]!r}") from None
+    return tuple(settings)
 
 
 class _Program(NamedTuple):
@@ -199,16 +207,17 @@ class _Program(NamedTuple):
 
 
 @functools.lru_cache(maxsize=4)
-def _program(horizon: int, lookback: int, n_contracts: int, settings: tuple) -> _Program:
+def _program(env_type: type, horizon: int, lookback: int, n_contracts: int, settings: tuple) -> _Program:
     """The jitted programs of one training set-up.  The contracts, the market and the seed are their
     arguments, so a second training with the same set-up (another seed, other contracts, another
-    market of the same shape) reuses the compiled programs instead of compiling them again."""
+    market of the same shape) reuses the compiled programs instead of compiling them again.  At most four
+    set-ups are kept (each with its programs for every market shape it has seen)."""
     import jax
     import jax.numpy as jnp
     import optax
 
     config = dict(settings)
-    env = ExecutionEnv(horizon, lookback)
+    env = env_type(horizon, lookback)
     episodes, minibatches = int(config["episodes"]), int(config["minibatches"])
     optimiser = optax.chain(optax.clip_by_global_norm(0.5), optax.adam(config["learning_rate"]))
 
