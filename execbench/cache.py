@@ -34,6 +34,7 @@ def user_cache_dir(kind: str) -> Path | None:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "execbench" / kind
 
 
+@functools.cache
 def use_jax_cache() -> None:
     """JAX's persistent compilation cache in ``user_cache_dir('jax')`` (unless caching is off), for every
     program however quick to compile: on this project's 2-core machine even one random draw of a weight
@@ -43,10 +44,7 @@ def use_jax_cache() -> None:
     Programs compiled before the first call are not cached, so every compile site calls it first.  A cache
     folder the caller already gave JAX (``jax_compilation_cache_dir``) is left as it is, with its settings.
     JAX fixes the folder when it first opens it: a later change of ``EXECBENCH_CACHE_DIR`` in the same
-    process has no effect.  Calling it again does nothing."""
-    global _jax_cache_set
-    if _jax_cache_set:
-        return
+    process has no effect.  Calling it again does nothing (it runs once per process)."""
     cache = user_cache_dir("jax")
     if cache is not None:
         import jax
@@ -54,10 +52,6 @@ def use_jax_cache() -> None:
         if not jax.config.jax_compilation_cache_dir:
             jax.config.update("jax_compilation_cache_dir", str(cache))
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    _jax_cache_set = True
-
-
-_jax_cache_set = False
 
 
 def code_fingerprint(*classes: type) -> str:
