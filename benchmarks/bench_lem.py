@@ -8,14 +8,21 @@ command's cold and warm wall time — all measured in this run.
 * training: samples/s of ``fit`` over whole batches after a warm-up epoch, ours on the LEM loss and
   upstream on its own ``lem_loss``;
 * ``execbench run --strategy lem --asset BTCUSDT``: wall time in a fresh process with empty JAX and
-  Numba caches (cold: a fresh clone's first run) and again with the caches that run left (warm).
+  Numba caches (cold: a fresh clone's first run) and again with the caches that run left (warm);
+* the GPU row (issue 16), where JAX sees a GPU: for each size preset (``execbench.lem.presets``: tiny is
+  the shipped checkpoint's, paper the upstream README's example), one fresh process on the CPU
+  (``JAX_PLATFORMS=cpu``) and one on the GPU time whole-sequence inference, stepwise inference (the
+  causal model bar by bar, as ``run --strategy lem`` plays it) and a training step, with the GPU/CPU
+  ratio.  Without a GPU the row says so; nothing in execbench needs one.
 
     .venv/bin/python benchmarks/bench_lem.py [--orders 8192] [--batch 1024] [--skip-run]
+    .venv/bin/python benchmarks/bench_lem.py --only-devices [--device-presets tiny,small,paper]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -43,18 +50,19 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def ours(rng, n: int, batch: int):
+def ours(rng, n: int, batch: int, sizes: dict | None = None):
     from execbench.lem import build_model
     from execbench.lem.training import TrainedLEM
     from execbench.strategy import strategy_class
 
-    lem = strategy_class("lem")(**SIZES, checkpoint="none", predict_batch=batch, batch_size=256)
+    sizes = SIZES if sizes is None else sizes
+    lem = strategy_class("lem")(**sizes, checkpoint="none", predict_batch=batch, batch_size=256)
     model = build_model(lem.architecture(), "continuous")
     lem.trained = TrainedLEM(architecture=lem.architecture(), training=lem.training(), calendar="continuous",
                              model=model)
-    sequence = SIZES["lookback"] + SIZES["horizon"] - 1
+    sequence = sizes["lookback"] + sizes["horizon"] - 1
     x = rng.normal(size=(n, sequence, N_FEATURES)).astype("float32")
-    rates = np.tile(np.array([[1 / SIZES["horizon"] ** 2, 1.0]], "float32"), (n, 1))
+    rates = np.tile(np.array([[1 / sizes["horizon"] ** 2, 1.0]], "float32"), (n, 1))
     return lem, x, rates
 
 
@@ -89,12 +97,120 @@ def run_seconds(env: dict, out: str) -> float:
     return time.perf_counter() - start
 
 
+def preset_sizes(preset: str) -> dict:
+    """The model sizes (``SIZES``' keys) of an ``execbench.lem.presets`` preset."""
+    from execbench.lem.presets import DEFAULTS, PRESETS
+
+    return {k: {**DEFAULTS, **PRESETS[preset]}[k] for k in SIZES}
+
+
+def stepwise_seconds(lem, x: np.ndarray, rates: np.ndarray, repeats: int) -> float:
+    """Seconds to play every order's T−1 decisions bar by bar (``StepwiseLEM``: one pass over the history,
+    then one position and one decision block per bar), as ``run --strategy lem`` does; after a warm-up."""
+    from execbench.lem.stepwise import StepwiseLEM
+
+    stepper, lookback = StepwiseLEM(lem.model), lem.lookback_bars
+
+    def play() -> None:
+        state = stepper.start(x[:, :lookback], rates)
+        for step in range(lem.horizon - 1):
+            if step > 0:
+                stepper.observe(state, x[:, lookback - 1 + step])
+            stepper.decide(state)  # returns NumPy: waits for the device
+
+    play()  # compile
+    return best_of(play, repeats)
+
+
+def device_measure(preset: str, n: int, batch: int, repeats: int, fit_steps: int) -> dict:
+    """One process's figures on the platform JAX_PLATFORMS chose (the GPU row's child)."""
+    import jax
+
+    rng = np.random.default_rng(0)
+    sizes = preset_sizes(preset)
+    lem, x, rates = ours(rng, n, batch, sizes)
+    lem.predict_all(x[:batch], rates[:batch])  # compile
+    predict = best_of(lambda: lem.predict_all(x, rates), repeats)
+    stepwise = stepwise_seconds(lem, x, rates, repeats)
+
+    from execbench.lem.loss import training_loss
+
+    horizon = sizes["horizon"]
+    prices = np.exp(np.cumsum(rng.normal(0, 2e-3, (n, horizon)), axis=1)).astype("float32")
+    volumes = rng.gamma(2.0, 1.0, (n, horizon)).astype("float32")
+    steps = max(1, min(n // 256, fit_steps))
+    fit = training_throughput(lem.model, [x, rates], np.stack([prices, volumes], axis=-1),
+                              lambda y, p: training_loss(p, y[..., 0], y[..., 1]), 256, steps)
+    device = jax.devices()[0]
+    return {"preset": preset, "platform": device.platform, "device": device.device_kind, "jax": jax.__version__,
+            "orders": n, "predict_orders_s": n / predict, "stepwise_orders_s": n / stepwise, "fit_samples_s": fit}
+
+
+def default_platform_env() -> dict:
+    """The environment in which JAX picks its default platform (the GPU where it sees one)."""
+    return {k: v for k, v in os.environ.items() if k != "JAX_PLATFORMS"}
+
+
+def sees_gpu() -> bool:
+    """Whether JAX's default device in a fresh process is an accelerator."""
+    probe = subprocess.run([sys.executable, "-c", "import jax; print(jax.devices()[0].platform)"],
+                           env=default_platform_env(), capture_output=True, text=True)
+    return probe.returncode == 0 and probe.stdout.strip().splitlines()[-1:] not in ([], ["cpu"])
+
+
+def device_rows(args: argparse.Namespace) -> None:
+    """The GPU row: each preset in a fresh process per platform, then the GPU/CPU ratios."""
+    if not sees_gpu():
+        print("GPU row: JAX sees no GPU on this machine (jax.devices() is the CPU); skipped. "
+              "execbench never needs one.")
+        return
+    print(f"GPU row: execbench's LEM, {args.device_orders:,} orders, predict batch {args.batch}, "
+          f"training {args.device_fit_steps} batches of 256, {os.cpu_count()} CPUs; each figure the best of "
+          f"{args.repeats} after a warm-up, in a fresh process per preset and device", flush=True)
+    print(f"{'preset':<8}{'device':<24}{'predict orders/s':>18}{'stepwise orders/s':>19}{'fit samples/s':>15}"
+          f"{'jax':>8}", flush=True)
+    rows = []
+    for preset in args.device_presets.split(","):
+        for name, env in (("cpu", {**os.environ, "JAX_PLATFORMS": "cpu"}), ("gpu", default_platform_env())):
+            if name not in args.device_platforms.split(","):
+                continue
+            child = subprocess.run([sys.executable, __file__, "--device-child", preset, "--orders",
+                                    str(args.device_orders), "--batch", str(args.batch), "--repeats",
+                                    str(args.repeats), "--device-fit-steps", str(args.device_fit_steps)],
+                                   env=env, capture_output=True, text=True)
+            if child.returncode != 0:
+                raise SystemExit(f"GPU row: the {preset} preset on {name} failed:\n{child.stderr[-3000:]}")
+            row = json.loads(child.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(f"{row['preset']:<8}{row['device'][:23]:<24}{row['predict_orders_s']:>18,.0f}"
+                  f"{row['stepwise_orders_s']:>19,.0f}{row['fit_samples_s']:>15,.0f}{row['jax']:>8}", flush=True)
+    for preset in args.device_presets.split(","):
+        pair = [row for row in rows if row["preset"] == preset]
+        if len(pair) != 2:
+            continue
+        cpu, gpu = pair
+        print(f"{cpu['preset']:<8}GPU/CPU: predict {gpu['predict_orders_s'] / cpu['predict_orders_s']:.1f}x, "
+              f"stepwise {gpu['stepwise_orders_s'] / cpu['stepwise_orders_s']:.1f}x, "
+              f"fit {gpu['fit_samples_s'] / cpu['fit_samples_s']:.1f}x")
+
+
 def main(args: argparse.Namespace) -> None:
+    if args.device_child:
+        print(json.dumps(device_measure(args.device_child, args.orders, args.batch, args.repeats, args.device_fit_steps)))
+        return
+    if not args.only_devices:
+        headline(args)
+    device_rows(args)
+
+
+def headline(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(0)
     n, horizon = args.orders, SIZES["horizon"]
-    print(f"LEM benchmark: sizes {SIZES}, {n:,} orders, batch {args.batch}, {os.cpu_count()} CPUs, "
-          f"keras backend {os.environ['KERAS_BACKEND']}")
     lem, x, rates = ours(rng, n, args.batch)
+    import jax
+
+    print(f"LEM benchmark: sizes {SIZES}, {n:,} orders, batch {args.batch}, {os.cpu_count()} CPUs, "
+          f"keras backend {os.environ['KERAS_BACKEND']} on {jax.devices()[0].device_kind}")
     lem.predict_all(x[: args.batch], rates[: args.batch])  # compile
     t_ours = best_of(lambda: lem.predict_all(x, rates), args.repeats)
     rows = [("execbench LEM predict", t_ours)]
@@ -162,4 +278,10 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-run", action="store_true", help="skip the cold/warm execbench run timing")
+    parser.add_argument("--only-devices", action="store_true", help="only the GPU row")
+    parser.add_argument("--device-presets", default="tiny,small,paper", help="size presets of the GPU row")
+    parser.add_argument("--device-orders", type=int, default=8192, help="orders of the GPU row")
+    parser.add_argument("--device-fit-steps", type=int, default=8, help="training batches timed in the GPU row")
+    parser.add_argument("--device-platforms", default="cpu,gpu", help="cpu, gpu or both (the GPU row)")
+    parser.add_argument("--device-child", help=argparse.SUPPRESS)
     main(parser.parse_args())
