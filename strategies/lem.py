@@ -30,7 +30,8 @@ from execbench.contracts import ContractSpec, ScenarioGrid, grid_position
 from execbench.data import UNIVERSES, universe_members
 from execbench.errors import StrategyError
 from execbench.lem.adapter import grid_allocations, model_unsupported, predict_in_fixed_batches, settle, shared_rates
-from execbench.lem.features import ALIGNMENTS, last_position_features, lem_features, min_history, sequence_features
+from execbench.lem.features import (ALIGNMENTS, last_position_features, lem_features, min_history, sequence_features,
+                                    volume_level)
 from execbench.lem.presets import ARCHITECTURE, DECISIONS, DEFAULTS, TRAINING
 from execbench.strategy import OrderContext, Param, RealisedWindow, StepObservation, Strategy
 
@@ -273,7 +274,8 @@ class LEM(Strategy):
         history = sequence_features(ctx, empty, empty, self.lookback_bars)
         rates = np.tile(np.array([[low, high]]), (ctx.n_orders, 1))
         return {"ctx": ctx, "stepper": stepper, "model": stepper.start(history, rates),
-                "columns": [grid_position(spec) for spec in grid.specs]}
+                "columns": [grid_position(spec) for spec in grid.specs],
+                "level": volume_level(ctx, self.lookback_bars)}  # each bar's volume feature divides by it
 
     def step(self, state: dict[str, Any], obs: StepObservation) -> np.ndarray:
         """Bar s: add bar s − 1 (just revealed) to the model's state and run decision block s, settled in
@@ -284,6 +286,6 @@ class LEM(Strategy):
             return remaining
         if obs.step > 0:
             state["stepper"].observe(model_state, last_position_features(ctx, obs.prices, obs.volumes,
-                                                                         self.lookback_bars))
+                                                                         self.lookback_bars, state["level"]))
         out = state["stepper"].decide(model_state)  # (n, T+1, 4, 2), the full grid's order
         return settle(out.reshape(len(out), -1).astype(np.float64)[:, state["columns"]], remaining)

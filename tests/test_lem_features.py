@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 import execbench as eb
-from execbench.lem.features import NORMALISER, feature_names, last_position_features, lem_features, sequence_features
+from execbench.lem.features import (NORMALISER, feature_names, last_position_features, lem_features, sequence_features,
+                                    volume_level)
 from execbench.strategy import RealisedWindow, order_context
 
 
@@ -58,9 +59,11 @@ def test_last_position_features_equal_the_sequence_last_position():
         ctx = order_context(windows, 24 + NORMALISER + 1)
         prices, volumes = windows.window("prices"), windows.window("volumes")
         volumes[::3, 1] = 0.0
+        level = volume_level(ctx, 24)  # what the stepwise strategy computes once, at start
         for k in range(1, 12):
-            np.testing.assert_array_equal(last_position_features(ctx, prices[:, :k], volumes[:, :k], 24),
-                                          sequence_features(ctx, prices[:, :k], volumes[:, :k], 24)[:, -1])
+            whole = sequence_features(ctx, prices[:, :k], volumes[:, :k], 24)[:, -1]
+            np.testing.assert_array_equal(last_position_features(ctx, prices[:, :k], volumes[:, :k], 24), whole)
+            np.testing.assert_array_equal(last_position_features(ctx, prices[:, :k], volumes[:, :k], 24, level), whole)
 
 
 def test_upstream_lead_shifts_the_sequence_one_bar_later():

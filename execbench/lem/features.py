@@ -80,21 +80,32 @@ def sequence_features(ctx: OrderContext, prices: np.ndarray, volumes: np.ndarray
     past_volumes = ctx.history("volumes", lookback + NORMALISER - lead)
     prices = np.concatenate([past_prices, prices], axis=1)  # bars o−L−1+lead .. o+k−1+lead
     volumes = np.concatenate([past_volumes[:, NORMALISER:], volumes], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        level = np.nanmean(past_volumes[:, :NORMALISER], axis=1)
+    level = _level(past_volumes)
     times = np.concatenate([ctx.history_times(lookback - lead), ctx.bar_times()[:, :ahead]], axis=1)
     return _features(prices, volumes, level, times, ctx)
 
 
-def last_position_features(ctx: OrderContext, prices: np.ndarray, volumes: np.ndarray, lookback: int) -> np.ndarray:
+def _level(past_volumes: np.ndarray) -> np.ndarray:
+    """Each order's volume level: the mean of the ``NORMALISER`` bars that open its history."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nanmean(past_volumes[:, :NORMALISER], axis=1)
+
+
+def volume_level(ctx: OrderContext, lookback: int) -> np.ndarray:
+    """(n,) the level the volume features of ``ctx``'s orders are divided by (history only: the same at
+    every execution bar, so stepwise inference computes it once)."""
+    return _level(ctx.history("volumes", lookback + NORMALISER))
+
+
+def last_position_features(ctx: OrderContext, prices: np.ndarray, volumes: np.ndarray, lookback: int,
+                           level: np.ndarray | None = None) -> np.ndarray:
     """``sequence_features(ctx, prices, volumes, lookback)[:, -1]`` (n, F), the same numbers, from the
     bars it needs only: what stepwise inference adds after each revealed bar (``prices`` / ``volumes``
-    (n, k), k ≥ 1, the bars seen so far)."""
+    (n, k), k ≥ 1, the bars seen so far).  ``level``: ``volume_level(ctx, lookback)``, if already
+    computed."""
     if prices.shape[1] < 1:
         raise ValueError("last_position_features: needs at least one revealed bar")
-    past_volumes = ctx.history("volumes", lookback + NORMALISER)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        level = np.nanmean(past_volumes[:, :NORMALISER], axis=1)
+    level = volume_level(ctx, lookback) if level is None else level
     previous = prices[:, -2:-1] if prices.shape[1] > 1 else ctx.history("prices", 1)
     times = ctx.bar_times()[:, prices.shape[1] - 1:prices.shape[1]]
     return _features(np.concatenate([previous, prices[:, -1:]], axis=1), volumes[:, -1:], level, times, ctx)[:, 0]

@@ -81,7 +81,10 @@ class StepwiseLEM:
         enriched = m.enrich_positions(hidden, selected)
         cache = ops.concatenate([enriched, ops.zeros((batch, self.positions - lookback, enriched.shape[-1]),
                                                      dtype=enriched.dtype)], axis=1)
-        return states, cache, self._attend(enriched[:, -1:], cache, lookback - 1)
+        # the carry's zeros and ones here, in this one program; its ``sigma`` in ``start``, op by op as
+        # ``initial_carry`` computes it (compiled together, XLA rounds the mean differently: 1 ulp)
+        carry = {k: v for k, v in m.initial_carry(history, "float32").items() if k != "sigma"}
+        return states, cache, self._attend(enriched[:, -1:], cache, lookback - 1), carry
 
     def _observe_fn(self, row, states, cache, position):
         m = self.model
@@ -100,10 +103,11 @@ class StepwiseLEM:
         n = len(history)
         rows = max(ROWS, -(-n // ROWS) * ROWS)
         history, rates = _pad(history.astype("float32"), rows), _pad(rates.astype("float32"), rows)
-        states, cache, context = self._start(history)
+        states, cache, context, carry = self._start(history)
+        if self.model.decision == "stop":
+            carry["sigma"] = ops.cast(self.model.lookback_sigma(history), "float32")
         return StepState(n=n, step=0, position=history.shape[1] - 1, rnn_states=states, cache=cache,
-                         context=context, features=history[:, -1], rates=rates,
-                         carry=self.model.initial_carry(history, "float32"))
+                         context=context, features=history[:, -1], rates=rates, carry=carry)
 
     def observe(self, state: StepState, row: np.ndarray) -> None:
         """Add the next sequence position (n, F): the bar just before ``state.step``."""
