@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import execbench as eb
-from execbench.pipeline.audit import audit_strategy
+from execbench.pipeline.audit import audit_strategy, perturbed_call
 from execbench.cli import main
 from execbench.strategy.registry import available_strategies, load_strategy
 from execbench.errors import StrategyError
@@ -125,6 +127,25 @@ def test_one_call_never_holds_another_orders_window(btc):
     # the same cheat with every order in one call (what the batches prevent) does find the windows
     peeker.schedule(order_context(windows.subset(slice(0, 40)), 400), eb.scenario_grid(12))
     assert peeker.found > 0
+
+
+def test_a_perturbed_call_keeps_every_orders_history_so_its_sizes_carry_over(btc):
+    """The audit's perturbed markets take the call's order sizes along (``OrderWindows.on_series``): they
+    must be what the perturbed bars themselves give, i.e. no perturbation reaches a bar before an origin."""
+    bars, split = btc
+    windows = eb.build_order_windows(bars, 12, start=split.test_start, min_history=400)
+    rng = np.random.default_rng(0)
+    for rows in eb.independent_batches(windows, 400)[:3] + [np.arange(3)]:  # whole calls, and one that is not
+        call = windows.subset(rows)
+        for step in (0, 5, 11):
+            for name in ("prices", "volumes"):
+                perturbed = perturbed_call(call, 400, step, name, rng)
+                assert any(not np.array_equal(getattr(a, name), getattr(b, name))
+                           for a, b in zip(call.series, perturbed.series, strict=True))
+                fresh = replace(perturbed, series=perturbed.series)  # nothing taken along: derived again
+                for kept, derived in zip(perturbed.sizes(), fresh.sizes(), strict=True):
+                    np.testing.assert_array_equal(kept, derived)
+                np.testing.assert_array_equal(perturbed.history(name, 400), call.history(name, 400))
 
 
 @pytest.mark.parametrize("cheat", cheats.CAUGHT_BY_AUDIT, ids=lambda c: c.name)

@@ -7,7 +7,7 @@ counted, never evaluated across the gap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,16 @@ class OrderWindows:
         out = OrderWindows(self.horizon, self.freq, self.calendar, self.series, self.asset_id[rows],
                            self.origin[rows], self.order_size, dict(self.skipped))
         out._cache.update({key: values[rows] for key, values in self._cache.items() if isinstance(values, np.ndarray)})
+        return out
+
+    def on_series(self, series: tuple[MarketSeries, ...]) -> "OrderWindows":
+        """The same orders on ``series``, which must hold the same bars up to each order's origin and may
+        differ only from there on (the look-ahead audit's perturbed markets).  What is derived from the
+        bars before the origins alone (expected volumes, so the order sizes) is taken along; the rest is
+        derived again from ``series``."""
+        out = replace(self, series=series)
+        if "expected_volume" in self._cache:
+            out._cache["expected_volume"] = self._cache["expected_volume"]
         return out
 
     def _gather(self, name: str, offsets: np.ndarray) -> np.ndarray:
