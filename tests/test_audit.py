@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import execbench as eb
+from execbench.orders.batches import information_lookback
 from execbench.pipeline.audit import audit_strategy, perturbed_call
 from execbench.cli import main
 from execbench.strategy.registry import available_strategies, load_strategy
@@ -224,3 +225,21 @@ def test_near_certain_hit_rates_are_flagged_unless_twap_shares_them(btc):
     flagged = impossible_results(oracle, twap)
     assert any(w.startswith("impossible result? buy-vwap-quantity-m2: beats its benchmark") for w in flagged), flagged
     assert impossible_results(twap, twap) == ()
+
+
+def test_a_call_cut_around_its_orders_shows_a_strategy_what_the_whole_series_shows(btc):
+    """``around_orders`` (the audit's calls): every context and window is the one on the whole series."""
+    bars, split = btc
+    windows = eb.build_order_windows(bars, 12, start=split.test_start, min_history=400)
+    reach = information_lookback(400)
+    for rows in eb.independent_batches(windows, 400)[:2] + [np.arange(5), np.array([len(windows) - 1])]:
+        whole, cut = windows.subset(rows), windows.subset(rows).around_orders(reach)
+        assert len(cut.series[0].times) < len(whole.series[0].times)
+        for lookback in (1, 24, 400, reach):
+            a, b = order_context(whole, lookback), order_context(cut, lookback)
+            for field in ("history_prices", "history_volumes", "history_open_times", "execution_times", "quantity",
+                          "notional"):
+                np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        for name in ("prices", "volumes"):
+            np.testing.assert_array_equal(whole.window(name), cut.window(name))
+        np.testing.assert_array_equal(eb.independent_batches(whole, 400)[0], eb.independent_batches(cut, 400)[0])

@@ -106,6 +106,25 @@ class OrderWindows:
             out._cache["expected_volume"] = self._cache["expected_volume"]
         return out
 
+    def around_orders(self, lookback: int) -> "OrderWindows":
+        """The same orders on their series cut (as views, no copy) to the bars from ``lookback`` before
+        the earliest origin to the end of the latest window: every history of at most ``lookback`` bars
+        and every window reads the same values as before, and derived per-order values are taken along.
+        The look-ahead audit perturbs a call's market on these, so a call of a few orders does not copy
+        the whole series at every step."""
+        series, origin = list(self.series), self.origin.copy()
+        for k, (rows, low, high) in enumerate(self._asset_rows()):
+            if low is None:
+                continue
+            first, ms = max(0, low - int(lookback)), self.series[k]
+            stop = min(len(ms.times), high + self.horizon)
+            series[k] = MarketSeries(ms.asset, ms.times[first:stop], ms.prices[first:stop], ms.volumes[first:stop])
+            origin[rows] -= first
+        out = OrderWindows(self.horizon, self.freq, self.calendar, tuple(series), self.asset_id, origin,
+                           self.order_size, dict(self.skipped))
+        out._cache.update({key: values for key, values in self._cache.items() if isinstance(values, np.ndarray)})
+        return out
+
     def _gather(self, name: str, offsets: np.ndarray) -> np.ndarray:
         """``name`` (a series' field) at each order's origin + ``offsets`` (consecutive, increasing), (n,
         len(offsets)); NaN (NaT for times) before the start of the data.  Orders whose bars all exist are

@@ -10,6 +10,9 @@ order of the call, the bars from origin+s up to the start of the next order's in
 perturbed (prices, or volumes), and checks that the allocations for bars origin … origin+s are
 unchanged, for every step s.  The perturbed market has the same form as the real one (the same
 series, orders and batch), so the audited call cannot be told from a real one without the true data.
+Each audited call runs on its series cut to the bars its orders can reach (``OrderWindows.around_orders``:
+every history and window reads what it reads on the whole series), so that perturbing a call of a few
+orders copies a few bars rather than the whole series, 24 times.
 A perturbed run decides bars origin … origin+s only (``run_strategy(bars=s + 1)``: an adaptive or
 sequence strategy is not called for the later bars, which no check reads).
 
@@ -28,7 +31,7 @@ import pandas as pd
 from execbench.contracts import ScenarioGrid, scenario_grid
 from execbench.errors import DataError
 from execbench.orders import DateSplit, OrderWindows, build_order_windows, default_split, strategy_calls, training_bars
-from execbench.orders.batches import INT64_MAX, cohorts
+from execbench.orders.batches import INT64_MAX, cohorts, information_lookback
 from execbench.strategy import Strategy, check_fitted_for, check_supported, fit_strategy, run_strategy
 from execbench.strategy.runner import calls_map
 
@@ -152,6 +155,9 @@ def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str, r
             np.add.at(edges, lo - first, 1)
             np.add.at(edges, hi - first, -1)
             hit = first + np.flatnonzero(np.cumsum(edges[:-1]) > 0)
+        if hit.size == 0:  # nothing of this series changes
+            series.append(ms)
+            continue
         values = getattr(ms, name).copy()
         noise = rng.normal(0.0, 0.02 if name == "prices" else 0.5, hit.size)
         values[hit] = values[hit] * np.exp(noise)
@@ -169,7 +175,8 @@ def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid,
     """Run the audit on the given calls (row sets of ``windows``, already-fitted strategy); returns one
     check per step × input, over the orders of all the calls (numbered in call order)."""
     rng = np.random.default_rng(seed)
-    subsets = [windows.subset(rows) for rows in calls]
+    reach = information_lookback(strategy.lookback)  # the most history any call shows (sizes included)
+    subsets = [windows.subset(rows).around_orders(reach) for rows in calls]
     layouts = [call_layout(sub, strategy.lookback) for sub in subsets]
     calls_of = calls_map(strategy)
     base = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid), subsets)))
