@@ -90,6 +90,20 @@ def training_throughput(model, inputs, target, loss, batch: int, steps: int) -> 
     return n / seconds
 
 
+def random_execution_bars(rng, n: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random (prices, volumes), each (n, horizon) float32: the training targets of the fit timings."""
+    prices = np.exp(np.cumsum(rng.normal(0, 2e-3, (n, horizon)), axis=1)).astype("float32")
+    return prices, rng.gamma(2.0, 1.0, (n, horizon)).astype("float32")
+
+
+def lem_fit_throughput(model, x, rates, prices, volumes, steps: int) -> float:
+    """Samples/s of ``training_throughput`` for execbench's LEM on its own loss, batches of 256."""
+    from execbench.lem.loss import training_loss
+
+    return training_throughput(model, [x, rates], np.stack([prices, volumes], axis=-1),
+                               lambda y, p: training_loss(p, y[..., 0], y[..., 1]), 256, steps)
+
+
 def run_seconds(env: dict, out: str) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "execbench.cli", "run", "--strategy", "lem", "--asset", "BTCUSDT",
@@ -132,18 +146,10 @@ def device_measure(preset: str, n: int, batch: int, repeats: int, fit_steps: int
     lem.predict_all(x[:batch], rates[:batch])  # compile
     predict = best_of(lambda: lem.predict_all(x, rates), repeats)
     stepwise = stepwise_seconds(lem, x, rates, repeats)
-
-    from execbench.lem.loss import training_loss
-
-    horizon = sizes["horizon"]
-    prices = np.exp(np.cumsum(rng.normal(0, 2e-3, (n, horizon)), axis=1)).astype("float32")
-    volumes = rng.gamma(2.0, 1.0, (n, horizon)).astype("float32")
-    steps = max(1, min(n // 256, fit_steps))
-    fit = training_throughput(lem.model, [x, rates], np.stack([prices, volumes], axis=-1),
-                              lambda y, p: training_loss(p, y[..., 0], y[..., 1]), 256, steps)
+    prices, volumes = random_execution_bars(rng, n, sizes["horizon"])
+    fit = lem_fit_throughput(lem.model, x, rates, prices, volumes, max(1, min(n // 256, fit_steps)))
     device = jax.devices()[0]
-    return {"preset": preset, "platform": device.platform, "device": device.device_kind, "jax": jax.__version__,
-            "orders": n, "predict_orders_s": n / predict, "stepwise_orders_s": n / stepwise, "fit_samples_s": fit}
+    return {"preset": preset, "device": device.device_kind, "jax": jax.__version__, "predict_orders_s": n / predict, "stepwise_orders_s": n / stepwise, "fit_samples_s": fit}
 
 
 def default_platform_env() -> dict:
@@ -232,18 +238,14 @@ def headline(args: argparse.Namespace) -> None:
               f"(target >= {TARGET_INFERENCE_RATIO:g}x: {'met' if ratio >= TARGET_INFERENCE_RATIO else 'NOT met'})")
 
     from execbench.lem import build_model
-    from execbench.lem.loss import training_loss
 
-    prices = np.exp(np.cumsum(rng.normal(0, 2e-3, (n, horizon)), axis=1)).astype("float32")
-    volumes = rng.gamma(2.0, 1.0, (n, horizon)).astype("float32")
-    target = np.stack([prices, volumes], axis=-1)
+    prices, volumes = random_execution_bars(rng, n, horizon)
     steps = max(1, min(n // 256, 16))
     print(f"{'training step (batch 256)':<28}{'samples/s':>12}")
     trains = {}
     for decision in ("rate", "stop"):  # the paper's decision blocks (upstream's architecture), and ours
         model = build_model({**lem.architecture(), "decision": decision}, "continuous")
-        trains[decision] = training_throughput(model, [x, rates], target,
-                                               lambda y, p: training_loss(p, y[..., 0], y[..., 1]), 256, steps)
+        trains[decision] = lem_fit_throughput(model, x, rates, prices, volumes, steps)
         print(f"{f'execbench LEM fit ({decision})':<28}{trains[decision]:>12,.0f}")
     ours_train = trains["rate"]
     print(f"stop blocks train {trains['stop'] / trains['rate']:.2f}x the samples/s of rate blocks")

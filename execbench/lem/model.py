@@ -215,7 +215,7 @@ class LargeExecutionModel(keras.Model):
         returns = features[:, :self.lookback, 1]
         return ops.maximum(ops.sqrt(ops.mean(returns * returns, axis=1)), SIGMA_FLOOR)
 
-    def initial_carry(self, history, dtype="float32") -> dict:
+    def initial_carry(self, history, dtype="float32", sigma: bool = True) -> dict:
         """What the decision blocks carry from bar to bar, before execution bar 0: the unexecuted share
         of each path, the running market sums and each path's traded sums (Σ aₖ·pₖ and Σ aₖ/pₖ), the
         path's earlier allocations (B, T+1, 8, bars so far) and, for stop blocks, the order's
@@ -226,9 +226,12 @@ class LargeExecutionModel(keras.Model):
         carry = {"remaining": ops.ones((batch, self.n_periods, self.n_paths), dtype=dtype), "cum_return": market,
                  "market_volume": market, "market_notional": market, "price_sum": market, "bought": paths,
                  "spent": paths, "history": ops.zeros((batch, self.n_periods, self.n_paths, 0), dtype=dtype)}
-        if self.decision == "stop":
-            carry["sigma"] = ops.cast(self.lookback_sigma(history), dtype)
-        return carry
+        return {**carry, **self.sigma_carry(history, dtype)} if sigma else carry
+
+    def sigma_carry(self, history, dtype="float32") -> dict:
+        """The carry's ``sigma`` for stop blocks (``lookback_sigma`` of the ``history`` positions); empty for
+        rate blocks.  ``initial_carry(..., sigma=False)`` is the rest of the carry."""
+        return {"sigma": ops.cast(self.lookback_sigma(history), dtype)} if self.decision == "stop" else {}
 
     def decide(self, step: int, context, features, rates, carry: dict, expected: bool = False):
         """Decision block ``step`` (execution bar origin+step, step < T−1): ``context`` (B, H) and

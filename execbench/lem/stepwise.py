@@ -83,7 +83,7 @@ class StepwiseLEM:
                                                      dtype=enriched.dtype)], axis=1)
         # the carry's zeros and ones here, in this one program; its ``sigma`` in ``start``, op by op as
         # ``initial_carry`` computes it (compiled together, XLA rounds the mean differently: 1 ulp)
-        carry = {k: v for k, v in m.initial_carry(history, "float32").items() if k != "sigma"}
+        carry = m.initial_carry(history, "float32", sigma=False)
         return states, cache, self._attend(enriched[:, -1:], cache, lookback - 1), carry
 
     def _observe_fn(self, row, states, cache, position):
@@ -104,8 +104,7 @@ class StepwiseLEM:
         rows = max(ROWS, -(-n // ROWS) * ROWS)
         history, rates = _pad(history.astype("float32"), rows), _pad(rates.astype("float32"), rows)
         states, cache, context, carry = self._start(history)
-        if self.model.decision == "stop":
-            carry["sigma"] = ops.cast(self.model.lookback_sigma(history), "float32")
+        carry.update(self.model.sigma_carry(history, "float32"))
         return StepState(n=n, step=0, position=history.shape[1] - 1, rnn_states=states, cache=cache,
                          context=context, features=history[:, -1], rates=rates, carry=carry)
 

@@ -102,8 +102,7 @@ class OrderWindows:
         bars before the origins alone (expected volumes, so the order sizes) is taken along; the rest is
         derived again from ``series``."""
         out = replace(self, series=series)
-        if "expected_volume" in self._cache:
-            out._cache["expected_volume"] = self._cache["expected_volume"]
+        out._cache["expected_volume"] = self.expected_volume()
         return out
 
     def around_orders(self, lookback: int) -> "OrderWindows":
@@ -120,8 +119,7 @@ class OrderWindows:
             stop = min(len(ms.times), high + self.horizon)
             series[k] = MarketSeries(ms.asset, ms.times[first:stop], ms.prices[first:stop], ms.volumes[first:stop])
             origin[rows] -= first
-        out = OrderWindows(self.horizon, self.freq, self.calendar, tuple(series), self.asset_id, origin,
-                           self.order_size, dict(self.skipped))
+        out = replace(self, series=tuple(series), origin=origin)
         out._cache.update({key: values for key, values in self._cache.items() if isinstance(values, np.ndarray)})
         return out
 

@@ -162,8 +162,7 @@ def perturbed_call(windows: OrderWindows, lookback: int, step: int, name: str, r
         noise = rng.normal(0.0, 0.02 if name == "prices" else 0.5, hit.size)
         values[hit] = values[hit] * np.exp(noise)
         series.append(replace(ms, **{name: values}))
-    windows.expected_volume()  # the sizes: from bars before the origins, which no perturbation reaches
-    return windows.on_series(tuple(series))
+    return windows.on_series(tuple(series))  # its sizes: from bars before the origins, which no perturbation reaches
 
 
 def _one_call(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid, bars: int | None = None) -> np.ndarray:
