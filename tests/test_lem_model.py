@@ -88,21 +88,21 @@ def test_one_epoch_of_training_lowers_the_loss():
 
 
 def test_weights_load_into_a_placeholder_build(model_and_inputs):
-    """The fast build used for checkpoints (symbolic, zero placeholders) takes the weights exactly, and
+    """The fast build used for checkpoints (from the shapes, zero placeholders) takes the weights exactly, and
     the random initializers are back afterwards."""
-    from execbench.lem.model import build_symbolically, placeholder_initializers
+    from execbench.lem.model import build_weights, placeholder_initializers
 
     model, features, rates, out = model_and_inputs
     other = tiny_model()
     with placeholder_initializers():
-        build_symbolically(other, SEQUENCE, FEATURES)
+        build_weights(other, SEQUENCE, FEATURES)
     assert not any(np.any(np.asarray(w)) for w in other.get_weights()[:3])  # placeholders, not random draws
     recurrent = [w for w in other.weights if "recurrent" in w.path]  # TKAN's orthogonal initializer
     assert recurrent and not any(np.any(np.asarray(w)) for w in recurrent)
     other.set_weights(model.get_weights())
     np.testing.assert_array_equal(other.predict([features, rates], verbose=0, batch_size=32), out)
     fresh = tiny_model()
-    build_symbolically(fresh, SEQUENCE, FEATURES)
+    build_weights(fresh, SEQUENCE, FEATURES)
     assert any(np.any(np.asarray(w)) for w in fresh.get_weights()[:3])
     assert all(np.any(np.asarray(w)) for w in fresh.weights if "recurrent" in w.path)  # random draws again
     gammas = [np.asarray(w) for w in fresh.weights if w.path.endswith("gamma")]  # LayerNormalization's Ones

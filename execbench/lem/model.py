@@ -104,9 +104,10 @@ def placeholder_initializers():
                 setattr(owner, name, original)
 
 
-def build_symbolically(model, sequence: int, n_features: int, batch: int | None = None) -> None:
-    """Create every weight by calling the model on symbolic inputs (no eager pass, nothing compiled)."""
-    model([keras.KerasTensor((batch, sequence, n_features)), keras.KerasTensor((batch, 2))])
+def build_weights(model, sequence: int, n_features: int, batch: int | None = None) -> None:
+    """Create every weight from the input shapes (``LargeExecutionModel.build``: nothing traced or compiled;
+    the same weights, paths and random draws as a first call would create)."""
+    model.build([(batch, sequence, n_features), (batch, 2)])
 
 
 def soft_clip(x, upper, sharpness: float = 10.0):
@@ -128,6 +129,17 @@ class GRN(layers.Layer):
         self.value = layers.Dense(self.output_size)
         self.gate = layers.Dense(self.output_size, activation="sigmoid")
         self.norm = layers.LayerNormalization()
+
+    def build(self, input_shape):
+        """Every sublayer's weights from the input's shape, in the order ``call`` first uses them (so
+        random initial weights are drawn as a traced call would draw them)."""
+        inner = (*input_shape[:-1], self.units)
+        self.hidden_1.build(input_shape)
+        self.hidden_2.build(inner)
+        self.skip.build(input_shape)
+        self.value.build(inner)
+        self.gate.build(inner)
+        self.norm.build((*input_shape[:-1], self.output_size))
 
     def call(self, x):
         hidden = self.hidden_2(self.hidden_1(x))
@@ -186,7 +198,23 @@ class LargeExecutionModel(keras.Model):
         # learnable base curves, positive and summing to one over the steps (via a softmax)
         self.base_logits = self.add_weight(shape=(self.horizon, self.n_periods, self.n_paths), initializer="zeros",
                                            name="base_curve_logits")
+        self._build_layers(input_shape[0])
         super().build(input_shape)
+
+    def _build_layers(self, features_shape) -> None:
+        """The sublayers' weights for features of ``features_shape`` (B, N, F), in the order ``call`` first
+        uses them, as a traced call would build them (the same weights, paths and random draws)."""
+        positions = (*features_shape[:-1], self.hidden)
+        for embed in self.embed:
+            embed.build((*features_shape[:-1], 1))
+        self.selection.build((*features_shape[:-1], self.n_features * self.embedding_size))
+        for grn in self.feature_grns:
+            grn.build((*features_shape[:-1], self.embedding_size))
+        for rnn in self.rnn:
+            rnn.build(positions)
+        for layer in (self.rnn_value, self.rnn_gate, self.rnn_norm, self.enrich):
+            layer.build(positions)
+        self.attention.build(positions, positions)
 
     def select(self, features):
         """Per position (B, N, F) → (B, N, H): embeddings → variable selection network of GRNs."""

@@ -47,10 +47,10 @@ class TrainedLEM:
 
 
 def build_model(architecture: dict[str, Any], calendar: str, *, for_weights: bool = False):
-    """The keras model for ``architecture`` and ``calendar``, built symbolically; ``for_weights`` skips
-    the random initializers (the caller sets every weight right after)."""
+    """The keras model for ``architecture`` and ``calendar``, its weights built from the input shapes;
+    ``for_weights`` skips the random initializers (the caller sets every weight right after)."""
     keras_backend()
-    from execbench.lem.model import LargeExecutionModel, build_symbolically, placeholder_initializers
+    from execbench.lem.model import LargeExecutionModel, build_weights, placeholder_initializers
 
     n_features = len(feature_names(calendar))
     lookback, horizon = architecture["lookback"], architecture["horizon"]
@@ -59,7 +59,7 @@ def build_model(architecture: dict[str, Any], calendar: str, *, for_weights: boo
         embedding=architecture["embedding"], rnn_layers=architecture["rnn_layers"], heads=architecture["heads"],
         mlp_hidden=architecture["mlp_hidden"], decision=architecture["decision"])
     with placeholder_initializers() if for_weights else contextlib.nullcontext():
-        build_symbolically(model, lookback + horizon - 1, n_features)
+        build_weights(model, lookback + horizon - 1, n_features)
     return model
 
 
