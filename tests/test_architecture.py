@@ -18,10 +18,11 @@ LIBRARY = ROOT / "execbench"
 # the strategy stage, except its alignment experiment, which runs the pipeline)
 STAGES = ["errors", "params", "cache", "threads", "data", "orders", "contracts", "strategy", "lem", "learning", "engine", "results",
           "analysis",
-          "pipeline", "lem.alignment", "reporting", "sweep", "explore", "cli", "dashboard"]
+          "pipeline", "lem.alignment", "reporting", "sweep", "explore", "cli", "dashboard", "bytecode"]
 LEVEL = {"errors": 0, "params": 0, "cache": 0, "threads": 0, "data": 1, "orders": 2, "contracts": 3, "strategy": 4, "lem": 4, "learning": 4,
          "strategies": 4, "engine": 5, "results": 6, "analysis": 7, "pipeline": 8, "lem.alignment": 8.5,
-         "reporting": 9, "sweep": 9.5, "explore": 9.7, "cli": 10, "dashboard": 10}
+         "reporting": 9, "sweep": 9.5, "explore": 9.7, "cli": 10, "dashboard": 10,
+         "bytecode": 10}  # ``make setup``'s step that imports every module once
 
 
 def stage_of(module: str) -> str:
@@ -132,3 +133,21 @@ def test_nothing_installs_a_top_level_strategies_module(tmp_path):
             "      (data_dir() / 'binance' / 'BTCUSDT_15m.parquet').is_file())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.split() == ["True", "True", "True"]
+
+
+@pytest.mark.slow
+def test_set_up_writes_the_bytecode_of_every_module_even_where_python_is_told_not_to(tmp_path):
+    """``make setup``'s ``python -m execbench.bytecode`` imports every module of the package and the built-in
+    strategies without an error, and leaves their ``.pyc`` files behind even with PYTHONDONTWRITEBYTECODE
+    set (its Makefile line clears it; the module turns writing back on itself)."""
+    import os
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "execbench.bytecode"], env=env, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "not imported" not in done.stderr, done.stderr
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.pyc")}
+    for module in ("execbench/pipeline/evaluation", "execbench/lem/stepwise", "strategies/dvwap",
+                   "pandas/__init__", "keras/__init__"):
+        assert any(f"{module}.cpython" in path for path in written), module
