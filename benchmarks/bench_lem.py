@@ -149,7 +149,8 @@ def device_measure(preset: str, n: int, batch: int, repeats: int, fit_steps: int
     prices, volumes = random_execution_bars(rng, n, sizes["horizon"])
     fit = lem_fit_throughput(lem.model, x, rates, prices, volumes, max(1, min(n // 256, fit_steps)))
     device = jax.devices()[0]
-    return {"preset": preset, "device": device.device_kind, "jax": jax.__version__, "predict_orders_s": n / predict, "stepwise_orders_s": n / stepwise, "fit_samples_s": fit}
+    return {"preset": preset, "device": device.device_kind, "jax": jax.__version__, "predict_orders_s": n / predict,
+            "stepwise_orders_s": n / stepwise, "fit_samples_s": fit}
 
 
 def default_platform_env() -> dict:
@@ -202,7 +203,8 @@ def device_rows(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> None:
     if args.device_child:
-        print(json.dumps(device_measure(args.device_child, args.orders, args.batch, args.repeats, args.device_fit_steps)))
+        print(json.dumps(device_measure(args.device_child, args.orders, args.batch, args.repeats,
+                                        args.device_fit_steps)))
         return
     if not args.only_devices:
         headline(args)

@@ -23,8 +23,8 @@ TEST_TOOLS = ("pytest", "xdist", "hypothesis", "nbclient", "nbformat", "pypdf")
 
 
 def import_everything() -> tuple[int, list[str]]:
-    """Import every module of ``execbench`` (the built-in strategies included) and the test tools that are installed, with
-    bytecode writing on; returns the number of modules loaded and those that failed to import (name: error)."""
+    """Import every module of ``execbench`` (the built-in strategies included) and the installed test tools,
+    with bytecode writing on; returns the number of modules loaded and those that failed (name: error)."""
     sys.dont_write_bytecode = False
     failed = []
     packages = [importlib.import_module(name) for name in ("execbench", "execbench.strategies")]  # the built-ins
