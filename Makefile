@@ -9,9 +9,9 @@ STAMP := $(VENV)/.installed
 setup: $(STAMP)
 
 # the package (editable) with the LEM stack, the dev tools and the upstream `lems` comparison extra;
-# --no-compile: pip's byte-compiling of all 1.7 GB took 56 of the 94 s.  Instead, one process imports
-# every module the commands and tests use and writes their bytecode (execbench/bytecode.py, about 12 s):
-# Python would write it on first use, but never where PYTHONDONTWRITEBYTECODE is set (many containers)
+# --no-compile: pip's byte-compiling of all 1.7 GB took 56 of the 94 s.  Instead, execbench/bytecode.py
+# compiles site-packages (test suites aside), the package and its strategies on all cores (about 16 s on
+# 2): Python would write a module's bytecode on first use, but never where PYTHONDONTWRITEBYTECODE is set
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"execbench needs Python 3.11, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
