@@ -44,6 +44,8 @@ sys.exit(main(sys.argv[3:]))
 def run_once(tree: Path, command: list[str], out: Path, cold: bool) -> float:
     """Wall seconds of ``execbench COMMAND --out OUT`` with the code of ``tree``; exits on failure."""
     env = dict(os.environ)
+    if not cold:  # the worktree's modules get their .pyc, as ``make setup`` gives the checkout's
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as caches:
         if cold:
             env.update(XDG_CACHE_HOME=f"{caches}/xdg", NUMBA_CACHE_DIR=f"{caches}/numba",

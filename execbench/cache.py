@@ -94,3 +94,42 @@ def environment() -> list:
         simd = None
     return [sys.version, *(version(name) for name in ("numpy", "numba", "pandas", "scipy")), platform.machine(),
             list(platform.libc_ver()), simd, os.environ.get("NUMBA_DISABLE_JIT", "0")]
+
+
+def cache_key(*parts) -> str:
+    """A cache entry's name: the hash of ``parts`` (JSON-serialisable) and of ``code_fingerprint()``."""
+    return hashlib.sha256(json.dumps([*parts, code_fingerprint()]).encode()).hexdigest()
+
+
+def read_arrays(kind: str, key: str) -> dict | None:
+    """The arrays kept by ``write_arrays(kind, key, ...)`` (a dict of name to array), or ``None`` when
+    caching is off or the entry is absent or unreadable."""
+    import numpy as np
+
+    folder = user_cache_dir(kind)
+    path = None if folder is None else folder / f"{key}.npz"
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as saved:
+            return {name: saved[name] for name in saved.files}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def write_arrays(kind: str, key: str, **arrays) -> None:
+    """Keep ``arrays`` under ``key`` in cache ``kind`` (atomically: a reader never sees half an entry; a
+    cache that cannot be written is skipped, and nothing is written when caching is off)."""
+    import numpy as np
+
+    folder = user_cache_dir(kind)
+    if folder is None:
+        return
+    path = folder / f"{key}.npz"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(partial, **arrays)
+        os.replace(partial, path)
+    except OSError:
+        return

@@ -174,6 +174,36 @@ def test_the_cache_of_resamples_keeps_to_its_budget(monkeypatch):
         assert not runs.start.flags.writeable
 
 
+def test_resamples_are_read_back_from_the_user_cache_as_drawn(monkeypatch, tmp_path):
+    """A set of resamples drawn once is kept in the user cache (int32 on disk) and read back by a later
+    process (here: an emptied in-memory cache, the draw forbidden) as the same read-only int64 runs; an
+    unreadable entry is drawn again, and nothing is written with the cache off."""
+    from execbench.analysis import inference
+
+    monkeypatch.setenv("EXECBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(inference, "_RUNS_CACHE", inference.OrderedDict())
+    drawn = inference.bootstrap_runs(2000, 16, reps=30, seed=3)
+    (entry,) = (tmp_path / "bootstrap").glob("*.npz")
+    with np.load(entry) as saved:
+        assert {saved[name].dtype for name in saved.files} == {np.dtype(np.int32)}
+    draw = inference._draw_runs
+    monkeypatch.setattr(inference, "_draw_runs", lambda *args: pytest.fail("drawn again, not read back"))
+    inference._RUNS_CACHE.clear()
+    read = inference.bootstrap_runs(2000, 16, reps=30, seed=3)
+    for got, want in zip(read, drawn, strict=True):
+        assert got.dtype == np.int64 and not got.flags.writeable
+        np.testing.assert_array_equal(got, want)
+    entry.write_bytes(b"not an npz")
+    monkeypatch.setattr(inference, "_draw_runs", draw)
+    inference._RUNS_CACHE.clear()
+    for got, want in zip(inference.bootstrap_runs(2000, 16, reps=30, seed=3), drawn, strict=True):
+        np.testing.assert_array_equal(got, want)
+    monkeypatch.setenv("EXECBENCH_CACHE_DIR", "off")
+    inference._RUNS_CACHE.clear()
+    inference.bootstrap_runs(2000, 8, reps=30, seed=3)
+    assert len(list((tmp_path / "bootstrap").glob("*.npz"))) == 1
+
+
 def test_bootstrap_runs_without_dates_or_resamples_are_empty():
     from execbench.analysis.inference import bootstrap_indices, bootstrap_runs
     from execbench.engine.resample import index_runs

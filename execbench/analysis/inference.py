@@ -27,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import ndtr
 
+from execbench.cache import cache_key, read_arrays, write_arrays
 from execbench.engine.resample import (IndexRuns, resampled_medians, resampled_run_sums, resampled_run_sums_columns,
                                       stationary_runs, stationary_sample)
 
@@ -71,14 +72,34 @@ def bootstrap_runs(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 0) 
     read-only): every table over the same dates and block length shares one set of resamples, which is
     what a paired comparison needs anyway.  400 resamples of 29k dates are 5.8 MB in blocks of 32 and
     0.7 MB in blocks of 272, where the positions were 93 MB (blocks of 1, which no table of a horizon
-    T > 0 uses, would be the positions' size again)."""
+    T > 0 uses, would be the positions' size again).  They are a pure function of the arguments (and of
+    NumPy's generator), so they are also kept in the user cache (``execbench.cache``, whose key holds
+    the package's source and the libraries' versions): drawing the ten sets of a six-strategy
+    comparison took 0.7 s, reading them back a few milliseconds."""
     key = (int(n), int(block), int(reps), int(seed))
     if key in _RUNS_CACHE:
         _RUNS_CACHE.move_to_end(key)
         return _RUNS_CACHE[key]
-    runs = _RUNS_CACHE[key] = _draw_runs(*key)
+    runs = _RUNS_CACHE[key] = _stored_runs(*key)
     while len(_RUNS_CACHE) > 1 and sum(a.nbytes for r in _RUNS_CACHE.values() for a in r) > RUNS_CACHE_BYTES:
         _RUNS_CACHE.popitem(last=False)
+    return runs
+
+
+def _stored_runs(n: int, block: int, reps: int, seed: int) -> IndexRuns:
+    """``_draw_runs``, read from the user cache where an earlier process kept it (stored as int32 where
+    the positions fit, read back as the int64 the draw gives)."""
+    name = cache_key("bootstrap_runs", n, block, reps, seed)
+    saved = read_arrays("bootstrap", name)
+    if saved is not None and set(saved) == set(IndexRuns._fields):
+        runs = IndexRuns(*(saved[field].astype(np.int64) for field in IndexRuns._fields))
+    else:
+        runs = _draw_runs(n, block, reps, seed)
+        narrow = max(n, int(runs.offsets[-1])) < 2**31
+        write_arrays("bootstrap", name, **{field: values.astype(np.int32) if narrow else values
+                                           for field, values in zip(IndexRuns._fields, runs, strict=True)})
+    for array in runs:
+        array.flags.writeable = False
     return runs
 
 
@@ -91,11 +112,8 @@ def _draw_runs(n: int, block: int, reps: int, seed: int) -> IndexRuns:
         starts.append(start[:count].copy())
         lengths.append(length[:count].copy())
         offsets[k + 1] = offsets[k] + count
-    runs = IndexRuns(np.concatenate(starts) if reps else np.zeros(0, dtype=np.int64),
+    return IndexRuns(np.concatenate(starts) if reps else np.zeros(0, dtype=np.int64),
                      np.concatenate(lengths) if reps else np.zeros(0, dtype=np.int64), offsets)
-    for array in runs:
-        array.flags.writeable = False
-    return runs
 
 
 def optimal_block_length(x: np.ndarray) -> float:

@@ -29,16 +29,12 @@ holds them equal to ``engine.replay``.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from execbench.cache import code_fingerprint, user_cache_dir
+from execbench.cache import cache_key, read_arrays, write_arrays
 from execbench.contracts import ContractSpec, ScenarioGrid
 from execbench.strategy.price_model import MartingaleModel
 from execbench.strategy.schedules import bounded_step
@@ -269,8 +265,7 @@ def solve_rules(model: MartingaleModel, grid: ScenarioGrid, *, seed: int = 0, pa
     (``execbench.cache``; its key includes the package's source, the libraries' versions and the
     machine, ``code_fingerprint``): the option replay of every evaluation
     (``optstop`` fitted on the same training bars) solves them once per machine."""
-    key = hashlib.sha256(json.dumps([model.state(), grid.labels, grid.horizon, seed, paths,
-                                     code_fingerprint()]).encode()).hexdigest()
+    key = cache_key(model.state(), grid.labels, grid.horizon, seed, paths)
     if key in _SOLVED:
         _SOLVED.move_to_end(key)
         return dict(_SOLVED[key])
@@ -286,43 +281,26 @@ def solve_rules(model: MartingaleModel, grid: ScenarioGrid, *, seed: int = 0, pa
     return dict(_SOLVED[key])
 
 
-def _solved_path(key: str) -> Path | None:
-    folder = user_cache_dir("stopping")
-    return None if folder is None else folder / f"{key}.npz"
-
-
 def _read_solved(key: str, grid: ScenarioGrid) -> dict[str, StoppingRule] | None:
     """The rules solved earlier for ``key`` (``solve_rules``), from the user cache; ``None`` if absent
     or unreadable."""
-    path = _solved_path(key)
-    if path is None or not path.is_file():
+    saved = read_arrays("stopping", key)
+    if saved is None or list(saved.get("labels", [])) != list(grid.labels):
         return None
     try:
-        with np.load(path) as saved:
-            if list(saved["labels"]) != list(grid.labels):
-                return None
-            return {spec.label: StoppingRule(spec, float(saved["front"][k]), saved["coef"][k].copy(),
-                                             float(saved["value"][k]), float(saved["se"][k]))
-                    for k, spec in enumerate(grid.specs)}
-    except (OSError, ValueError, KeyError):
+        return {spec.label: StoppingRule(spec, float(saved["front"][k]), saved["coef"][k].copy(),
+                                         float(saved["value"][k]), float(saved["se"][k]))
+                for k, spec in enumerate(grid.specs)}
+    except (KeyError, IndexError):
         return None
 
 
 def _write_solved(key: str, solved: dict[str, StoppingRule]) -> None:
     """Keep ``solved`` in the user cache (atomically; a cache that cannot be written is skipped)."""
-    path = _solved_path(key)
-    if path is None:
-        return
     rules = list(solved.values())
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(partial, labels=np.array(list(solved)), front=np.array([r.front for r in rules]),
+    write_arrays("stopping", key, labels=np.array(list(solved)), front=np.array([r.front for r in rules]),
                  coef=np.stack([r.coef for r in rules]), value=np.array([r.value for r in rules]),
                  se=np.array([r.se for r in rules]))
-        os.replace(partial, path)
-    except OSError:
-        return
 
 
 SOLVED_KEEP = 8
