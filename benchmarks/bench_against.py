@@ -36,8 +36,10 @@ for name, path in list(finders[0].MAPPING.items()):  # execbench, its bundled da
     finders[0].MAPPING[name] = path.replace(sys.argv[2], root)
 import execbench, execbench.strategies
 assert execbench.__file__.startswith(root) and execbench.strategies.__path__[0].startswith(root)
-from execbench.cli.main import main
-sys.exit(main(sys.argv[3:]))
+import importlib
+cli = importlib.import_module("execbench.cli.main")
+sys.argv = ["execbench", *sys.argv[3:]]
+sys.exit(cli.entry() if hasattr(cli, "entry") else cli.main())  # as the revision's console script runs it
 """
 
 

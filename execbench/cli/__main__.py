@@ -2,6 +2,6 @@
 
 import sys
 
-from execbench.cli.main import main
+from execbench.cli.main import entry
 
-sys.exit(main())
+sys.exit(entry())

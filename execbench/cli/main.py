@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 
+from execbench.allocator import reuse_freed_memory
 from execbench.cli.parser import build_parser
 from execbench.errors import ExecbenchError
 
@@ -13,7 +14,6 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the command, and print an ``ExecbenchError`` as one ``error:`` line (exit 2)."""
     args = build_parser().parse_args(argv)
     from execbench.cli import commands, console  # rich and the commands: after --help, which argparse answers
-
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         console.err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
@@ -34,5 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> int:
+    """The ``execbench`` console script (and ``python -m execbench.cli``): ``main`` in a process of its own,
+    with ``malloc`` keeping freed large blocks for the next chunk (``execbench.allocator``; a library user's
+    process keeps its own settings)."""
+    reuse_freed_memory()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
