@@ -103,7 +103,8 @@ def cache_key(*parts) -> str:
 
 def read_arrays(kind: str, key: str) -> dict | None:
     """The arrays kept by ``write_arrays(kind, key, ...)`` (a dict of name to array), or ``None`` when
-    caching is off or the entry is absent or unreadable."""
+    caching is off or the entry is absent or unreadable.  A hit marks the entry as just used (its
+    modification time), for ``write_arrays``' trimming."""
     import numpy as np
 
     folder = user_cache_dir(kind)
@@ -112,14 +113,18 @@ def read_arrays(kind: str, key: str) -> dict | None:
         return None
     try:
         with np.load(path) as saved:
-            return {name: saved[name] for name in saved.files}
+            arrays = {name: saved[name] for name in saved.files}
+        os.utime(path)
+        return arrays
     except (OSError, ValueError, KeyError, EOFError):
         return None
 
 
-def write_arrays(kind: str, key: str, **arrays) -> None:
-    """Keep ``arrays`` under ``key`` in cache ``kind`` (atomically: a reader never sees half an entry; a
-    cache that cannot be written is skipped, and nothing is written when caching is off)."""
+def write_arrays(kind: str, key: str, arrays: dict, *, keep_bytes: int) -> None:
+    """Keep ``arrays`` (name to array) under ``key`` in cache ``kind``, atomically (a reader never sees half
+    an entry), then remove the least recently used entries of ``kind`` until it holds at most ``keep_bytes``
+    (an entry's key holds the code's fingerprint, so every edit of the package leaves the old ones behind).
+    A cache that cannot be written is skipped; nothing is written when caching is off."""
     import numpy as np
 
     folder = user_cache_dir(kind)
@@ -133,3 +138,23 @@ def write_arrays(kind: str, key: str, **arrays) -> None:
         os.replace(partial, path)
     except OSError:
         return
+    _trim(folder, keep_bytes, path)
+
+
+def _trim(folder: Path, keep_bytes: int, newest: Path) -> None:
+    """Remove ``folder``'s entries, least recently used first, until they take at most ``keep_bytes``
+    (``newest``, just written, stays); an entry another process removes meanwhile is skipped."""
+    entries = []
+    for path in folder.glob("*.npz"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries, key=lambda e: (e[0], e[2].name)):
+        if total <= keep_bytes:
+            break
+        if path != newest:
+            path.unlink(missing_ok=True)
+            total -= size

@@ -204,6 +204,34 @@ def test_resamples_are_read_back_from_the_user_cache_as_drawn(monkeypatch, tmp_p
     assert len(list((tmp_path / "bootstrap").glob("*.npz"))) == 1
 
 
+def test_the_user_cache_of_resamples_keeps_to_its_budget_least_recently_used_out_first(monkeypatch, tmp_path):
+    """Every edit of the package keys new entries, so the folder is trimmed after each write: the least
+    recently used entries (a read counts as a use) go first, and the one just written stays."""
+    import os
+
+    from execbench.analysis import inference
+
+    monkeypatch.setenv("EXECBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(inference, "_RUNS_CACHE", inference.OrderedDict())
+    folder = tmp_path / "bootstrap"
+    entries = []
+    for seed in (1, 2, 3):
+        inference.bootstrap_runs(2000, 8, reps=30, seed=seed)
+        (entry,) = set(folder.glob("*.npz")) - set(entries)
+        os.utime(entry, (1000.0 + seed, 1000.0 + seed))  # used in seed order: 1 the longest ago
+        entries.append(entry)
+    monkeypatch.setattr(inference, "RUNS_DISK_BYTES", int(2.5 * entries[0].stat().st_size))
+    draw = inference._draw_runs
+    monkeypatch.setattr(inference, "_draw_runs", lambda *args: pytest.fail("drawn again, not read back"))
+    inference._RUNS_CACHE.clear()
+    inference.bootstrap_runs(2000, 8, reps=30, seed=1)  # read back: now the most recently used
+    monkeypatch.setattr(inference, "_draw_runs", draw)
+    inference.bootstrap_runs(2000, 8, reps=30, seed=4)  # written: seeds 2 and 3 go
+    kept = set(folder.glob("*.npz"))
+    assert entries[0] in kept and not {entries[1], entries[2]} & kept and len(kept) == 2
+    assert sum(p.stat().st_size for p in kept) <= inference.RUNS_DISK_BYTES
+
+
 def test_bootstrap_runs_without_dates_or_resamples_are_empty():
     from execbench.analysis.inference import bootstrap_indices, bootstrap_runs
     from execbench.engine.resample import index_runs

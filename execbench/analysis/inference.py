@@ -60,6 +60,7 @@ def bootstrap_indices(n: int, block: int, reps: int = DEFAULT_REPS, seed: int = 
 
 
 RUNS_CACHE_BYTES = 256 * 2**20  # what the cache of resamples may hold, at most (and one set, whatever its size)
+RUNS_DISK_BYTES = 256 * 2**20  # what the user cache's resamples may take on disk (least recently used out first)
 _RUNS_CACHE: OrderedDict[tuple[int, int, int, int], IndexRuns] = OrderedDict()
 
 
@@ -96,8 +97,9 @@ def _stored_runs(n: int, block: int, reps: int, seed: int) -> IndexRuns:
     else:
         runs = _draw_runs(n, block, reps, seed)
         narrow = max(n, int(runs.offsets[-1])) < 2**31
-        write_arrays("bootstrap", name, **{field: values.astype(np.int32) if narrow else values
-                                           for field, values in zip(IndexRuns._fields, runs, strict=True)})
+        write_arrays("bootstrap", name, {field: values.astype(np.int32) if narrow else values
+                                         for field, values in zip(IndexRuns._fields, runs, strict=True)},
+                     keep_bytes=RUNS_DISK_BYTES)
     for array in runs:
         array.flags.writeable = False
     return runs

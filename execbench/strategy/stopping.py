@@ -298,10 +298,12 @@ def _read_solved(key: str, grid: ScenarioGrid) -> dict[str, StoppingRule] | None
 def _write_solved(key: str, solved: dict[str, StoppingRule]) -> None:
     """Keep ``solved`` in the user cache (atomically; a cache that cannot be written is skipped)."""
     rules = list(solved.values())
-    write_arrays("stopping", key, labels=np.array(list(solved)), front=np.array([r.front for r in rules]),
-                 coef=np.stack([r.coef for r in rules]), value=np.array([r.value for r in rules]),
-                 se=np.array([r.se for r in rules]))
+    arrays = {"labels": np.array(list(solved)), "front": np.array([r.front for r in rules]),
+              "coef": np.stack([r.coef for r in rules]), "value": np.array([r.value for r in rules]),
+              "se": np.array([r.se for r in rules])}
+    write_arrays("stopping", key, arrays, keep_bytes=SOLVED_DISK_BYTES)
 
 
 SOLVED_KEEP = 8
+SOLVED_DISK_BYTES = 64 * 2**20  # the user cache's solved rules (a few kB each), least recently used out first
 _SOLVED: OrderedDict[str, dict[str, StoppingRule]] = OrderedDict()
