@@ -46,8 +46,6 @@ sys.exit(cli.entry() if hasattr(cli, "entry") else cli.main())  # as the revisio
 def run_once(tree: Path, command: list[str], out: Path, cold: bool) -> float:
     """Wall seconds of ``execbench COMMAND --out OUT`` with the code of ``tree``; exits on failure."""
     env = dict(os.environ)
-    if not cold:  # the worktree's modules get their .pyc, as ``make setup`` gives the checkout's
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as caches:
         if cold:
             env.update(XDG_CACHE_HOME=f"{caches}/xdg", NUMBA_CACHE_DIR=f"{caches}/numba",
@@ -80,6 +78,10 @@ def main() -> None:
         before = Path(tmp) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), args.revision],
                        check=True)
+        # the worktree's bytecode, as ``make setup`` writes the checkout's (Python writes none where
+        # PYTHONDONTWRITEBYTECODE is set, and the revision would compile its modules in every run)
+        sources = [str(before / name) for name in ("execbench", "strategies") if (before / name).is_dir()]
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", *sources], check=True)
         try:
             trees = {args.revision: before, "current": ROOT}
             outs = {label: Path(tmp) / f"out-{k}" for k, label in enumerate(trees)}

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import compileall
 import importlib.util
+import py_compile
 import re
 import sys
 import sysconfig
 import time
 from pathlib import Path
 
-TEST_FOLDERS = re.compile(r"[/\\]tests?[/\\]")  # libraries' own test suites: never imported by a command
 
 
 def folders() -> list[Path]:
@@ -33,19 +33,30 @@ def folders() -> list[Path]:
     ``execbench`` and of its built-in strategies (in the checkout, for an editable install)."""
     paths = [sysconfig.get_paths()[key] for key in ("purelib", "platlib")]
     for name in ("execbench", "execbench.strategies"):
-        spec = importlib.util.find_spec(name)  # the package is not imported: its folder is enough
+        spec = importlib.util.find_spec(name)  # imports ``execbench`` (light), not the strategies
         paths.extend(spec.submodule_search_locations or [])
     unique = dict.fromkeys(Path(p).resolve() for p in paths)
     nested = {p for p in unique if any(q != p and q in p.parents for q in unique)}  # compiled with their parent
     return [p for p in unique if p not in nested and p.is_dir()]
 
 
+def test_folders(folder: Path) -> re.Pattern:
+    """Files in a ``test`` or ``tests`` folder below ``folder`` (libraries' own test suites, never imported by
+    a command); ``compileall`` matches the pattern against whole paths, so a ``tests`` folder above
+    ``folder`` (a checkout under ``~/tests/``) does not count."""
+    return re.compile(re.escape(str(folder)) + r"[/\\](?:.*[/\\])?tests?[/\\]")
+
+
 def compile_all(workers: int = 0) -> bool:
     """Write the ``.pyc`` of every module in ``folders()`` (``compileall`` writes them whatever
-    ``PYTHONDONTWRITEBYTECODE`` says; ``workers``: processes, 0 = one per core); whether every file compiled."""
+    ``PYTHONDONTWRITEBYTECODE`` says; ``workers``: processes, 0 = one per core); whether every file compiled.
+    They are checked by the source's modification time, as Python's own are, also where
+    ``SOURCE_DATE_EPOCH`` would make ``compileall`` write hash-checked ones (each import would then read and
+    hash the source again)."""
     ok = True
     for folder in folders():
-        ok &= bool(compileall.compile_dir(folder, quiet=1, workers=workers, rx=TEST_FOLDERS))
+        ok &= bool(compileall.compile_dir(folder, quiet=1, workers=workers, rx=test_folders(folder),
+                                          invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP))
     return ok
 
 

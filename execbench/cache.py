@@ -31,7 +31,13 @@ def user_cache_dir(kind: str) -> Path | None:
         return None
     if configured:
         return Path(configured) / kind
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "execbench" / kind
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError:  # no HOME and no home directory for this user: no cache
+            return None
+    return Path(base) / "execbench" / kind
 
 
 @functools.cache
@@ -103,8 +109,8 @@ def cache_key(*parts) -> str:
 
 def read_arrays(kind: str, key: str) -> dict | None:
     """The arrays kept by ``write_arrays(kind, key, ...)`` (a dict of name to array), or ``None`` when
-    caching is off or the entry is absent or unreadable.  A hit marks the entry as just used (its
-    modification time), for ``write_arrays``' trimming."""
+    caching is off or the entry is absent or unreadable (a damaged file: truncated, another format).  A hit
+    marks the entry as just used (its modification time), for ``write_arrays``' trimming."""
     import numpy as np
 
     folder = user_cache_dir(kind)
@@ -114,47 +120,78 @@ def read_arrays(kind: str, key: str) -> dict | None:
     try:
         with np.load(path) as saved:
             arrays = {name: saved[name] for name in saved.files}
-        os.utime(path)
-        return arrays
-    except (OSError, ValueError, KeyError, EOFError):
+    except Exception:  # noqa: BLE001 - whatever a damaged entry raises (BadZipFile, TypeError ...): a miss
         return None
+    try:
+        os.utime(path)
+    except OSError:  # a cache shared read-only: still read, never trimmed from here
+        pass
+    return arrays
+
+
+PARTIAL_SUFFIX = ".partial"  # an entry being written (never an ``.npz``: trimming and reading skip it)
+STALE_SECONDS = 3600  # a partial entry older than this belongs to a writer that died
 
 
 def write_arrays(kind: str, key: str, arrays: dict, *, keep_bytes: int) -> None:
-    """Keep ``arrays`` (name to array) under ``key`` in cache ``kind``, atomically (a reader never sees half
-    an entry), then remove the least recently used entries of ``kind`` until it holds at most ``keep_bytes``
-    (an entry's key holds the code's fingerprint, so every edit of the package leaves the old ones behind).
-    A cache that cannot be written is skipped; nothing is written when caching is off."""
+    """Keep ``arrays`` (name to array) under ``key`` in cache ``kind``, atomically (each writer writes its own
+    partial file and renames it, so a reader never sees half an entry), then remove the least recently used
+    entries of ``kind`` until it holds at most ``keep_bytes`` (an entry's key holds the code's fingerprint,
+    so every edit of the package leaves the old ones behind).  A cache that cannot be written or trimmed
+    is skipped; nothing is written when caching is off."""
+    import tempfile
+
     import numpy as np
 
     folder = user_cache_dir(kind)
     if folder is None:
         return
     path = folder / f"{key}.npz"
+    partial = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(partial, **arrays)
+        handle, partial = tempfile.mkstemp(dir=folder, prefix=f"{key}.", suffix=PARTIAL_SUFFIX)
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
         os.replace(partial, path)
     except OSError:
+        if partial is not None:
+            Path(partial).unlink(missing_ok=True)
         return
     _trim(folder, keep_bytes, path)
 
 
 def _trim(folder: Path, keep_bytes: int, newest: Path) -> None:
     """Remove ``folder``'s entries, least recently used first, until they take at most ``keep_bytes``
-    (``newest``, just written, stays); an entry another process removes meanwhile is skipped."""
+    (``newest``, just written, stays), and partial files older than ``STALE_SECONDS``; a file another
+    process removed meanwhile, or that may not be removed (a shared folder), is skipped."""
+    import time
+
     entries = []
-    for path in folder.glob("*.npz"):
+    stale = time.time() - STALE_SECONDS
+    try:
+        paths = list(folder.iterdir())
+    except OSError:
+        return
+    for path in paths:
         try:
             stat = path.stat()
+            if path.name.endswith(PARTIAL_SUFFIX) and stat.st_mtime < stale:
+                path.unlink()
+            elif path.suffix == ".npz":
+                entries.append((stat.st_mtime, stat.st_size, path))
         except OSError:
             continue
-        entries.append((stat.st_mtime, stat.st_size, path))
     total = sum(size for _, size, _ in entries)
     for _, size, path in sorted(entries, key=lambda e: (e[0], e[2].name)):
         if total <= keep_bytes:
             break
-        if path != newest:
-            path.unlink(missing_ok=True)
-            total -= size
+        if path == newest:
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass  # another process trimmed it: it no longer counts
+        except OSError:
+            continue
+        total -= size

@@ -57,8 +57,23 @@ def test_a_users_malloc_settings_stand(monkeypatch):
     assert reuse_freed_memory() is False
 
 
-def test_the_console_script_sets_it_and_main_does_not():
+def test_the_console_script_sets_it_first_and_main_does_not(monkeypatch):
     cli_main = importlib.import_module("execbench.cli.main")  # the module (execbench.cli.main is the function)
     (script,) = [ep for ep in entry_points(group="console_scripts") if ep.name == "execbench"]
     assert script.load() is cli_main.entry
-    assert "reuse_freed_memory" not in cli_main.main.__code__.co_names
+    assert "reuse_freed_memory" not in cli_main.main.__code__.co_names  # main (tests, notebooks) leaves it
+    calls = []
+    monkeypatch.setattr(cli_main, "reuse_freed_memory", lambda: calls.append("allocator"))
+    monkeypatch.setattr(cli_main, "main", lambda argv=None: calls.append("main") or 0)
+    assert cli_main.entry() == 0 and calls == ["allocator", "main"]
+
+
+def test_only_mallocs_own_tunables_count_as_the_users(monkeypatch):
+    from execbench.allocator import user_tuned
+
+    for name in [n for n in os.environ if n == "GLIBC_TUNABLES" or n.startswith("MALLOC_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0")
+    assert not user_tuned()
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0:glibc.malloc.arena_max=2")
+    assert user_tuned()

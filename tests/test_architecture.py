@@ -139,10 +139,12 @@ def test_nothing_installs_a_top_level_strategies_module(tmp_path):
 def test_set_up_writes_the_bytecode_of_every_module_even_where_python_is_told_not_to(tmp_path):
     """``make setup``'s ``python -m execbench.bytecode`` leaves the ``.pyc`` files of the package, the built-in
     strategies and the environment behind with PYTHONDONTWRITEBYTECODE set, those of what libraries import
-    only on first use included (Numba's registries at the first compiled call, pyarrow's parquet reader)."""
+    only on first use included (Numba's registries at the first compiled call, pyarrow's parquet reader),
+    checked by timestamp even with SOURCE_DATE_EPOCH set."""
     import os
 
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(tmp_path)}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(tmp_path),
+           "SOURCE_DATE_EPOCH": "1"}  # would make compileall write hash-checked files
     done = subprocess.run([sys.executable, "-m", "execbench.bytecode"], env=env, capture_output=True, text=True,
                           cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
@@ -153,3 +155,5 @@ def test_set_up_writes_the_bytecode_of_every_module_even_where_python_is_told_no
                    "rich/progress"):
         assert any(f"{module}.cpython" in path for path in written), module
     assert not any("/tests/" in path for path in written)  # libraries' test suites are left out
+    pandas_pyc = next(tmp_path.rglob("site-packages/pandas/__init__.cpython*.pyc")).read_bytes()
+    assert int.from_bytes(pandas_pyc[4:8], "little") == 0  # checked by timestamp, as Python writes them

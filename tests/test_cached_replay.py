@@ -216,3 +216,71 @@ def test_jax_keeps_even_quick_programs_in_the_user_cache_unless_it_is_off(tmp_pa
     assert probe(tmp_path) == [str(tmp_path / "jax"), "0.0"]
     assert sorted(p.name for p in (tmp_path / "jax").iterdir()) == entries  # a hit: nothing new written
     assert probe("off")[0] == "None"
+
+
+# the arrays cache (execbench.cache.read_arrays / write_arrays: bootstrap resamples, stopping rules)
+
+def _entry(tmp_path, monkeypatch, key: str = "k" * 64, size: int = 1000):
+    from execbench.cache import read_arrays, write_arrays
+
+    monkeypatch.setenv("EXECBENCH_CACHE_DIR", str(tmp_path))
+    write_arrays("things", key, {"x": np.arange(size)}, keep_bytes=2**30)
+    path = tmp_path / "things" / f"{key}.npz"
+    np.testing.assert_array_equal(read_arrays("things", key)["x"], np.arange(size))
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zip header only", "npy under an npz name", "not a file format"])
+def test_a_damaged_arrays_entry_is_a_miss_not_a_crash(tmp_path, monkeypatch, damage):
+    import io
+
+    from execbench.cache import read_arrays
+
+    path = _entry(tmp_path, monkeypatch)
+    whole = path.read_bytes()
+    if damage == "npy under an npz name":
+        buffer = io.BytesIO()
+        np.save(buffer, np.arange(3))
+        whole = buffer.getvalue()
+    path.write_bytes({"truncated": whole[: len(whole) // 2], "zip header only": whole[:4],
+                      "not a file format": b"not an npz"}.get(damage, whole))
+    assert read_arrays("things", "k" * 64) is None
+
+
+def test_a_read_only_arrays_cache_is_still_read(tmp_path, monkeypatch):
+    from execbench.cache import read_arrays
+
+    _entry(tmp_path, monkeypatch)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(os, "utime", refuse)
+    np.testing.assert_array_equal(read_arrays("things", "k" * 64)["x"], np.arange(1000))
+
+
+def test_trimming_skips_what_it_may_not_remove_and_partial_files(tmp_path, monkeypatch):
+    """A file that may not be removed (another user's, in a shared folder) is skipped, not a crash; a writer's
+    partial file is neither counted nor removed while fresh, and is removed once stale."""
+    from pathlib import Path
+
+    from execbench import cache
+
+    old = _entry(tmp_path, monkeypatch, key="a" * 64)
+    os.utime(old, (1000.0, 1000.0))
+    partial = tmp_path / "things" / f"{'b' * 64}.xyz{cache.PARTIAL_SUFFIX}"
+    partial.write_bytes(b"half")
+    unlink = Path.unlink
+
+    def refuse_old(self, *args, **kwargs):
+        if self == old:
+            raise PermissionError("not yours")
+        return unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", refuse_old)
+    cache.write_arrays("things", "c" * 64, {"x": np.arange(1000)}, keep_bytes=1)
+    assert old.exists() and partial.exists() and (tmp_path / "things" / f"{'c' * 64}.npz").exists()
+    os.utime(partial, (1000.0, 1000.0))
+    cache.write_arrays("things", "d" * 64, {"x": np.arange(1000)}, keep_bytes=1)
+    assert not partial.exists() and old.exists()
+    assert sorted(p.name[0] for p in (tmp_path / "things").iterdir()) == ["a", "d"]

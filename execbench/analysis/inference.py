@@ -92,7 +92,7 @@ def _stored_runs(n: int, block: int, reps: int, seed: int) -> IndexRuns:
     the positions fit, read back as the int64 the draw gives)."""
     name = cache_key("bootstrap_runs", n, block, reps, seed)
     saved = read_arrays("bootstrap", name)
-    if saved is not None and set(saved) == set(IndexRuns._fields):
+    if saved is not None and _whole_runs(saved, n, reps):
         runs = IndexRuns(*(saved[field].astype(np.int64) for field in IndexRuns._fields))
     else:
         runs = _draw_runs(n, block, reps, seed)
@@ -103,6 +103,22 @@ def _stored_runs(n: int, block: int, reps: int, seed: int) -> IndexRuns:
     for array in runs:
         array.flags.writeable = False
     return runs
+
+
+def _whole_runs(saved: dict, n: int, reps: int) -> bool:
+    """Whether arrays read from the cache are a set of ``reps`` resamples of ``n`` dates as runs: the three
+    fields, integer, one dimension each, ``reps + 1`` offsets from 0 rising to the number of runs, and
+    every run inside the dates."""
+    if set(saved) != set(IndexRuns._fields):
+        return False
+    start, length, offsets = (saved[field] for field in IndexRuns._fields)
+    if any(a.ndim != 1 or a.dtype.kind not in "iu" for a in (start, length, offsets)):
+        return False
+    if offsets.size != reps + 1 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+        return False
+    if not start.size == length.size == offsets[-1]:
+        return False
+    return bool(start.size == 0 or (start.min() >= 0 and length.min() >= 1 and (start + length).max() <= n))
 
 
 def _draw_runs(n: int, block: int, reps: int, seed: int) -> IndexRuns:

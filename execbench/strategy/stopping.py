@@ -285,13 +285,13 @@ def _read_solved(key: str, grid: ScenarioGrid) -> dict[str, StoppingRule] | None
     """The rules solved earlier for ``key`` (``solve_rules``), from the user cache; ``None`` if absent
     or unreadable."""
     saved = read_arrays("stopping", key)
-    if saved is None or list(saved.get("labels", [])) != list(grid.labels):
-        return None
     try:
+        if saved is None or list(saved["labels"]) != list(grid.labels):
+            return None
         return {spec.label: StoppingRule(spec, float(saved["front"][k]), saved["coef"][k].copy(),
                                          float(saved["value"][k]), float(saved["se"][k]))
                 for k, spec in enumerate(grid.specs)}
-    except (KeyError, IndexError):
+    except Exception:  # noqa: BLE001 - a damaged entry (missing field, another shape or type): solve again
         return None
 
 
