@@ -1,7 +1,7 @@
 """The user cache directory for results that are pure functions of their inputs (solved stopping
-rules, JAX's compiled programs, the option replay of an evaluation): ``$EXECBENCH_CACHE_DIR`` or
-``$XDG_CACHE_HOME/execbench`` (default ``~/.cache/execbench``).  ``EXECBENCH_CACHE_DIR=off`` turns the
-on-disk caches off.
+rules, bootstrap resamples, JAX's compiled programs, the option replay of an evaluation):
+``$EXECBENCH_CACHE_DIR`` or ``$XDG_CACHE_HOME/execbench`` (default ``~/.cache/execbench``).
+``EXECBENCH_CACHE_DIR=off`` turns the on-disk caches off.
 
 A cache entry's key includes ``code_fingerprint()``: the source of every module of the package (and of
 the strategy that computes it), the versions of the libraries that compute it and the machine, so
