@@ -62,6 +62,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_policies.py
+	$(BIN)/python benchmarks/bench_allocator.py
 	$(BIN)/python benchmarks/bench_commands.py
 
 notebook: setup
