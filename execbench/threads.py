@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
@@ -38,6 +38,30 @@ def _pool(threads: int, name: str = "execbench-rows") -> ThreadPoolExecutor:
         if (threads, name) not in _POOLS:
             _POOLS[threads, name] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
         return _POOLS[threads, name]
+
+
+def in_background(function: Callable[[], object], name: str) -> Callable[[], object]:
+    """Start ``function()`` on a daemon thread named ``name`` (a process that exits, or is interrupted,
+    does not wait for it); the returned callable waits for it and returns its value, or raises what it
+    raised."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+
+    def join() -> object:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return join
 
 
 def map_calls(function, items: list, workers: int | None = None) -> Iterator:

@@ -284,3 +284,53 @@ def test_trimming_skips_what_it_may_not_remove_and_partial_files(tmp_path, monke
     cache.write_arrays("things", "d" * 64, {"x": np.arange(1000)}, keep_bytes=1)
     assert not partial.exists() and old.exists()
     assert sorted(p.name[0] for p in (tmp_path / "things").iterdir()) == ["a", "d"]
+
+
+def test_the_option_replays_beside_the_run_and_its_failure_is_the_evaluations(btc, tmp_path, monkeypatch):
+    """``evaluate`` replays the option on a thread of its own while the audit and the run go on: the option
+    is the one the run alone gives (above), its time is recorded, and an error raised in it is raised by
+    ``evaluate`` itself, as a one-line error."""
+    import threading
+
+    import execbench.pipeline.evaluation as evaluation
+
+    bars, split = btc
+    monkeypatch.setenv(CACHE_ENV, "off")
+    seen = []
+    replay_option = evaluation.replay_option
+
+    def on_a_thread(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return replay_option(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "replay_option", on_a_thread)
+    run = eb.evaluate("twap", bars, split=split, audit=False, keep_allocations=False)
+    assert seen == ["execbench-option"] and run.timings["option_s"] > 0
+    monkeypatch.setattr(evaluation, "replay_option", replay_option)
+    _assert_same(run.option, eb.evaluate("twap", bars, split=split, audit=False, keep_allocations=False).option)
+
+    def broken(*args, **kwargs):
+        raise eb.DataError("the option could not be replayed")
+
+    monkeypatch.setattr(evaluation, "replay_option", broken)
+    with pytest.raises(eb.DataError, match="the option could not be replayed"):
+        eb.evaluate("twap", bars, split=split, audit=False, keep_allocations=False)
+
+
+def test_a_background_call_gives_its_value_or_raises_its_error():
+    import threading
+
+    from execbench.threads import in_background
+
+    release = threading.Event()
+    join = in_background(lambda: release.wait(5) and 42, "execbench-test")
+    (thread,) = [t for t in threading.enumerate() if t.name == "execbench-test"]
+    assert thread.daemon and thread.is_alive()  # an exiting process does not wait for it
+    release.set()
+    assert join() == 42
+
+    def fails():
+        raise KeyError("inside")
+
+    with pytest.raises(KeyError, match="inside"):
+        in_background(fails, "execbench-test")()
