@@ -1,5 +1,6 @@
 """Running a GIL-free row kernel over blocks of orders on a thread pool (shared by the kernel families: the
-engine's replay and impact, the bootstrap, and the strategies' per-order policies)."""
+engine's replay and impact, the bootstrap, and the strategies' per-order policies), a strategy's independent
+calls on threads, and one call on a thread of its own (the option replay beside a run)."""
 
 from __future__ import annotations
 
