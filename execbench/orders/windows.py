@@ -238,7 +238,7 @@ class OrderWindows:
                 for start in range(0, len(self), REFERENCE_BLOCK):
                     block = self.subset(slice(start, start + REFERENCE_BLOCK))
                     parts.append(block.reference_prices(block.window("prices"), block.window("volumes")))
-                for key in REFERENCES:
+                for key in REFERENCES[::-1]:  # the first last: a reader that finds it finds them all
                     self._cache[f"reference:{key}"] = (np.concatenate([p[key] for p in parts]) if parts
                                                        else np.zeros(0))
             return {key: self._cache[f"reference:{key}"] for key in REFERENCES}

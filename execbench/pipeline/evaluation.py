@@ -405,10 +405,12 @@ def evaluate(
     option_clock: dict[str, float] = {}
     option_replay = None
     if option and option_result is None and strategy.name != "optstop":
-        # on a thread while the audit and the replay run (it only reads the bars and the windows): solving
-        # the stopping rules and replaying them, where the user cache does not have them, is NumPy and
-        # Numba work that overlaps a strategy's Python and the LEM's XLA calls
-        option_replay = in_background(lambda: _timed_option(bars, split, windows, grid, chunk_size, impact,
+        # on a thread while the audit and the replay run: solving the stopping rules and replaying them, where
+        # the user cache does not have them, is NumPy and Numba work that overlaps a strategy's Python and the
+        # LEM's XLA calls.  It reads the bars (which the run no longer reads) and gets windows of its own, so
+        # that nothing either fills lazily (the windows' derived arrays) is shared
+        own_windows = dataclasses.replace(windows)  # the same orders and series, an empty cache
+        option_replay = in_background(lambda: _timed_option(bars, split, own_windows, grid, chunk_size, impact,
                                                             option_clock), "execbench-option")
     if audit:  # some of the run's own calls, on a perturbed market
         tick = time.perf_counter()
