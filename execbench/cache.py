@@ -129,16 +129,16 @@ def read_arrays(kind: str, key: str) -> dict | None:
     return arrays
 
 
-PARTIAL_SUFFIX = ".partial"  # an entry being written (never an ``.npz``: trimming and reading skip it)
+PARTIAL_SUFFIX = ".partial"  # an entry being written (a file or a folder): reading and trimming skip it
 STALE_SECONDS = 3600  # a partial entry older than this belongs to a writer that died
 
 
 def write_arrays(kind: str, key: str, arrays: dict, *, keep_bytes: int) -> None:
     """Keep ``arrays`` (name to array) under ``key`` in cache ``kind``, atomically (each writer writes its own
-    partial file and renames it, so a reader never sees half an entry), then remove the least recently used
-    entries of ``kind`` until it holds at most ``keep_bytes`` (an entry's key holds the code's fingerprint,
-    so every edit of the package leaves the old ones behind).  A cache that cannot be written or trimmed
-    is skipped; nothing is written when caching is off."""
+    partial file and renames it, so a reader never sees half an entry), then ``trim`` the folder to
+    ``keep_bytes`` (an entry's key holds the code's fingerprint, so every edit of the package leaves the old
+    ones behind).  A cache that cannot be written or trimmed is skipped; nothing is written when caching is
+    off."""
     import tempfile
 
     import numpy as np
@@ -158,14 +158,19 @@ def write_arrays(kind: str, key: str, arrays: dict, *, keep_bytes: int) -> None:
         if partial is not None:
             Path(partial).unlink(missing_ok=True)
         return
-    _trim(folder, keep_bytes, path)
+    trim(folder, keep_bytes, keep=path)
 
 
-def _trim(folder: Path, keep_bytes: int, newest: Path) -> None:
-    """Remove ``folder``'s entries, least recently used first, until they take at most ``keep_bytes``
-    (``newest``, just written, stays), and partial files older than ``STALE_SECONDS``; a file another
-    process removed meanwhile, or that may not be removed (a shared folder), is skipped."""
+def trim(folder: Path, keep_bytes: int, *, keep: Path | None = None) -> None:
+    """Remove a cache folder's entries (files, or folders of files), least recently used first (by
+    modification time, which a read refreshes), until they take at most ``keep_bytes`` (``keep``, just
+    written, stays), and partial entries (``PARTIAL_SUFFIX``) older than ``STALE_SECONDS``; an entry
+    another process removed meanwhile, or that may not be removed (a shared folder), is skipped."""
+    import shutil
     import time
+
+    def remove(path: Path) -> None:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
     entries = []
     stale = time.time() - STALE_SECONDS
@@ -176,20 +181,22 @@ def _trim(folder: Path, keep_bytes: int, newest: Path) -> None:
     for path in paths:
         try:
             stat = path.stat()
-            if path.name.endswith(PARTIAL_SUFFIX) and stat.st_mtime < stale:
-                path.unlink()
-            elif path.suffix == ".npz":
-                entries.append((stat.st_mtime, stat.st_size, path))
+            if path.name.endswith(PARTIAL_SUFFIX):
+                if stat.st_mtime < stale:
+                    remove(path)
+                continue
+            size = sum(f.stat().st_size for f in path.iterdir()) if path.is_dir() else stat.st_size
+            entries.append((stat.st_mtime, size, path))
         except OSError:
             continue
     total = sum(size for _, size, _ in entries)
     for _, size, path in sorted(entries, key=lambda e: (e[0], e[2].name)):
         if total <= keep_bytes:
             break
-        if path == newest:
+        if path == keep:
             continue
         try:
-            path.unlink()
+            remove(path)
         except FileNotFoundError:
             pass  # another process trimmed it: it no longer counts
         except OSError:

@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 import execbench as eb
 import execbench.pipeline.cached_replay as cached
 from execbench.analysis.stats import PAPER_COLUMNS, statistic, summarize
-from execbench.cache import CACHE_ENV, code_fingerprint
+from execbench.cache import CACHE_ENV, STALE_SECONDS, code_fingerprint
 from execbench.engine.replay.columns import Columns
 from execbench.engine.replay.store import MEMORY_ENV
 
@@ -185,7 +185,7 @@ def test_half_written_entries_of_dead_processes_are_removed(btc, tmp_path, monke
     for folder in (stale, fresh):
         folder.mkdir(parents=True)
         (folder / "achieved.npy").write_bytes(b"half")
-    old = time.time() - 2 * cached.STALE_SECONDS
+    old = time.time() - 2 * STALE_SECONDS
     os.utime(stale, (old, old))
     _option(bars, split)
     assert not stale.exists() and fresh.exists() and len(_entries(tmp_path)) == 1

@@ -23,14 +23,13 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from execbench.cache import code_fingerprint, user_cache_dir
+from execbench.cache import PARTIAL_SUFFIX, code_fingerprint, trim, user_cache_dir
 from execbench.contracts import ScenarioGrid
 from execbench.engine.replay.columns import Columns, file_columns, part, read_npy_header, read_range
 from execbench.engine.replay.store import COUNT_FIELDS, FLOAT_FIELDS, ResultStore, StoreSize
@@ -39,7 +38,6 @@ from execbench.results import ReplayResult
 
 CACHE_BYTES = 2**30  # the whole folder (about ten option replays of BTCUSDT 15m)
 ENTRY_MAX_BYTES = CACHE_BYTES // 4
-STALE_SECONDS = 3600  # a half-written entry older than this belongs to a process that died
 _FORMAT = 1  # in every key: bumped when the layout of an entry changes
 
 
@@ -190,7 +188,7 @@ def _write(folder: Path, key: str, result: ReplayResult) -> None:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".partial", dir=folder))  # one per writer
+        partial = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=PARTIAL_SUFFIX, dir=folder))  # one per writer
     except OSError:
         return
     try:
@@ -206,32 +204,4 @@ def _write(folder: Path, key: str, result: ReplayResult) -> None:
     except OSError:
         shutil.rmtree(partial, ignore_errors=True)
         return
-    _trim(folder)
-
-
-def _trim(folder: Path) -> None:
-    """Remove the least recently used entries until the folder holds at most ``CACHE_BYTES``, and entries
-    left half-written (by a process that died) over ``STALE_SECONDS`` ago; an entry another process renames
-    or removes meanwhile is skipped."""
-    entries = []
-    try:
-        names = list(folder.iterdir())
-    except OSError:
-        return
-    for entry in names:
-        try:
-            if entry.is_dir():
-                entries.append((entry.stat().st_mtime, sum(f.stat().st_size for f in entry.iterdir()), entry))
-        except OSError:
-            continue
-    stale = time.time() - STALE_SECONDS
-    for mtime, _, entry in entries:
-        if entry.name.startswith(".") and mtime < stale:
-            shutil.rmtree(entry, ignore_errors=True)
-    entries = sorted((e for e in entries if not e[2].name.startswith(".")), key=lambda e: (e[0], e[2].name))
-    total = sum(size for _, size, _ in entries)
-    for _, size, entry in entries:
-        if total <= CACHE_BYTES:
-            break
-        shutil.rmtree(entry, ignore_errors=True)
-        total -= size
+    trim(folder, CACHE_BYTES, keep=folder / key)
