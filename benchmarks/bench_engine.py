@@ -1,6 +1,8 @@
 """Replay-engine benchmark: the full scenario grid over many orders with random valid allocations.
 
-Prints orders×scenarios per second for the Numba kernel, its loop-shaped NumPy twin, a straightforward
+Prints orders×scenarios per second for the Numba kernel (with glibc's default ``malloc``, where each call's
+0.8 GB of fresh outputs are newly mapped pages, and again with ``malloc`` reusing freed memory as the console
+script sets it), its loop-shaped NumPy twin, a straightforward
 vectorised NumPy replay (``broadcast_numpy``: orders × bars × scenarios at once) and, when the upstream PyPI
 ``lems`` package is installed (``pip install -e .[upstream]``), its keras metric function on the JAX
 backend computing the same slippages — all measured in this run, with the ratios.  Also the
@@ -12,6 +14,7 @@ kernel's first-call time with an empty Numba cache (compile) and with a warm cac
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import subprocess
 import sys
@@ -22,12 +25,14 @@ import types
 import numba as nb
 import numpy as np
 
+from execbench.allocator import M_MMAP_MAX, M_TRIM_THRESHOLD, TRIM_THRESHOLD, is_glibc, user_tuned
 from execbench.contracts import scenario_grid
 from execbench.engine import ImpactModel, replay
 from execbench.threads import run_rows
 
 COMPILE_SNIPPET = """
 import time, numpy as np
+from execbench.allocator import M_MMAP_MAX, M_TRIM_THRESHOLD, TRIM_THRESHOLD, is_glibc, user_tuned
 from execbench.contracts import scenario_grid
 from execbench.engine import ImpactModel, replay
 g = scenario_grid(4)
@@ -57,6 +62,19 @@ def random_allocations(rng, n, horizon, n_scen):
     alloc *= np.arange(horizon)[None, :, None] < stop
     alloc /= alloc.sum(axis=1, keepdims=True)
     return alloc
+
+
+GLIBC_MMAP_MAX, GLIBC_TRIM_THRESHOLD = 65536, 128 * 1024  # glibc's defaults (its dynamic threshold aside)
+
+
+def malloc_reuses(reuse: bool) -> None:
+    """Set glibc's ``malloc`` as the console script sets it (``reuse``: freed large blocks stay in the heap,
+    so the replay's fresh outputs land in memory already mapped) or back to glibc's defaults (every block
+    above 32 MB is a fresh ``mmap``, page-faulted in on first write)."""
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    mallopt(M_MMAP_MAX, 0 if reuse else GLIBC_MMAP_MAX)
+    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD if reuse else GLIBC_TRIM_THRESHOLD)
 
 
 def best_of(fn, repeats):
@@ -281,6 +299,16 @@ def main() -> None:
     t_impact, _ = best_of(lambda: replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=qty * prices[:, 0],
                                          window_volume=window_volume, impact=impact), args.repeats)
     rows.append(("numba kernel with impact (replay)", t_impact))
+    # the same two measured as the console script runs (execbench.allocator): the replay's fresh outputs
+    # (0.8 GB per call here) then land in memory freed by the previous call instead of fresh mmapped pages
+    reused = is_glibc() and not user_tuned()
+    if reused:
+        malloc_reuses(True)
+        t_reused, _ = best_of(lambda: replay(prices, volumes, alloc, grid), args.repeats)
+        t_read_write_reused, _ = best_of(lambda: read_write_once(alloc), args.repeats)
+        malloc_reuses(False)
+        rows.append(("numba kernel (replay), malloc reusing", t_reused))
+        rows.append(("bound: read and write once, malloc reusing", t_read_write_reused))
 
     try:
         t_up, done, up_value = upstream_seconds(prices, volumes, alloc, horizon, args.upstream_batch)
@@ -300,6 +328,13 @@ def main() -> None:
         print(f"{name:<44}{seconds:>9.3f}{work / seconds:>16,.0f}{seconds / t_numba:>14.1f}×")
     print(f"the kernel runs at {t_read / t_numba:.0%} of the bound for reading the allocations once and at "
           f"{t_read_write / t_numba:.0%} of the bound for reading them and writing its outputs (target: ≥ 100 M/s)")
+    if reused:
+        print(f"with malloc reusing freed memory, as the console script sets it (execbench.allocator): "
+              f"{work / t_reused:,.0f}/s, {t_reused / t_numba:.2f}x the time with glibc's default malloc, at "
+              f"{t_read / t_reused:.0%} of the read bound and {t_read_write_reused / t_reused:.0%} of the "
+              f"read-and-write bound measured the same way")
+    else:
+        print("malloc reusing freed memory: skipped (not glibc, or malloc tuned in the environment)")
     print(upstream_note)
     if args.against:
         against(args.against, prices, volumes, alloc, grid, qty, qty * prices[:, 0], max(args.repeats, 7))
