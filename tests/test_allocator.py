@@ -64,8 +64,8 @@ def test_the_console_script_sets_it_first_and_main_does_not(monkeypatch):
     assert "reuse_freed_memory" not in cli_main.main.__code__.co_names  # main (tests, notebooks) leaves it
     calls = []
     monkeypatch.setattr(cli_main, "reuse_freed_memory", lambda: calls.append("allocator"))
-    monkeypatch.setattr(cli_main, "main", lambda argv=None: calls.append("main") or 0)
-    assert cli_main.entry() == 0 and calls == ["allocator", "main"]
+    monkeypatch.setattr(cli_main, "main", lambda argv=None, before_command=None: calls.append(before_command) or 0)
+    assert cli_main.entry() == 0 and calls == ["allocator", cli_main.load_own_kernels_directly]
 
 
 def test_only_mallocs_own_tunables_count_as_the_users(monkeypatch):

@@ -1,0 +1,80 @@
+"""The console script loads execbench's cached kernels without Numba's registry refresh
+(``execbench.numba_loading``): same results, the lowering library left unimported, other functions and
+other Numba versions untouched."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+import pytest
+
+from execbench import numba_loading
+from execbench.engine.replay.kernel import replay_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# replays a small book twice with the kernel: once to compile it into NUMBA_CACHE_DIR (a fresh process
+# that compiles), once loading it from there with the change made; prints what the second one saw
+REPLAY = """
+import sys
+import numpy as np
+if sys.argv[1] == "direct":
+    from execbench.numba_loading import load_own_kernels_directly
+    assert load_own_kernels_directly()
+from execbench.contracts import scenario_grid
+from execbench.engine import replay
+from execbench.engine.replay.kernel import replay_rows
+rng = np.random.default_rng(3)
+grid = scenario_grid(4)
+prices = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, (50, 4)), axis=1))
+volumes = rng.gamma(2.0, 1.0, (50, 4))
+alloc = rng.random((50, 4, len(grid)))
+alloc /= alloc.sum(axis=1, keepdims=True)
+fast = replay(prices, volumes, alloc, grid)
+slow = replay(prices, volumes, alloc, grid, backend="numpy")
+assert np.allclose(fast.bps, slow.bps, rtol=1e-10, atol=1e-9), "kernel and twin disagree"
+print(sum(replay_rows.stats.cache_hits.values()), "numba.np.arraymath" in sys.modules)
+"""
+
+
+def replay_in_a_fresh_process(mode: str, cache_dir: Path) -> tuple[int, bool]:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    done = subprocess.run([sys.executable, "-c", REPLAY, mode], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    hits, refreshed = done.stdout.split()
+    return int(hits), refreshed == "True"
+
+
+def test_a_cached_kernel_loads_without_the_refresh_and_replays_the_same(tmp_path):
+    replay_in_a_fresh_process("numba", tmp_path)  # compiles and writes the cache
+    assert replay_in_a_fresh_process("numba", tmp_path) == (1, True)  # Numba's way: loaded, after the refresh
+    assert replay_in_a_fresh_process("direct", tmp_path) == (1, False)  # loaded, lowering library not imported
+
+
+def test_only_execbenchs_own_functions_count_as_its_kernels():
+    assert numba_loading.is_own(replay_rows.py_func)
+    from execbench.strategies.twap import TWAP
+
+    assert numba_loading.is_own(TWAP)
+    assert not numba_loading.is_own(test_only_execbenchs_own_functions_count_as_its_kernels)
+    assert not numba_loading.is_own(None)
+
+
+def test_it_acts_only_on_the_numba_version_it_was_checked_against(monkeypatch):
+    pinned = re.search(r'"numba==([^"]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert numba_loading.CHECKED_NUMBA == pinned
+    monkeypatch.setattr(numba, "__version__", "0.0.0")
+    assert numba_loading.load_own_kernels_directly() is False
+
+
+@pytest.mark.parametrize("folder", ["execbench", "strategies"])
+def test_own_kernels_are_nopython_without_object_mode(folder):
+    """The refresh matters for object-mode code; execbench's kernels have none (all ``njit``)."""
+    for path in (ROOT / folder).rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"objmode|forceobj|looplift|@(nb\.|numba\.)?jit\b", text), path
