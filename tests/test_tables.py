@@ -125,3 +125,20 @@ def test_percentiles_of_sorted_values_are_numpys(values, q):
     with np.errstate(all="ignore"):  # a std of values near the float64 limit overflows, either way
         summary, first = summarize(values), paper_statistics(values)
     np.testing.assert_equal({f"bps_{k}": v for k, v in summary.items()}, first)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), undefined=st.sampled_from([0.0, 0.05, 1.0]))
+def test_paper_and_min_period_tables_read_from_the_scenario_table_are_the_same(seed, n, undefined):
+    """With the scenario table computed, the paper and minimum-period tables read their numbers from it
+    instead of summarising (sorting) the columns again: the same tables, bit for bit."""
+    rng = np.random.default_rng(seed)
+    result, baseline = make_result(rng, n, 3, undefined), make_result(rng, n, 3, undefined)
+    scenarios = tables.scenario_table(result)
+    for target in ("quantity", "notional"):
+        pd.testing.assert_frame_equal(
+            tables.paper_table(result, baseline, strategy="X", target=target, scenarios=scenarios),
+            tables.paper_table(result, baseline, strategy="X", target=target), check_exact=True)
+    for stat in PAPER_COLUMNS:
+        pd.testing.assert_frame_equal(tables.min_period_table(result, stat=stat, scenarios=scenarios),
+                                      tables.min_period_table(result, stat=stat), check_exact=True)

@@ -30,12 +30,13 @@ BREAKDOWNS = ("regime", "asset", "year")
 
 
 def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, benchmark: str = "vwap",
-                target: str = "quantity") -> pd.DataFrame:
+                target: str = "quantity", scenarios: pd.DataFrame | None = None) -> pd.DataFrame:
     """The paper's results table, in bps with the paper's sign ``(achieved / benchmark − 1)·1e4``.
 
     Rows: ``TWAP Notional / All`` and ``TWAP Volume / All`` (TWAP against the VWAP over the full
     horizon; identical for buys and sells), then for ``strategy`` BUY and SELL rows for each minimum
-    period 1..T and the fixed-horizon match case, against ``benchmark`` with ``target``.
+    period 1..T and the fixed-horizon match case, against ``benchmark`` with ``target``.  ``scenarios``,
+    ``scenario_table(result)`` if already computed, supplies the strategy's rows (the same numbers).
     """
     horizon = result.grid.horizon
     rows = []
@@ -48,14 +49,16 @@ def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, 
             if label not in result.grid.labels:
                 continue
             shown = period_row(period, benchmark)
-            rows.append({"Order": f"{strategy} {side.upper()}", "Min period": shown,
-                         **summarize(result.column("bps", label))})
+            stats = (summarize(result.column("bps", label)) if scenarios is None
+                     else _summary_of(scenarios, label, PAPER_COLUMNS))
+            rows.append({"Order": f"{strategy} {side.upper()}", "Min period": shown, **stats})
     return pd.DataFrame(rows, columns=["Order", "Min period", *PAPER_COLUMNS])
 
 
-def min_period_table(result: ReplayResult, *, stat: str = "Mean") -> pd.DataFrame:
+def min_period_table(result: ReplayResult, *, stat: str = "Mean", scenarios: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per minimum period (and Match), one column per {buy, sell} × {VWAP, TWAP} ×
-    {volume, notional} scenario; cells are ``stat`` of bps (paper sign)."""
+    {volume, notional} scenario; cells are ``stat`` of bps (paper sign).  ``scenarios``,
+    ``scenario_table(result)`` if already computed, supplies them (the same numbers)."""
     horizon = result.grid.horizon
     periods = all_periods(horizon)
     data: dict[str, list[float]] = {}
@@ -66,11 +69,21 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean") -> pd.DataFram
                 values = []
                 for period in periods:
                     label = scenario_label(side, bench, target, period)
-                    values.append(statistic(result.column("bps", label), stat) if label in result.grid.labels
-                                  else np.nan)
+                    if label not in result.grid.labels:
+                        values.append(np.nan)
+                    elif scenarios is None:
+                        values.append(statistic(result.column("bps", label), stat))
+                    else:
+                        values.append(_summary_of(scenarios, label, (stat,))[stat])
                 data[column] = values
     index = pd.Index([period_name(p).removeprefix("m=") for p in periods], name="Min period")
     return pd.DataFrame(data, index=index).dropna(how="all")
+
+
+def _summary_of(scenarios: pd.DataFrame, label: str, stats: tuple[str, ...]) -> dict[str, float]:
+    """``summarize`` of a scenario's bps (only ``stats``), read from its row of ``scenario_table``."""
+    row = scenarios.loc[scenarios["scenario"] == label].iloc[0]
+    return {stat: int(row["bps_N"]) if stat == "N" else float(row[f"bps_{stat}"]) for stat in stats}
 
 
 SCENARIO_BLOCK_BYTES = 16 * 2**20  # bps of a block of scenarios (float64 (k, n)); with the other fields and copies ~5x

@@ -124,17 +124,19 @@ class Evaluation:
         A table is computed once per set of arguments (an evaluation does not change); each call returns
         its own copy.
         """
-        key = (kind, repr(sorted(options.items())))
+        key = _table_key(kind, options)
         if key not in self._tables:
             self._tables[key] = self._table(kind, **options)
         return self._tables[key].copy()
 
     def _table(self, kind: str, **options: Any) -> pd.DataFrame:
         periods = options.pop("periods", None)
+        scenarios = self._tables.get(_table_key("scenarios", {}))  # computed already: the same numbers, not sorted again
         if kind == "paper":
-            return tables.paper_table(self.result, self.baseline, strategy=self.strategy.upper(), **options)
+            return tables.paper_table(self.result, self.baseline, strategy=self.strategy.upper(), scenarios=scenarios,
+                                      **options)
         if kind == "min_period":
-            return tables.min_period_table(self.result, **options)
+            return tables.min_period_table(self.result, scenarios=scenarios, **options)
         if kind == "scenarios":
             return tables.scenario_table(self.result, **options)
         if kind == "shortfall":
@@ -147,6 +149,11 @@ class Evaluation:
         if kind == "edges":
             return edge_table({self.strategy: self.run_data()}, periods=periods or run_periods(self.horizon), **options)
         raise ValueError(f"Evaluation.table: kind {kind!r}; expected one of {', '.join(TABLE_KINDS)}")
+
+
+def _table_key(kind: str, options: dict) -> tuple[str, str]:
+    """The key of a computed table: its kind and its options, in a fixed order."""
+    return kind, repr(sorted(options.items()))
 
 
 @dataclass(frozen=True, eq=False, repr=False)

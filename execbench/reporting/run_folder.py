@@ -348,12 +348,13 @@ def _write_run_tables(evaluation: Evaluation, out_dir: Path, where: str, choice:
     name = evaluation.strategy.upper()
     benchmark, target = choice["benchmark"], choice["target"]
     paths: list[Path] = []
+    scenarios = evaluation.table("scenarios")  # first: the paper and minimum-period tables read their numbers from it
     paths += write_table(evaluation.table("paper", **choice), out_dir, "paper_table",
                          caption=f"{name} vs {benchmark.upper()} ({target} target), bps, {where}. {SIGN_CONVENTION}.")
     for stat in ("Mean", "Std"):
         paths += write_table(evaluation.table("min_period", stat=stat), out_dir, f"min_period_{stat.lower()}",
                              index=True, caption=f"{name}: {stat.lower()} bps by minimum period and scenario, {where}.")
-    paths += write_table(evaluation.table("scenarios"), out_dir, "scenario_stats",
+    paths += write_table(scenarios, out_dir, "scenario_stats",
                          caption=f"{name}: every scenario, {where}.")
     paths += write_table(evaluation.table("shortfall", periods=periods, **choice), out_dir, "shortfall",
                          caption=f"{name}: implementation shortfall vs the arrival price (bps, positive = cost) and its "
