@@ -142,3 +142,10 @@ def test_paper_and_min_period_tables_read_from_the_scenario_table_are_the_same(s
     for stat in PAPER_COLUMNS:
         pd.testing.assert_frame_equal(tables.min_period_table(result, stat=stat, scenarios=scenarios),
                                       tables.min_period_table(result, stat=stat), check_exact=True)
+
+
+def test_an_unknown_statistic_is_refused_with_or_without_the_scenario_table():
+    result = make_result(np.random.default_rng(1), 5, 2)
+    for scenarios in (None, tables.scenario_table(result)):
+        with pytest.raises(ValueError, match="statistic 'Mode'"):
+            tables.min_period_table(result, stat="Mode", scenarios=scenarios)

@@ -40,6 +40,7 @@ def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, 
     """
     horizon = result.grid.horizon
     rows = []
+    read = None if scenarios is None else _summaries(scenarios, PAPER_COLUMNS)
     for tgt in ("notional", "quantity"):
         stats = summarize(baseline.column("bps", scenario_label("buy", "vwap", tgt, "match")))
         rows.append({"Order": f"TWAP {TARGET_NAMES[tgt]}", "Min period": "All", **stats})
@@ -49,8 +50,7 @@ def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, 
             if label not in result.grid.labels:
                 continue
             shown = period_row(period, benchmark)
-            stats = (summarize(result.column("bps", label)) if scenarios is None
-                     else _summary_of(scenarios, label, PAPER_COLUMNS))
+            stats = summarize(result.column("bps", label)) if read is None else read[label]
             rows.append({"Order": f"{strategy} {side.upper()}", "Min period": shown, **stats})
     return pd.DataFrame(rows, columns=["Order", "Min period", *PAPER_COLUMNS])
 
@@ -62,6 +62,7 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean", scenarios: pd.
     horizon = result.grid.horizon
     periods = all_periods(horizon)
     data: dict[str, list[float]] = {}
+    read = None if scenarios is None or stat not in PAPER_COLUMNS else _summaries(scenarios, (stat,))  # else: statistic's error
     for side in SIDES:
         for bench in BENCHMARKS:
             for target in TARGETS:
@@ -71,19 +72,20 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean", scenarios: pd.
                     label = scenario_label(side, bench, target, period)
                     if label not in result.grid.labels:
                         values.append(np.nan)
-                    elif scenarios is None:
+                    elif read is None:
                         values.append(statistic(result.column("bps", label), stat))
                     else:
-                        values.append(_summary_of(scenarios, label, (stat,))[stat])
+                        values.append(read[label][stat])
                 data[column] = values
     index = pd.Index([period_name(p).removeprefix("m=") for p in periods], name="Min period")
     return pd.DataFrame(data, index=index).dropna(how="all")
 
 
-def _summary_of(scenarios: pd.DataFrame, label: str, stats: tuple[str, ...]) -> dict[str, float]:
-    """``summarize`` of a scenario's bps (only ``stats``), read from its row of ``scenario_table``."""
-    row = scenarios.loc[scenarios["scenario"] == label].iloc[0]
-    return {stat: int(row["bps_N"]) if stat == "N" else float(row[f"bps_{stat}"]) for stat in stats}
+def _summaries(scenarios: pd.DataFrame, stats: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """``summarize`` of every scenario's bps (only ``stats``), by label, read from ``scenario_table``'s rows."""
+    columns = {stat: scenarios[f"bps_{stat}"].to_numpy() for stat in stats}
+    return {label: {stat: int(columns[stat][i]) if stat == "N" else float(columns[stat][i]) for stat in stats}
+            for i, label in enumerate(scenarios["scenario"])}
 
 
 SCENARIO_BLOCK_BYTES = 16 * 2**20  # bps of a block of scenarios (float64 (k, n)); with the other fields and copies ~5x
