@@ -284,3 +284,13 @@ def test_series_read_lazily_in_batches_infer_the_same_to_the_last_bit(monkeypatc
     lazy = inference.mean_inferences([lambda x=x: read.append(1) or x for x in series], blocks)
     assert lazy == whole and len(read) == len(series)
     assert whole[1] == mean_inference(series[1], blocks)
+
+
+def test_the_two_sided_normal_p_value_is_scipys_into_the_far_tail():
+    from scipy.stats import norm
+
+    from execbench.analysis.inference import two_sided_normal_p
+
+    for z in np.r_[0.0, np.linspace(1e-6, 8.0, 2001), 12.0, 20.0, 30.0, 37.0, -2.5, -40.0, np.inf, np.nan]:
+        expected = 2.0 * norm.sf(abs(z))
+        assert two_sided_normal_p(z) == pytest.approx(expected, rel=1e-12, abs=0.0, nan_ok=True), z
