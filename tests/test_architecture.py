@@ -16,10 +16,10 @@ LIBRARY = ROOT / "execbench"
 
 # bottom to top; a module may import its own stage or a lower one (execbench.lem is the LEM library, at
 # the strategy stage, except its alignment experiment, which runs the pipeline)
-STAGES = ["errors", "params", "cache", "threads", "allocator", "data", "orders", "contracts", "strategy", "lem", "learning", "engine", "results",
+STAGES = ["errors", "params", "cache", "threads", "allocator", "numba_loading", "data", "orders", "contracts", "strategy", "lem", "learning", "engine", "results",
           "analysis",
           "pipeline", "lem.alignment", "reporting", "sweep", "explore", "cli", "dashboard", "bytecode"]
-LEVEL = {"errors": 0, "params": 0, "cache": 0, "threads": 0, "allocator": 0, "data": 1, "orders": 2, "contracts": 3, "strategy": 4, "lem": 4, "learning": 4,
+LEVEL = {"errors": 0, "params": 0, "cache": 0, "threads": 0, "allocator": 0, "numba_loading": 0, "data": 1, "orders": 2, "contracts": 3, "strategy": 4, "lem": 4, "learning": 4,
          "strategies": 4, "engine": 5, "results": 6, "analysis": 7, "pipeline": 8, "lem.alignment": 8.5,
          "reporting": 9, "sweep": 9.5, "explore": 9.7, "cli": 10, "dashboard": 10,
          "bytecode": 10}  # ``make setup``'s step that byte-compiles the environment
