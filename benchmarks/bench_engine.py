@@ -31,8 +31,10 @@ from execbench.engine import ImpactModel, replay
 from execbench.threads import run_rows
 
 COMPILE_SNIPPET = """
-import time, numpy as np
-from execbench.allocator import M_MMAP_MAX, M_TRIM_THRESHOLD, TRIM_THRESHOLD, is_glibc, user_tuned
+import sys, time, numpy as np
+if sys.argv[1] == "direct":  # as the console script loads execbench's cached kernels
+    from execbench.numba_loading import load_own_kernels_directly
+    load_own_kernels_directly()
 from execbench.contracts import scenario_grid
 from execbench.engine import ImpactModel, replay
 g = scenario_grid(4)
@@ -43,9 +45,9 @@ print(time.perf_counter() - t)
 """
 
 
-def first_call_seconds(cache_dir: str) -> float:
+def first_call_seconds(cache_dir: str, loading: str = "numba") -> float:
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-    out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET, loading], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -264,7 +266,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         cold = first_call_seconds(cache)
         warm = first_call_seconds(cache)
-    print(f"first call, empty Numba cache (compile): {cold:.2f} s; with the on-disk cache: {warm:.2f} s")
+        direct = first_call_seconds(cache, "direct")
+    print(f"first call, empty Numba cache (compile): {cold:.2f} s; with the on-disk cache: {warm:.2f} s, "
+          f"{direct:.2f} s loaded as the console script loads it (execbench.numba_loading)")
 
     rng = np.random.default_rng(0)
     prices, volumes = market(rng, n, horizon)
@@ -299,16 +303,6 @@ def main() -> None:
     t_impact, _ = best_of(lambda: replay(prices, volumes, alloc, grid, order_qty=qty, order_notional=qty * prices[:, 0],
                                          window_volume=window_volume, impact=impact), args.repeats)
     rows.append(("numba kernel with impact (replay)", t_impact))
-    # the same two measured as the console script runs (execbench.allocator): the replay's fresh outputs
-    # (0.8 GB per call here) then land in memory freed by the previous call instead of fresh mmapped pages
-    reused = is_glibc() and not user_tuned()
-    if reused:
-        malloc_reuses(True)
-        t_reused, _ = best_of(lambda: replay(prices, volumes, alloc, grid), args.repeats)
-        t_read_write_reused, _ = best_of(lambda: read_write_once(alloc), args.repeats)
-        malloc_reuses(False)
-        rows.append(("numba kernel (replay), malloc reusing", t_reused))
-        rows.append(("bound: read and write once, malloc reusing", t_read_write_reused))
 
     try:
         t_up, done, up_value = upstream_seconds(prices, volumes, alloc, horizon, args.upstream_batch)
@@ -322,6 +316,17 @@ def main() -> None:
             f"(upstream's eps biases notional-target prices by ~eps x price level)")
     except ImportError:
         upstream_note = "upstream lems not installed (pip install -e .[upstream]): skipped"
+    # the same two measured as the console script runs (execbench.allocator): the replay's fresh outputs
+    # (0.8 GB per call here) then land in memory freed by the previous call instead of fresh mmapped pages;
+    # last, because setting mallopt back leaves glibc's adaptive mmap threshold off
+    reused = is_glibc() and not user_tuned()
+    if reused:
+        malloc_reuses(True)
+        t_reused, _ = best_of(lambda: replay(prices, volumes, alloc, grid), args.repeats)
+        t_read_write_reused, _ = best_of(lambda: read_write_once(alloc), args.repeats)
+        malloc_reuses(False)
+        rows.append(("numba kernel (replay), malloc reusing", t_reused))
+        rows.append(("bound: read and write once, malloc reusing", t_read_write_reused))
 
     print(f"{'path':<44}{'seconds':>9}{'orders×scen/s':>16}{'time / kernel':>15}")
     for name, seconds in rows:

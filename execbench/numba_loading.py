@@ -4,8 +4,9 @@ Before every load from its on-disk cache, Numba's ``Cache.load_overload`` calls
 ``target_context.refresh()``. The first call in a process imports and registers every typing and lowering
 registry Numba has: ``numba.np.arraymath``, ``linalg``, the typed containers, the random generators and
 more. On the project's 2-core machine that took 0.23–0.25 s of every command. Loading a cached kernel's
-machine code needs none of it; it needs only the Numba runtime (NRT) to be initialised. Numba's maintainers
-discussed the same deferral in numba/numba#9806: the refresh matters for object-mode code.
+machine code needs none of it; it needs only the Numba runtime (NRT) to be initialised. The same deferral
+was proposed to Numba in numba/numba#9806 (closed without being merged), which kept the refresh for
+object-mode code.
 
 ``load_own_kernels_directly`` changes this only for kernels whose Python function is defined in
 execbench's own modules, the built-in strategies included. Their cache loads initialise the runtime and

@@ -110,3 +110,46 @@ def test_own_kernels_are_nopython_without_object_mode(folder):
     for path in (ROOT / folder).rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"objmode|forceobj|looplift|@(nb\.|numba\.)?jit\b", text), path
+
+
+PLUG_IN = """
+import numpy as np
+from numba import njit
+from execbench import Strategy
+
+
+@njit(cache=True)
+def even(n, k):
+    return np.full((n, k), 1.0 / n)
+
+
+class Even(Strategy):
+    name = "even"
+
+    def schedule(self, ctx, grid):
+        return np.repeat(even(ctx.horizon, len(grid))[None], ctx.n_orders, axis=0)
+"""
+
+# loads a strategy file twice in one process (one module per file) and calls its cached kernel
+LOAD_PLUG_IN = """
+import sys
+from execbench.numba_loading import load_own_kernels_directly
+from execbench.strategy.registry import load_strategy
+load_own_kernels_directly()
+first, again = load_strategy(sys.argv[2]), load_strategy(sys.argv[2])
+even = type(first).schedule.__globals__["even"]
+print(even(4, 2).sum(), sum(even.stats.cache_hits.values()))
+"""
+
+
+def test_a_plug_in_files_cached_kernel_loads_again_in_a_later_process(tmp_path):
+    """A strategy file is a module of its own name in ``sys.modules``: Numba's cache of a kernel it defines
+    finds that module again in the next process (it failed with ``No module named '<dynamic>'``)."""
+    plug_in = tmp_path / "even.py"
+    plug_in.write_text(PLUG_IN)
+    cache = tmp_path / "numba"
+    run = [sys.executable, "-c", LOAD_PLUG_IN, "x", str(plug_in)]
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    outputs = [subprocess.run(run, capture_output=True, text=True, env=env, cwd=tmp_path) for _ in range(2)]
+    assert all(done.returncode == 0 for done in outputs), outputs[-1].stderr[-2000:]
+    assert [done.stdout.split() for done in outputs] == [["2.0", "0"], ["2.0", "1"]]  # compiled, then loaded

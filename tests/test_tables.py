@@ -149,3 +149,14 @@ def test_an_unknown_statistic_is_refused_with_or_without_the_scenario_table():
     for scenarios in (None, tables.scenario_table(result)):
         with pytest.raises(ValueError, match="statistic 'Mode'"):
             tables.min_period_table(result, stat="Mode", scenarios=scenarios)
+
+
+def test_a_scenario_table_of_another_result_is_refused():
+    rng = np.random.default_rng(2)
+    result, other = make_result(rng, 6, 2), make_result(rng, 7, 2)
+    for wrong in (tables.scenario_table(other), tables.scenario_table(result).iloc[1:],
+                  tables.scenario_table(result).drop(columns="bps_Median")):
+        with pytest.raises(ValueError, match="scenario_table"):
+            tables.paper_table(result, result, strategy="X", scenarios=wrong)
+        with pytest.raises(ValueError, match="scenario_table"):
+            tables.min_period_table(result, scenarios=wrong)

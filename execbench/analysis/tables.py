@@ -40,7 +40,7 @@ def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, 
     """
     horizon = result.grid.horizon
     rows = []
-    read = None if scenarios is None else _summaries(scenarios, PAPER_COLUMNS)
+    read = None if scenarios is None else _summaries(scenarios, result, PAPER_COLUMNS)
     for tgt in ("notional", "quantity"):
         stats = summarize(baseline.column("bps", scenario_label("buy", "vwap", tgt, "match")))
         rows.append({"Order": f"TWAP {TARGET_NAMES[tgt]}", "Min period": "All", **stats})
@@ -62,7 +62,7 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean", scenarios: pd.
     horizon = result.grid.horizon
     periods = all_periods(horizon)
     data: dict[str, list[float]] = {}
-    read = None if scenarios is None or stat not in PAPER_COLUMNS else _summaries(scenarios, (stat,))  # else: statistic's error
+    read = None if scenarios is None or stat not in PAPER_COLUMNS else _summaries(scenarios, result, (stat,))  # else: statistic's error
     for side in SIDES:
         for bench in BENCHMARKS:
             for target in TARGETS:
@@ -81,8 +81,13 @@ def min_period_table(result: ReplayResult, *, stat: str = "Mean", scenarios: pd.
     return pd.DataFrame(data, index=index).dropna(how="all")
 
 
-def _summaries(scenarios: pd.DataFrame, stats: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """``summarize`` of every scenario's bps (only ``stats``), by label, read from ``scenario_table``'s rows."""
+def _summaries(scenarios: pd.DataFrame, result: ReplayResult, stats: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """``summarize`` of every scenario's bps (only ``stats``), by label, read from ``scenario_table(result)``'s
+    rows (a table of other scenarios or orders is refused)."""
+    needed = {"scenario", "undefined_benchmark", *(f"bps_{stat}" for stat in PAPER_COLUMNS)}
+    if (not needed <= set(scenarios.columns) or scenarios["scenario"].tolist() != list(result.grid.labels)
+            or ((scenarios["bps_N"] + scenarios["undefined_benchmark"]) != result.n_orders).any()):
+        raise ValueError("scenarios: expected scenario_table(result) of this result (its scenarios, its orders)")
     columns = {stat: scenarios[f"bps_{stat}"].to_numpy() for stat in stats}
     return {label: {stat: int(columns[stat][i]) if stat == "N" else float(columns[stat][i]) for stat in stats}
             for i, label in enumerate(scenarios["scenario"])}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import json
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,17 @@ def _class_from_file(spec: str) -> type[Strategy]:
     path = Path(path_text)
     if not path.is_file():
         raise StrategyError(f"strategy file {str(path)!r}: no such file")
-    module_spec = importlib.util.spec_from_file_location(f"execbench_user_{path.stem}", path)
+    # a module of its own name per file, in sys.modules: Numba's cache of a kernel the file defines finds its
+    # module again by that name in a later process (which loads the file first)
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    name = f"execbench_user_{path.stem}_{digest}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
     try:
         module_spec.loader.exec_module(module)
     except Exception as exc:  # the user's file: report what broke, in one line
+        sys.modules.pop(name, None)
         raise StrategyError(f"strategy file {str(path)!r}: failed to import ({type(exc).__name__}: {exc})") from exc
     classes = [obj for obj in vars(module).values()
                if inspect.isclass(obj) and issubclass(obj, Strategy) and obj is not Strategy

@@ -13,8 +13,11 @@ work per bar and scenario, most of it loading and storing the per-scenario accum
 kept few and narrow: the counts and the last traded bar are int32 (half the stores of int64), a negative
 allocation is counted rather than tracked as a running minimum, and the running maximum is a select
 (``x if x > m else m``), which skips a NaN share (``0 · inf`` on a bar with no volume) as the twin's
-guard does.  Measured against the form with int64 scratch, ``np.minimum``/``np.maximum`` and the guard,
-alternating in one process (outputs bit-identical): 1.12–1.20x.
+guard does.  These equal the twin's running minimum and guarded maximum for what ``replay`` passes: caps
+above 0, ``sum_tol`` of at least 0, finite volumes (a direct call outside them may count differently).
+Measured against the form with int64 scratch, ``np.minimum``/``np.maximum`` and the guard, outputs
+bit-identical: 1.12–1.20x alternating in one process with ``malloc`` reusing memory, 1.20–1.23x in
+``bench_engine.py --against 862670f``.
 
 Parallelism: ``replay_rows`` is a serial, GIL-free (``nogil``) kernel over a range of orders;
 ``replay_kernel`` runs it on row blocks from a thread pool (``execbench/threads.py``).  This gives the
