@@ -149,3 +149,23 @@ def test_split_dates_are_checked_against_the_data(bars):
         make_split(bars, "soon")
     with pytest.raises(DataError, match="parameter 'horizon'"):
         build_order_windows(bars, 0)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 10**6])
+def test_expected_volumes_gathered_a_block_at_a_time_are_the_same(monkeypatch, block):
+    """Memory flat in the orders: the 336 bars of trailing volume are gathered for a block of orders at a
+    time; each order's mean comes from its own row, so any block gives the same bits, as does a subset."""
+    import execbench.orders.windows as windows_module
+
+    a, b = make_bars(900, seed=3), make_bars(700, seed=4)
+    universe = pd.concat({"A": a, "B": b}, names=["asset", "timestamp"])
+    universe.attrs = {"asset": "pair", "freq": "15m", "calendar": "continuous"}
+    whole = build_order_windows(universe, 6, min_history=1).expected_volume()
+    monkeypatch.setattr(windows_module, "SIZE_BLOCK", block)
+    windows = build_order_windows(universe, 6, min_history=1)
+    np.testing.assert_array_equal(windows.expected_volume(), whole)
+    rows = np.random.default_rng(block).permutation(len(windows))[:50]
+    fresh = build_order_windows(universe, 6, min_history=1).subset(rows)
+    np.testing.assert_array_equal(windows.subset(rows).expected_volume(), fresh.expected_volume())
+    own = windows.with_own_cache()
+    assert own._cache.keys() == {"expected_volume"} and own.expected_volume() is windows.expected_volume()

@@ -22,6 +22,7 @@ from execbench.orders.split import to_utc
 SESSION_MAX_STEP = pd.Timedelta(days=7)  # daily session bars: a longer step is a hole in the data
 DEFAULT_ORDER_SIZE = 0.01  # order = 1 % of the expected market volume over its window
 SIZE_LOOKBACK = 336  # bars of trailing volume used to size orders (the paper's normaliser length)
+SIZE_BLOCK = 4096  # orders whose SIZE_LOOKBACK bars are gathered at once (11 MB): memory flat in the orders
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,13 @@ class OrderWindows:
         bars before the origins alone (expected volumes, so the order sizes) is taken along; the rest is
         derived again from ``series``."""
         out = replace(self, series=series)
+        out._cache["expected_volume"] = self.expected_volume()
+        return out
+
+    def with_own_cache(self) -> "OrderWindows":
+        """The same orders and series with a derived-arrays cache of their own, holding only the expected
+        volumes, computed here first: another thread can use it while this one fills its own cache."""
+        out = replace(self)
         out._cache["expected_volume"] = self.expected_volume()
         return out
 
@@ -220,10 +228,13 @@ class OrderWindows:
         """Expected market volume over each order's window, known at the origin: the mean bar volume
         of the ``SIZE_LOOKBACK`` bars before the origin × T."""
         if "expected_volume" not in self._cache:
-            hist = self.history("volumes", SIZE_LOOKBACK)
-            with np.errstate(invalid="ignore"):
-                mean_volume = np.nanmean(hist, axis=1)
-            self._cache["expected_volume"] = np.nan_to_num(mean_volume) * self.horizon
+            out = np.empty(len(self))
+            for start in range(0, len(self), SIZE_BLOCK):  # each order's mean from its own row: any block gives it
+                block = slice(start, start + SIZE_BLOCK)
+                hist = (self if len(self) <= SIZE_BLOCK else self.subset(block)).history("volumes", SIZE_LOOKBACK)
+                with np.errstate(invalid="ignore"):
+                    out[block] = np.nan_to_num(np.nanmean(hist, axis=1)) * self.horizon
+            self._cache["expected_volume"] = out
         return self._cache["expected_volume"]
 
     def reference_prices(self, prices: np.ndarray | None = None,

@@ -409,6 +409,7 @@ def evaluate(
                 StoreSize(len(windows), option_scenarios, horizon, impact=with_impact))
     chunk_size = sized_chunk(chunk_size, horizon, len(grid))
     calls = strategy_calls(windows, strategy.lookback, chunk_size)  # what the run and the audit show the strategy
+    windows.expected_volume()  # once, a block at a time: the chunks, the audit's calls and the option take theirs along
     option_clock: dict[str, float] = {}
     option_replay = None
     if option and option_result is None and strategy.name != "optstop":
@@ -416,7 +417,7 @@ def evaluate(
         # the user cache does not have them, is NumPy and Numba work that overlaps a strategy's Python and the
         # LEM's XLA calls.  It reads the bars (which the run no longer reads) and gets windows of its own, so
         # that nothing either fills lazily (the windows' derived arrays) is shared
-        own_windows = dataclasses.replace(windows)  # the same orders and series, an empty cache
+        own_windows = windows.with_own_cache()  # the same orders and series, only the expected volumes cached
         option_replay = in_background(lambda: _timed_option(bars, split, own_windows, grid, chunk_size, impact,
                                                             option_clock), "execbench-option")
     if audit:  # some of the run's own calls, on a perturbed market
