@@ -1,5 +1,5 @@
 """One ``execbench`` command, timed at a git revision and at the current tree alternately, in fresh
-processes, with the CSV tables of both runs compared byte for byte.
+processes (wall time and peak RSS), with the CSV tables of both runs compared byte for byte.
 
     .venv/bin/python benchmarks/bench_against.py REV [--repeats 3] [--cold] -- run --strategy twap --asset BTCUSDT
 
@@ -43,20 +43,24 @@ sys.exit(cli.entry() if hasattr(cli, "entry") else cli.main())  # as the revisio
 """
 
 
-def run_once(tree: Path, command: list[str], out: Path, cold: bool) -> float:
-    """Wall seconds of ``execbench COMMAND --out OUT`` with the code of ``tree``; exits on failure."""
+def run_once(tree: Path, command: list[str], out: Path, cold: bool) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GB) of ``execbench COMMAND --out OUT`` with the code of ``tree``; exits on
+    failure."""
     env = dict(os.environ)
-    with tempfile.TemporaryDirectory() as caches:
+    with tempfile.TemporaryDirectory() as caches, tempfile.TemporaryFile("w+") as log:
         if cold:
             env.update(XDG_CACHE_HOME=f"{caches}/xdg", NUMBA_CACHE_DIR=f"{caches}/numba",
                        EXECBENCH_CACHE_DIR=f"{caches}/execbench")
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(ROOT), *command, "--out", str(out),
-                               "--overwrite"], env=env, capture_output=True, text=True)  # the caller's cwd
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(tree), str(ROOT), *command, "--out", str(out),
+                                  "--overwrite"], env=env, stdout=log, stderr=log, text=True)  # the caller's cwd
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory
         seconds = time.perf_counter() - start
-    if done.returncode:
-        sys.exit(f"{tree}: {' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return seconds
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode:
+            log.seek(0)
+            sys.exit(f"{tree}: {' '.join(command)} failed:\n{log.read()[-4000:]}")
+    return seconds, usage.ru_maxrss / 2**20  # kB on Linux
 
 
 def main() -> None:
@@ -89,12 +93,17 @@ def main() -> None:
                 for label, tree in trees.items():
                     run_once(tree, command, outs[label], cold=False)
             times: dict[str, list[float]] = {label: [] for label in trees}
+            peaks: dict[str, list[float]] = {label: [] for label in trees}
             for k in range(args.repeats):  # the order alternates too: neither tree always runs first
                 for label, tree in list(trees.items())[::1 if k % 2 == 0 else -1]:
-                    times[label].append(run_once(tree, command, outs[label], args.cold))
-            print(f"execbench {' '.join(command)}: wall seconds, {'cold' if args.cold else 'warm'}, alternating")
+                    seconds, peak = run_once(tree, command, outs[label], args.cold)
+                    times[label].append(seconds)
+                    peaks[label].append(peak)
+            print(f"execbench {' '.join(command)}: wall seconds, {'cold' if args.cold else 'warm'}, alternating; "
+                  "peak RSS")
             for label, values in times.items():
-                print(f"  {label:<12} {' '.join(f'{v:6.2f}' for v in values)}   best {min(values):6.2f}")
+                print(f"  {label:<12} {' '.join(f'{v:6.2f}' for v in values)}   best {min(values):6.2f}   "
+                      f"peak RSS {min(peaks[label]):.2f}–{max(peaks[label]):.2f} GB")
             tables = sorted({p.name for out in outs.values() for p in out.glob("*.csv")})
             differ = [name for name in tables if not all((out / name).exists() for out in outs.values())
                       or not filecmp.cmp(outs["current"] / name, outs[args.revision] / name, shallow=False)]
