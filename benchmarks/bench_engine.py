@@ -47,7 +47,8 @@ print(time.perf_counter() - t)
 
 def first_call_seconds(cache_dir: str, loading: str = "numba") -> float:
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-    out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET, loading], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET, loading], env=env, capture_output=True, text=True,
+                         check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 
-
 def folders() -> list[Path]:
     """What is compiled: the environment's ``site-packages`` (pure and platform) and the folders of
     ``execbench`` and of its built-in strategies (in the checkout, for an editable install)."""

@@ -55,14 +55,16 @@ def paper_table(result: ReplayResult, baseline: ReplayResult, *, strategy: str, 
     return pd.DataFrame(rows, columns=["Order", "Min period", *PAPER_COLUMNS])
 
 
-def min_period_table(result: ReplayResult, *, stat: str = "Mean", scenarios: pd.DataFrame | None = None) -> pd.DataFrame:
+def min_period_table(result: ReplayResult, *, stat: str = "Mean",
+                     scenarios: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per minimum period (and Match), one column per {buy, sell} × {VWAP, TWAP} ×
     {volume, notional} scenario; cells are ``stat`` of bps (paper sign).  ``scenarios``,
     ``scenario_table(result)`` if already computed, supplies them (the same numbers)."""
     horizon = result.grid.horizon
     periods = all_periods(horizon)
     data: dict[str, list[float]] = {}
-    read = None if scenarios is None or stat not in PAPER_COLUMNS else _summaries(scenarios, result, (stat,))  # else: statistic's error
+    known = scenarios is not None and stat in PAPER_COLUMNS  # an unknown stat: statistic's error below
+    read = _summaries(scenarios, result, (stat,)) if known else None
     for side in SIDES:
         for bench in BENCHMARKS:
             for target in TARGETS:

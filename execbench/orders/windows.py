@@ -109,9 +109,7 @@ class OrderWindows:
     def with_own_cache(self) -> "OrderWindows":
         """The same orders and series with a derived-arrays cache of their own, holding only the expected
         volumes, computed here first: another thread can use it while this one fills its own cache."""
-        out = replace(self)
-        out._cache["expected_volume"] = self.expected_volume()
-        return out
+        return self.on_series(self.series)
 
     def around_orders(self, lookback: int) -> "OrderWindows":
         """The same orders on their series cut (as views, no copy) to the bars from ``lookback`` before

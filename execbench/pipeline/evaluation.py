@@ -131,7 +131,7 @@ class Evaluation:
 
     def _table(self, kind: str, **options: Any) -> pd.DataFrame:
         periods = options.pop("periods", None)
-        scenarios = self._tables.get(_table_key("scenarios", {}))  # computed already: the same numbers, not sorted again
+        scenarios = self._tables.get(_table_key("scenarios", {}))  # if computed: the same numbers, not sorted again
         if kind == "paper":
             return tables.paper_table(self.result, self.baseline, strategy=self.strategy.upper(), scenarios=scenarios,
                                       **options)
