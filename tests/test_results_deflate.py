@@ -1,0 +1,82 @@
+"""Deflating a large results member on every core writes one standard zip member: ``zipfile`` (CRC
+included), ``np.load`` and ``unzip`` read it back exactly, whatever the block size and write sizes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from execbench.engine.replay.columns import Columns
+from execbench.results import deflate
+from execbench.results.run_data import savez_fast
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=3000), block=st.integers(1, 700), writes=st.lists(st.integers(0, 900), max_size=8),
+       level=st.sampled_from([1, 6]))
+def test_the_blocks_joined_inflate_to_the_data(data, block, writes, level):
+    """Any block size, any split of the data into writes (empty ones too): the outputs joined in order are
+    one raw deflate stream of the data, closed (nothing after its final block)."""
+    with ThreadPoolExecutor(2) as pool:
+        compressor = deflate.ParallelDeflate(pool, level, workers=2, block_bytes=block)
+        out, start = [], 0
+        for size in writes:
+            out.append(compressor.compress(data[start:start + size]))
+            start += size
+        out.append(compressor.compress(data[start:]))
+        out.append(compressor.flush())
+    inflater = zlib.decompressobj(deflate.RAW_DEFLATE)
+    assert inflater.decompress(b"".join(out)) == data
+    assert inflater.eof and inflater.unused_data == b""
+
+
+def test_a_large_member_is_deflated_in_parallel_and_reads_back(tmp_path, monkeypatch):
+    """Members over ``PARALLEL_BYTES`` (here lowered) go through ``ParallelDeflate``; the file passes
+    ``zipfile``'s CRC check and ``unzip -t`` and loads equal, and is about as small as zlib's own."""
+    monkeypatch.setattr(deflate, "BLOCK_BYTES", 1 << 16)
+    monkeypatch.setattr("execbench.results.run_data.PARALLEL_BYTES", 1 << 17)
+    used = []
+    real = deflate.ParallelDeflate.__init__
+
+    def spy(self, pool, level, workers, block_bytes=1 << 16):
+        used.append(workers)
+        real(self, pool, level, workers, block_bytes)
+
+    monkeypatch.setattr(deflate.ParallelDeflate, "__init__", spy)
+    monkeypatch.setattr("execbench.results.run_data.cores", lambda: 2)
+    rng = np.random.default_rng(1)
+    steps = np.repeat(rng.normal(size=(400, 1)), 300, axis=1).astype(np.float32)  # compresses: 480 kB
+    shares = np.round(rng.random((2000, 12, 4)), 3).astype(np.float32)  # 384 kB that deflate by a third
+    lazy = Columns(steps.shape, np.float32, lambda s, start, stop: steps[start:stop, s])
+    path = tmp_path / "r.npz"
+    savez_fast(path, steps=steps, shares=shares, lazy=lazy, small=np.arange(10))
+    assert used == [2, 2, 2]  # steps, shares and lazy; not the small one
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        assert archive.getinfo("shares.npy").compress_type == zipfile.ZIP_DEFLATED
+        size = archive.getinfo("shares.npy").compress_size
+    assert size < 1.06 * len(zlib.compress(shares.tobytes(), 1))  # blocks of 64 kB here: each restarts its codes
+    with np.load(path) as stored:
+        np.testing.assert_array_equal(stored["steps"], steps)
+        np.testing.assert_array_equal(stored["shares"], shares)
+        np.testing.assert_array_equal(stored["lazy"], steps)
+        np.testing.assert_array_equal(stored["small"], np.arange(10))
+    if shutil.which("unzip"):
+        assert subprocess.run(["unzip", "-tq", str(path)], capture_output=True).returncode == 0
+
+
+def test_a_writer_without_the_expected_compressor_is_written_the_usual_way(tmp_path):
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x", "w") as member:
+            assert deflate.can_deflate_in_parallel(member)
+    with zipfile.ZipFile(tmp_path / "b.zip", "w", compression=zipfile.ZIP_STORED) as archive:
+        with archive.open("x", "w") as member:
+            assert not deflate.can_deflate_in_parallel(member)
