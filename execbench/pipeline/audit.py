@@ -179,24 +179,28 @@ def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid,
     layouts = [call_layout(sub, strategy.lookback) for sub in subsets]
     calls_of = calls_map(strategy)
     base = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid), subsets)))
+    # every perturbed run's calls in one map, so that the threads stay busy from one run to the next (a run
+    # of 7 calls on 2 threads left one idle at its end: 2.6–3.0 s against 2.2 s for LEM's audit); the
+    # markets are drawn in run, then call order, as before
+    runs = [(step, name) for step in range(windows.horizon) for name in INPUTS]
+    markets = [(step, perturbed_call(sub, strategy.lookback, step, name, rng, layout))
+               for step, name in runs for sub, layout in zip(subsets, layouts, strict=True)]
+    perturbed = iter(calls_of(lambda job: _one_call(strategy, job[1], grid, bars=job[0] + 1), markets))
     checks = []
-    for step in range(windows.horizon):
-        for name in INPUTS:
-            markets = [perturbed_call(sub, strategy.lookback, step, name, rng, layout)  # in call order
-                       for sub, layout in zip(subsets, layouts, strict=True)]
-            alloc = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid, bars=step + 1), markets)))
-            # only bars ≤ step are compared
-            fixed = slice(0, step + 1)  # bars origin .. origin+step may not see bar origin+step
-            change = np.abs(alloc[:, fixed, :] - base[:, fixed, :])
-            change = np.where(np.isnan(change), np.inf, change)
-            worst = float(change.max()) if change.size else 0.0
-            bad = change > tol
-            first_order = first_bar = None
-            if bad.any():
-                first_order = int(np.flatnonzero(bad.any(axis=(1, 2)))[0])
-                first_bar = int(np.flatnonzero(bad[first_order].any(axis=1))[0])
-            checks.append(StepCheck(step=step, input=name, passed=not bad.any(), max_change=worst,
-                                    first_order=first_order, first_bar=first_bar))
+    for step, name in runs:
+        alloc = np.concatenate([next(perturbed) for _ in subsets])
+        # only bars ≤ step are compared
+        fixed = slice(0, step + 1)  # bars origin .. origin+step may not see bar origin+step
+        change = np.abs(alloc[:, fixed, :] - base[:, fixed, :])
+        change = np.where(np.isnan(change), np.inf, change)
+        worst = float(change.max()) if change.size else 0.0
+        bad = change > tol
+        first_order = first_bar = None
+        if bad.any():
+            first_order = int(np.flatnonzero(bad.any(axis=(1, 2)))[0])
+            first_bar = int(np.flatnonzero(bad[first_order].any(axis=1))[0])
+        checks.append(StepCheck(step=step, input=name, passed=not bad.any(), max_change=worst,
+                                first_order=first_order, first_bar=first_bar))
     return tuple(checks)
 
 
