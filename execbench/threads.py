@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sized
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
 
+CALLS_AHEAD = 4  # strategy calls per thread started ahead of the result being read (``map_calls``)
 MIN_ROWS_PER_THREAD = 2048  # below this, threads cost more than they save
 _POOLS: dict[tuple[int, str], ThreadPoolExecutor] = {}  # one pool per thread count and use, kept: starting threads per call cost 1 ms
 _POOLS_LOCK = threading.Lock()
@@ -65,13 +67,32 @@ def in_background(function: Callable[[], object], name: str) -> Callable[[], obj
     return join
 
 
-def map_calls(function, items: list, workers: int | None = None) -> Iterator:
+def map_calls(function: Callable, items: Iterable, workers: int | None = None, ahead: int | None = None) -> Iterator:
     """``function(item)`` for each item, on ``workers`` threads (default: ``cores()``), in the items' order.
-    A pool of its own: a call may itself run a row kernel on the row pools."""
-    workers = min(workers or cores(), len(items))
+    Items are taken as results are read, at most ``ahead`` (default ``CALLS_AHEAD`` per thread) ahead of
+    the one being read, so a caller that makes its items lazily (the audit's perturbed markets) holds a
+    few at a time; calls not yet started when the reader stops are cancelled.  A pool of its own: a call
+    may itself run a row kernel on the row pools."""
+    workers = workers or cores()
+    if isinstance(items, Sized):
+        workers = min(workers, len(items))
     if workers <= 1:
         return map(function, items)
-    return _pool(workers, "execbench-calls").map(function, items)
+    return _in_order(_pool(workers, "execbench-calls"), function, items, max(workers, ahead or CALLS_AHEAD * workers))
+
+
+def _in_order(pool: ThreadPoolExecutor, function: Callable, items: Iterable, ahead: int) -> Iterator:
+    pending: deque[Future] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for job in pending:
+            job.cancel()
 
 
 def run_rows(rows_kernel, n: int, inputs: tuple, outputs: tuple, min_rows: int = MIN_ROWS_PER_THREAD) -> tuple:

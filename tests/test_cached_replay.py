@@ -334,3 +334,46 @@ def test_a_background_call_gives_its_value_or_raises_its_error():
 
     with pytest.raises(KeyError, match="inside"):
         in_background(fails, "execbench-test")()
+
+
+def test_calls_on_threads_come_back_in_order_and_take_their_items_as_they_are_needed():
+    """``map_calls`` keeps the items' order, draws a lazy iterable at most ``ahead`` items beyond the
+    result being read (the audit's perturbed markets are made as they are needed), and cancels what the
+    reader no longer wants."""
+    import threading
+    import time
+
+    from execbench.threads import map_calls
+
+    drawn = []
+
+    def items():
+        for k in range(40):
+            drawn.append(k)
+            yield k
+
+    def slow(k):
+        time.sleep(0.002 * (k % 3))  # later calls often finish first
+        return k * k
+
+    results = map_calls(slow, items(), workers=2, ahead=5)
+    for read, value in enumerate(results):
+        assert value == read * read
+        assert len(drawn) <= read + 1 + 5
+    assert drawn == list(range(40))
+
+    started = []
+    gate = threading.Event()
+
+    def gated(k):
+        started.append(k)
+        gate.wait(5)
+        return k
+
+    results = map_calls(gated, range(30), workers=2, ahead=6)
+    threading.Timer(0.05, gate.set).start()
+    assert next(results) == 0
+    results.close()  # the reader stops: the calls not yet started are cancelled, none is drawn after
+    time.sleep(0.05)
+    assert len(started) <= 1 + 6
+    assert list(map_calls(slow, [3], workers=2)) == [9]  # one item: no threads

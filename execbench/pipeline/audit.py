@@ -177,14 +177,14 @@ def audit_windows(strategy: Strategy, windows: OrderWindows, grid: ScenarioGrid,
     reach = information_lookback(strategy.lookback)  # the most history any call shows (sizes included)
     subsets = [windows.subset(rows).around_orders(reach) for rows in calls]
     layouts = [call_layout(sub, strategy.lookback) for sub in subsets]
-    calls_of = calls_map(strategy)
+    calls_of = calls_map(strategy, ahead=2 * len(subsets))  # two perturbed runs' markets in memory at most
     base = np.concatenate(list(calls_of(lambda sub: _one_call(strategy, sub, grid), subsets)))
     # every perturbed run's calls in one map, so that the threads stay busy from one run to the next (a run
     # of 7 calls on 2 threads left one idle at its end: 2.6–3.0 s against 2.2 s for LEM's audit); the
-    # markets are drawn in run, then call order, as before
+    # markets are drawn in run, then call order, as before, and made as the threads need them
     runs = [(step, name) for step in range(windows.horizon) for name in INPUTS]
-    markets = [(step, perturbed_call(sub, strategy.lookback, step, name, rng, layout))
-               for step, name in runs for sub, layout in zip(subsets, layouts, strict=True)]
+    markets = ((step, perturbed_call(sub, strategy.lookback, step, name, rng, layout))
+               for step, name in runs for sub, layout in zip(subsets, layouts, strict=True))
     perturbed = iter(calls_of(lambda job: _one_call(strategy, job[1], grid, bars=job[0] + 1), markets))
     checks = []
     for step, name in runs:

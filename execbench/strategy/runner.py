@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,14 +192,14 @@ def _drive_batches(strategy: Strategy, batches: list[PolicyBatch], n_scen: int, 
     return alloc
 
 
-def calls_map(strategy: Strategy) -> Callable:
-    """``map`` for a strategy's independent calls: on threads (``execbench.threads.map_calls``) for one whose
-    calls may run at once (``Strategy.concurrent_calls``), one after the other otherwise; results in call
-    order either way."""
+def calls_map(strategy: Strategy, ahead: int | None = None) -> Callable:
+    """``map`` for a strategy's independent calls: on threads (``execbench.threads.map_calls``, with at most
+    ``ahead`` calls started ahead of the result being read) for one whose calls may run at once
+    (``Strategy.concurrent_calls``), one after the other otherwise; results in call order either way."""
     if strategy.concurrent_calls and strategy.mode != "static":
         from execbench.threads import map_calls  # numba: only when calls run on threads
 
-        return map_calls
+        return map_calls if ahead is None else functools.partial(map_calls, ahead=ahead)
     return map
 
 
