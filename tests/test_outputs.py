@@ -88,7 +88,7 @@ def test_a_results_file_that_fails_on_its_writer_thread_leaves_nothing(tmp_path,
 
     real = RunData.save
 
-    def failing(self, out_dir, run_id=""):
+    def failing(self, out_dir, run_id="", threads=1):
         if self.strategy == "flex":
             raise DataError(f"{out_dir}: no space left for results_flex.npz")
         return real(self, out_dir, run_id)

@@ -39,7 +39,7 @@ def test_the_blocks_joined_inflate_to_the_data(data, block, writes, level):
 
 
 def test_a_large_member_is_deflated_in_parallel_and_reads_back(tmp_path, monkeypatch):
-    """Members over ``PARALLEL_BYTES`` (here lowered) go through ``ParallelDeflate``; the file passes
+    """With two threads, members over ``PARALLEL_BYTES`` (here lowered) go through ``ParallelDeflate``; the file passes
     ``zipfile``'s CRC check and ``unzip -t`` and loads equal, and is about as small as zlib's own."""
     monkeypatch.setattr(deflate, "BLOCK_BYTES", 1 << 16)
     monkeypatch.setattr("execbench.results.run_data.PARALLEL_BYTES", 1 << 17)
@@ -51,13 +51,14 @@ def test_a_large_member_is_deflated_in_parallel_and_reads_back(tmp_path, monkeyp
         real(self, pool, level, workers, block_bytes)
 
     monkeypatch.setattr(deflate.ParallelDeflate, "__init__", spy)
-    monkeypatch.setattr("execbench.results.run_data.cores", lambda: 2)
     rng = np.random.default_rng(1)
     steps = np.repeat(rng.normal(size=(400, 1)), 300, axis=1).astype(np.float32)  # compresses: 480 kB
     shares = np.round(rng.random((2000, 12, 4)), 3).astype(np.float32)  # 384 kB that deflate by a third
     lazy = Columns(steps.shape, np.float32, lambda s, start, stop: steps[start:stop, s])
+    savez_fast(tmp_path / "one.npz", steps=steps, shares=shares)
+    assert used == []  # one thread (the default, for a writer beside other work): zipfile's own deflate
     path = tmp_path / "r.npz"
-    savez_fast(path, steps=steps, shares=shares, lazy=lazy, small=np.arange(10))
+    savez_fast(path, 2, steps=steps, shares=shares, lazy=lazy, small=np.arange(10))
     assert used == [2, 2, 2]  # steps, shares and lazy; not the small one
     with zipfile.ZipFile(path) as archive:
         assert archive.testzip() is None

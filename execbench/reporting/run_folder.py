@@ -274,8 +274,8 @@ def _write_scenario_stats(name: str, evaluation: Evaluation, out_dir: Path) -> l
                        caption=f"{name}: every scenario, {_where(evaluation)}.")
 
 
-def _save_run_data(evaluation: Evaluation, out_dir: Path, run_id: str) -> Path:
-    return evaluation.run_data().save(out_dir, run_id)
+def _save_run_data(evaluation: Evaluation, out_dir: Path, run_id: str, threads: int = 1) -> Path:
+    return evaluation.run_data().save(out_dir, run_id, threads=threads)
 
 
 def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchmark, target, extra,
@@ -290,12 +290,14 @@ def _write_comparison(comparison, out_dir: Path, run_id: str, *, periods, benchm
         table, out_dir, "comparison",
         caption=f"Mean bps vs {benchmark.upper()} ({target} target) on the same orders, {where}. {SIGN_CONVENTION}.")
     with _results_writer([e for k, e in comparison.items() if k not in started]) as writer:
+        in_place = isinstance(writer, _InPlace)
         for name, evaluation in comparison.items():
             if name in started:
                 paths += started[name]
                 continue
             paths += _write_scenario_stats(name, evaluation, out_dir)
-            paths.append(writer.submit(_save_run_data, evaluation, out_dir, run_id))
+            # one file after another (a large run): each on every core; several at once: one core each
+            paths.append(writer.submit(_save_run_data, evaluation, out_dir, run_id, cores() if in_place else 1))
         if edges is None:
             edges = Comparison(dict(comparison)).edges(periods, benchmark, target)
         paths += _write_edges(edges, out_dir, where)
@@ -335,7 +337,7 @@ def _write_evaluation(evaluation: Evaluation, out_dir: Path, run_id: str, *, ben
     choice = {"benchmark": benchmark, "target": target}
     periods = periods or run_periods(evaluation.horizon)
     with _results_writer([evaluation]) as writer:
-        saved = writer.submit(evaluation.run_data().save, out_dir, run_id)
+        saved = writer.submit(_save_run_data, evaluation, out_dir, run_id, cores())  # beside the tables only
         paths = _write_run_tables(evaluation, out_dir, where, choice, by, periods) + [saved.result()]
     record = run_record(evaluation, {"run_id": run_id, "audit": _audit_record(evaluation),
                                      "warnings": {evaluation.strategy: list(evaluation.warnings)}, **(extra or {})})

@@ -59,18 +59,18 @@ def _nbytes(value: np.ndarray | Columns | StoredRows) -> int:
     return int(np.prod(value.shape, dtype=np.int64)) * value.dtype.itemsize
 
 
-def savez_fast(path: Path, **arrays: np.ndarray | Columns | StoredRows) -> None:
+def savez_fast(path: Path, threads: int = 1, /, **arrays: np.ndarray | Columns | StoredRows) -> None:
     """``np.savez_compressed`` at zlib level 1: what ``np.load`` reads, written in half the time (0.6 s
     against 1.2 s for a BTCUSDT run's results) for a file about 12 % larger (5.9 MB against 5.3 MB);
-    members that would deflate by less than 10 % (``_worth_compressing``) are stored as they are, and
-    members over ``PARALLEL_BYTES`` are deflated on every core (``execbench.results.deflate``: LEM's kept
-    allocations, 73 MB, took 2.1 s on one).
+    members that would deflate by less than 10 % (``_worth_compressing``) are stored as they are.  With
+    ``threads`` > 1, members over ``PARALLEL_BYTES`` are deflated on that many threads
+    (``execbench.results.deflate``: LEM's kept allocations, 73 MB, took 2.1 s on one); the default, one,
+    is for a writer that runs beside other work.
     ``Columns`` and ``StoredRows`` are written a block of orders at a time, so results on disk are never
     whole in memory.  Members are C-ordered: an order's scenarios side by side compress far better (a
     Fortran-ordered BTCUSDT file was 7 times larger)."""
-    workers = cores()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=LEVEL) as archive, \
-            ThreadPoolExecutor(workers, thread_name_prefix="execbench-deflate") as pool:
+            ThreadPoolExecutor(max(1, threads), thread_name_prefix="execbench-deflate") as pool:
         for name, value in arrays.items():
             member_name: str | zipfile.ZipInfo = f"{name}.npy"
             compressed = _worth_compressing(value)
@@ -78,8 +78,8 @@ def savez_fast(path: Path, **arrays: np.ndarray | Columns | StoredRows) -> None:
                 member_name = zipfile.ZipInfo(f"{name}.npy")
                 member_name.compress_type = zipfile.ZIP_STORED
             with archive.open(member_name, "w", force_zip64=True) as member:
-                if compressed and workers > 1 and _nbytes(value) > PARALLEL_BYTES and can_deflate_in_parallel(member):
-                    deflate_member(member, pool, LEVEL, workers)
+                if compressed and threads > 1 and _nbytes(value) > PARALLEL_BYTES and can_deflate_in_parallel(member):
+                    deflate_member(member, pool, LEVEL, threads)
                 if isinstance(value, (Columns, StoredRows)):
                     np.lib.format.write_array_header_1_0(member, {  # the header version write_array uses
                         "descr": np.lib.format.dtype_to_descr(value.dtype), "fortran_order": False,
@@ -157,11 +157,12 @@ class RunData(PerScenario):
         """From an ``Evaluation`` (anything with ``strategy``, ``result`` and ``baseline``)."""
         return cls.from_result(evaluation.strategy, evaluation.result, evaluation.baseline)
 
-    def save(self, out_dir: Path, run_id: str = "") -> Path:
-        """Write ``results_<strategy>.npz`` (tagged with ``run_id``) into ``out_dir``; returns its path."""
+    def save(self, out_dir: Path, run_id: str = "", *, threads: int = 1) -> Path:
+        """Write ``results_<strategy>.npz`` (tagged with ``run_id``) into ``out_dir``, its large members
+        deflated on ``threads`` threads (``savez_fast``); returns its path."""
         path = Path(out_dir) / f"results_{self.strategy}.npz"
         savez_fast(
-            path,
+            path, threads,
             run_id=np.array(run_id),
             strategy=np.array(self.strategy),
             grid=np.array(json.dumps([asdict(s) | {"effective_min_rate": None} for s in self.grid.specs])),
