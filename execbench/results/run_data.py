@@ -41,10 +41,11 @@ STREAM_ROWS = 16384  # orders per block when results on disk are written out
 LEVEL = 1  # zlib level of the results files
 SAMPLE_BYTES = 1 << 20  # what is test-compressed to decide whether a member is worth compressing
 INCOMPRESSIBLE = 0.9  # a member whose sample deflates to more than this share of its size is stored
+SLOW_DEFLATE = 0.5  # a member whose sample deflates to more than this share is slow to deflate (about 35 MB/s)
 
 
-def _worth_compressing(value: np.ndarray | Columns | StoredRows) -> bool:
-    """Whether the first ``SAMPLE_BYTES`` of a member deflate to at most ``INCOMPRESSIBLE`` of their size:
+def _deflated_share(value: np.ndarray | Columns | StoredRows) -> float:
+    """The share of their size that the first ``SAMPLE_BYTES`` of a member deflate to (0 for a few bytes):
     per-order bps of an adaptive strategy are float32 noise that deflate by 6 %, at about 40 MB/s."""
     row_bytes = max(1, int(np.prod(value.shape[1:], dtype=np.int64)) * value.dtype.itemsize)
     rows = max(1, SAMPLE_BYTES // row_bytes)
@@ -52,7 +53,7 @@ def _worth_compressing(value: np.ndarray | Columns | StoredRows) -> bool:
         sample = np.ascontiguousarray(value.block(0, min(rows, len(value))), dtype=value.dtype).tobytes()
     else:
         sample = np.ascontiguousarray(np.asanyarray(value)[:rows] if np.ndim(value) else value).tobytes()
-    return len(sample) < 4096 or len(zlib.compress(sample, LEVEL)) <= INCOMPRESSIBLE * len(sample)
+    return 0.0 if len(sample) < 4096 else len(zlib.compress(sample, LEVEL)) / len(sample)
 
 
 def _nbytes(value: np.ndarray | Columns | StoredRows) -> int:
@@ -62,10 +63,11 @@ def _nbytes(value: np.ndarray | Columns | StoredRows) -> int:
 def savez_fast(path: Path, threads: int = 1, /, **arrays: np.ndarray | Columns | StoredRows) -> None:
     """``np.savez_compressed`` at zlib level 1: what ``np.load`` reads, written in half the time (0.6 s
     against 1.2 s for a BTCUSDT run's results) for a file about 12 % larger (5.9 MB against 5.3 MB);
-    members that would deflate by less than 10 % (``_worth_compressing``) are stored as they are.  With
-    ``threads`` > 1, members over ``PARALLEL_BYTES`` are deflated on that many threads
-    (``execbench.results.deflate``: LEM's kept allocations, 73 MB, took 2.1 s on one); the default, one,
-    is for a writer that runs beside other work.
+    members that would deflate by less than 10 % (``_deflated_share``) are stored as they are.  With
+    ``threads`` > 1, members over ``PARALLEL_BYTES`` that deflate slowly (by less than half) are deflated
+    on that many threads (``execbench.results.deflate``: LEM's kept allocations, 73 MB, took 2.1 s on
+    one; TWAP's deflate to 2 % in 0.2 s, no faster on two); the default, one, is for a writer that runs
+    beside other work.
     ``Columns`` and ``StoredRows`` are written a block of orders at a time, so results on disk are never
     whole in memory.  Members are C-ordered: an order's scenarios side by side compress far better (a
     Fortran-ordered BTCUSDT file was 7 times larger)."""
@@ -73,12 +75,13 @@ def savez_fast(path: Path, threads: int = 1, /, **arrays: np.ndarray | Columns |
             ThreadPoolExecutor(max(1, threads), thread_name_prefix="execbench-deflate") as pool:
         for name, value in arrays.items():
             member_name: str | zipfile.ZipInfo = f"{name}.npy"
-            compressed = _worth_compressing(value)
-            if not compressed:
+            share = _deflated_share(value)
+            if share > INCOMPRESSIBLE:
                 member_name = zipfile.ZipInfo(f"{name}.npy")
                 member_name.compress_type = zipfile.ZIP_STORED
             with archive.open(member_name, "w", force_zip64=True) as member:
-                if compressed and threads > 1 and _nbytes(value) > PARALLEL_BYTES and can_deflate_in_parallel(member):
+                if (threads > 1 and SLOW_DEFLATE < share <= INCOMPRESSIBLE and _nbytes(value) > PARALLEL_BYTES
+                        and can_deflate_in_parallel(member)):
                     deflate_member(member, pool, LEVEL, threads)
                 if isinstance(value, (Columns, StoredRows)):
                     np.lib.format.write_array_header_1_0(member, {  # the header version write_array uses
