@@ -63,6 +63,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_policies.py
 	$(BIN)/python benchmarks/bench_allocator.py
+	$(BIN)/python benchmarks/bench_results_file.py
 	$(BIN)/python benchmarks/bench_commands.py
 
 notebook: setup
