@@ -1,6 +1,7 @@
 """The look-ahead audit alone, in one process: ``audit_calls`` of a strategy on BTCUSDT's test orders (the
 calls ``run`` audits), timed on its first call (which, for the LEM, compiles or loads its programs) and on
-the calls after it (warm).  Compare revisions with
+the calls after it (warm); and loading the strategy before (for the LEM, its checkpoint, keras imported
+first).  Compare revisions with
 
     .venv/bin/python benchmarks/bench_against.py REV --script benchmarks/bench_audit.py -- --strategy lem
 
@@ -22,7 +23,13 @@ from execbench.strategy import fit_strategy, load_strategy
 def main(args: argparse.Namespace) -> None:
     bars = load_bars(args.asset)
     split = default_split(bars)
+    if args.strategy == "lem":  # keras imported first: the load below is the model's alone
+        from execbench.lem.backend import keras_backend
+
+        keras_backend()
+    start = time.perf_counter()
     strategy = load_strategy(args.strategy)
+    loaded = time.perf_counter() - start
     fit_strategy(strategy, training_bars(bars, split.train_end))
     windows = build_order_windows(bars, args.horizon, start=split.test_start, end=split.test_end,
                                   min_history=max(1, strategy.lookback))
@@ -34,7 +41,7 @@ def main(args: argparse.Namespace) -> None:
         seconds.append(time.perf_counter() - start)
     print(f"look-ahead audit of {args.strategy} on {args.asset}: {report.n_orders} orders in {report.n_calls} calls, "
           f"{report.label()}")
-    print(f"first {seconds[0]:.2f} s; warm {' '.join(f'{s:.2f}' for s in seconds[1:])} s (best {min(seconds[1:]):.2f})")
+    print(f"strategy loaded in {loaded:.2f} s; audit: first {seconds[0]:.2f} s; warm {' '.join(f'{s:.2f}' for s in seconds[1:])} s (best {min(seconds[1:]):.2f})")
 
 
 if __name__ == "__main__":
