@@ -4,7 +4,9 @@ measured in this run) and with its slow members deflated on every core, as a run
 The members are those of a BTCUSDT run (29,077 orders × 104 scenarios, 52 kept scenarios of T = 12) with
 synthetic values of the same kinds: per-order bps that do not compress, end bars and violation counts that
 do, and kept allocations like an adaptive model's (shares to four decimals, which deflate to about 72 %,
-as LEM's do to 76 %).  ``--file`` times a real results file's members instead.
+as LEM's do to 76 %).  ``--file`` times a real results file's members instead.  Only members over
+``PARALLEL_BYTES`` that deflate to more than half their size are split over the threads: a file without
+any (TWAP's) is written the same way on both rows.
 
     .venv/bin/python benchmarks/bench_results_file.py [--repeats 3] [--file reports/RUN/results_lem.npz]
 """
@@ -63,7 +65,7 @@ def main(args: argparse.Namespace) -> None:
         every, size_every = best_seconds(members, cores(), args.repeats, Path(folder))
     print(f"  one thread (baseline)   {one:7.3f} s  {size_one / 1e6:7.1f} MB")
     print(f"  {cores()} threads               {every:7.3f} s  {size_every / 1e6:7.1f} MB  "
-          f"({one / every:.2f}x faster, {size_every / size_one - 1:+.2%} size)")
+          f"(one thread's time / this: {one / every:.2f}x; size {size_every / size_one - 1:+.2%})")
 
 
 if __name__ == "__main__":
