@@ -14,8 +14,8 @@ paths in the command resolve from the caller's working directory.
 
     .venv/bin/python benchmarks/bench_against.py REV --script benchmarks/bench_audit.py [-- ARGS]
 
-runs a benchmark script of the current tree on each tree's package instead, and shows each run's last
-printed line (the script's own measurement).
+runs a benchmark script of the current tree on each tree's package instead, and shows the last line each
+run printed to stdout (the script's own measurement); the script must use only what both trees have.
 """
 
 from __future__ import annotations
@@ -58,22 +58,24 @@ def run_once(tree: Path, command: list[str], out: Path, cold: bool, script: str 
     """Wall seconds, peak RSS (GB) and the last line printed of ``execbench COMMAND --out OUT`` (or of
     ``script`` with arguments ``COMMAND``) with the code of ``tree``; exits on failure."""
     env = dict(os.environ)
-    with tempfile.TemporaryDirectory() as caches, tempfile.TemporaryFile("w+") as log:
+    with tempfile.TemporaryDirectory() as caches, tempfile.TemporaryFile("w+") as log, \
+            tempfile.TemporaryFile("w+") as out_log:
         if cold:
             env.update(XDG_CACHE_HOME=f"{caches}/xdg", NUMBA_CACHE_DIR=f"{caches}/numba",
                        EXECBENCH_CACHE_DIR=f"{caches}/execbench")
         what = [f"script={script}", *command] if script else ["cli", *command, "--out", str(out), "--overwrite"]
         start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(tree), str(ROOT), *what], env=env, stdout=log,
-                                 stderr=log, text=True)  # the caller's cwd
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(tree), str(ROOT), *what], env=env,
+                                 stdout=out_log if script else log, stderr=log, text=True)  # the caller's cwd
         _, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory
         seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
-        printed = log.read()
+        out_log.seek(0)
+        printed, errors = out_log.read(), log.read()
         if child.returncode:
-            sys.exit(f"{tree}: {' '.join(command)} failed:\n{printed[-4000:]}")
-    lines = [line for line in printed.splitlines() if line.strip()]
+            sys.exit(f"{tree}: {' '.join(command)} failed:\n{(printed + errors)[-4000:]}")
+    lines = [line for line in printed.splitlines() if line.strip()]  # a script's stdout only
     return seconds, usage.ru_maxrss / 2**20, lines[-1] if lines else ""  # kB on Linux
 
 

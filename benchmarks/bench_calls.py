@@ -53,8 +53,8 @@ def main(args: argparse.Namespace) -> None:
 def threads_run(strategy, chunk, grid, batches, workers: int) -> np.ndarray:
     real = threads.map_calls
 
-    def map_on(function, items, workers_=None, ahead=None):
-        return real(function, items, workers, ahead)
+    def map_on(function, items, workers_=None, **options):
+        return real(function, items, workers, **options)  # ``ahead`` only where the caller gives it (older trees lack it)
 
     threads.map_calls = map_on  # calls_map imports it at each run
     try:

@@ -9,6 +9,9 @@ as LEM's do to 76 %).  ``--file`` times a real results file's members instead.  
 any (TWAP's) is written the same way on both rows.
 
     .venv/bin/python benchmarks/bench_results_file.py [--repeats 3] [--file reports/RUN/results_lem.npz]
+
+It needs ``savez_fast``'s ``threads`` (73198b0 and later), so ``bench_against.py --script`` cannot run it on
+older trees.
 """
 
 from __future__ import annotations

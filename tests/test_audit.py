@@ -243,3 +243,41 @@ def test_a_call_cut_around_its_orders_shows_a_strategy_what_the_whole_series_sho
         for name in ("prices", "volumes"):
             np.testing.assert_array_equal(whole.window(name), cut.window(name))
         np.testing.assert_array_equal(eb.independent_batches(whole, 400)[0], eb.independent_batches(cut, 400)[0])
+
+
+class ThreadedBarPeeker(Strategy):
+    """An adaptive strategy whose calls run on threads (``concurrent_calls``, as the LEM's) and whose
+    allocation for bar 4 reads bar 4's own price from the framework's windows on its call stack."""
+
+    name = "threaded_bar_peeker"
+    mode = "adaptive"
+    concurrent_calls = True
+
+    def start(self, ctx, grid):
+        return {"n": ctx.n_orders, "scenarios": len(grid), "horizon": ctx.horizon}
+
+    def step(self, state, obs):
+        share = np.full((state["n"], state["scenarios"]), 1.0 / state["horizon"])
+        if obs.step == 4:
+            prices = cheats.caller_windows().window("prices")
+            share *= 1.0 + 0.01 * np.tanh(prices[:, 4] / prices[:, 3] - 1.0)[:, None]
+        return share
+
+
+def test_the_audit_on_threads_checks_what_it_checks_one_call_after_another(btc, monkeypatch):
+    """The audit maps all its perturbed calls over threads in one stream: the same markets and checks as
+    one call after another, and a leak at bar 4 found at step 4."""
+    import execbench.pipeline.audit as audit_module
+    from execbench.orders import strategy_calls
+
+    bars, split = btc
+    strategy = ThreadedBarPeeker()
+    windows = eb.build_order_windows(bars, 12, start=split.test_start, end=split.test_end, min_history=1)
+    calls = strategy_calls(windows, strategy.lookback)[:3]
+    grid = eb.scenario_grid(12, sides=("buy",), benchmarks=("vwap",))
+    threaded = audit_module.audit_windows(strategy, windows, grid, calls, seed=3)
+    monkeypatch.setattr(audit_module, "calls_map", lambda strategy, ahead=None: map)
+    serial = audit_module.audit_windows(strategy, windows, grid, calls, seed=3)
+    assert threaded == serial
+    failed = [check for check in threaded if not check.passed]
+    assert failed and min(check.step for check in failed) == 4

@@ -377,3 +377,13 @@ def test_calls_on_threads_come_back_in_order_and_take_their_items_as_they_are_ne
     time.sleep(0.05)
     assert len(started) <= 1 + 6
     assert list(map_calls(slow, [3], workers=2)) == [9]  # one item: no threads
+
+    def fails_at_3(k):
+        if k == 3:
+            raise KeyError("call 3")
+        return k
+
+    results = map_calls(fails_at_3, range(20), workers=2, ahead=4)
+    assert [next(results) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(KeyError, match="call 3"):  # in order: after the results before it
+        next(results)

@@ -217,7 +217,7 @@ def test_lem_calls_run_on_threads_with_the_numbers_of_one_after_the_other(fitted
     monkeypatch.setattr(type(strategy), "start", start)
     together = eb.run_strategy(strategy, windows, grid, batches=batches)
     assert any(name.startswith("execbench-calls") for name in names) or threads.cores() == 1, names
-    monkeypatch.setattr(threads, "map_calls", lambda function, items: map(function, items))
+    monkeypatch.setattr(threads, "map_calls", lambda function, items, **options: map(function, items))
     names.clear()
     apart = eb.run_strategy(strategy, windows, grid, batches=batches)
     assert names == {threading.current_thread().name}

@@ -10,6 +10,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,9 +47,10 @@ def test_a_large_slow_member_is_deflated_in_parallel_and_reads_back(tmp_path, mo
     used = []
     real = deflate.ParallelDeflate.__init__
 
-    def spy(self, pool, level, workers, block_bytes=1 << 16):
+    def spy(self, pool, level, workers, block_bytes=None):
         used.append(workers)
         real(self, pool, level, workers, block_bytes)
+        assert self._block == 1 << 16
 
     monkeypatch.setattr(deflate.ParallelDeflate, "__init__", spy)
     rng = np.random.default_rng(1)
@@ -83,3 +85,49 @@ def test_a_writer_without_the_expected_compressor_is_written_the_usual_way(tmp_p
     with zipfile.ZipFile(tmp_path / "b.zip", "w", compression=zipfile.ZIP_STORED) as archive:
         with archive.open("x", "w") as member:
             assert not deflate.can_deflate_in_parallel(member)
+
+
+def test_a_member_at_the_real_sizes_round_trips(tmp_path):
+    """The production sizes: a 24 MB member written by ``np.lib.format.write_array`` in 16 MB chunks, cut
+    into 4 MB blocks on two threads, reads back equal and passes the CRC check."""
+    rng = np.random.default_rng(3)
+    shares = np.round(rng.random((50_000, 12, 10)), 4).astype(np.float32)  # 24 MB that deflate to about 72 %
+    assert shares.nbytes > deflate.PARALLEL_BYTES
+    path = tmp_path / "big.npz"
+    savez_fast(path, 2, shares=shares)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+    with np.load(path) as stored:
+        np.testing.assert_array_equal(stored["shares"], shares)
+
+
+def test_a_block_that_fails_leaves_the_member_out(tmp_path, monkeypatch):
+    """An error in one block reaches the writer, and the member is not recorded with a block missing: the
+    compressor refuses to flush, so ``zipfile`` leaves it out of the archive."""
+    calls = []
+    real = deflate._deflate_block
+
+    def failing(data, level):
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise MemoryError("block 2")
+        return real(data, level)
+
+    monkeypatch.setattr(deflate, "_deflate_block", failing)
+    with ThreadPoolExecutor(2) as pool:
+        compressor = deflate.ParallelDeflate(pool, 1, workers=2, block_bytes=100)
+        with pytest.raises(MemoryError, match="block 2"):
+            compressor.compress(bytes(1000))
+            compressor.flush()
+        with pytest.raises(MemoryError, match="block 2"):
+            compressor.flush()
+    monkeypatch.setattr(deflate, "BLOCK_BYTES", 1 << 16)
+    monkeypatch.setattr("execbench.results.run_data.PARALLEL_BYTES", 1 << 17)
+    calls.clear()
+    shares = np.round(np.random.default_rng(4).random((4000, 48)), 4).astype(np.float32)
+    path = tmp_path / "r.npz"
+    with pytest.raises(MemoryError, match="block 2"):
+        savez_fast(path, 2, first=np.arange(10), shares=shares)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist() == ["first.npy"]
+        assert archive.testzip() is None

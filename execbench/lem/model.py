@@ -80,7 +80,7 @@ def _placeholder_patches(zeros) -> list[tuple[Any, str, Any]]:
 
 @contextlib.contextmanager
 def placeholder_initializers():
-    """Make keras' initializers return zeros (NumPy) while a model is built whose weights are
+    """Make keras' initializers return zeros while a model is built whose weights are
     overwritten straight after (a checkpoint or saved state).  On JAX every random initializer
     compiles its own program — about 20 s of a cold start for ~170 weights — for values that are
     thrown away; the orthogonal one (TKAN's recurrent kernels) also runs a QR decomposition of its

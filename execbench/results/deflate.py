@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 BLOCK_BYTES = 4 << 20
 PARALLEL_BYTES = 3 * BLOCK_BYTES  # smaller members are deflated on the writing thread, as zipfile does
+IN_FLIGHT_BYTES = 32 << 20  # most data queued or being deflated at once, whatever the number of threads
 RAW_DEFLATE = -15  # zlib's window bits for a raw stream (no zlib header), what zip members hold
 
 
@@ -37,46 +38,76 @@ def final_block(level: int) -> bytes:
 class ParallelDeflate:
     """A stand-in for the ``zlib.compressobj`` of a zip member writer (module docstring): ``compress``
     queues the data's blocks on ``pool`` and returns the outputs of the leading blocks already done, in
-    order; at most ``2 × workers`` blocks are in flight, so memory stays a few blocks whatever the
-    member's size; ``flush`` returns the rest and the final block."""
+    order; at most ``2 × workers`` blocks, and ``IN_FLIGHT_BYTES``, are queued at any time (a write of
+    many blocks waits for the oldest as it goes), so memory stays a few blocks whatever the member's
+    size; ``flush`` returns the rest and the final block.  Once a block has failed, the compressor
+    refuses to go on: ``flush`` raises that error again, so that ``zipfile`` leaves the member out
+    instead of recording it with a block missing."""
 
-    def __init__(self, pool: ThreadPoolExecutor, level: int, workers: int, block_bytes: int = BLOCK_BYTES):
-        self._pool, self._level, self._block = pool, level, block_bytes
-        self._limit = 2 * max(1, workers)
+    def __init__(self, pool: ThreadPoolExecutor, level: int, workers: int, block_bytes: int | None = None):
+        self._pool, self._level = pool, level
+        self._block = int(block_bytes or BLOCK_BYTES)
+        self._limit = max(1, min(2 * max(1, workers), IN_FLIGHT_BYTES // self._block))
         self._pending: deque[Future] = deque()
         self._buffer = bytearray()  # data short of a whole block, carried to the next write
+        self._failed: BaseException | None = None
 
-    def _submit(self, data: memoryview) -> None:
+    def _submit(self, data: memoryview, out: list[bytes]) -> None:
         self._pending.append(self._pool.submit(_deflate_block, data, self._level))
+        while len(self._pending) > self._limit:
+            out.append(self._pending.popleft().result())
 
-    def _ready(self, wait: bool) -> bytes:
-        out = []
-        while self._pending and (self._pending[0].done() or wait or len(self._pending) > self._limit):
+    def _ready(self, out: list[bytes], wait: bool) -> bytes:
+        while self._pending and (wait or self._pending[0].done()):
             out.append(self._pending.popleft().result())
         return b"".join(out)
 
+    def _give_up(self, error: BaseException) -> None:
+        self._failed = error
+        for job in self._pending:
+            job.cancel()
+        self._pending.clear()
+
     def compress(self, data) -> bytes:
-        view = memoryview(data).cast("B")
+        if self._failed is not None:
+            raise self._failed
+        try:
+            return self._compress(data)
+        except BaseException as error:
+            self._give_up(error)
+            raise
+
+    def _compress(self, data) -> bytes:
+        # ``zipfile`` hands over the caller's bytes: immutable, so a block may be a slice of them (kept alive
+        # until it is deflated); any other buffer could change after this call, so its blocks are copied
+        immutable = isinstance(data, bytes)
+        view, out = memoryview(data).cast("B"), []
         if self._buffer:
             take = min(len(view), self._block - len(self._buffer))
             self._buffer += view[:take]
             view = view[take:]
             if len(self._buffer) == self._block:
-                self._submit(memoryview(bytes(self._buffer)))
+                self._submit(memoryview(bytes(self._buffer)), out)
                 self._buffer.clear()
         whole = len(view) - len(view) % self._block
         for start in range(0, whole, self._block):
-            # the writer's chunk is kept alive by the slice until its block is deflated; copied, for a
-            # caller that would reuse a mutable buffer
-            self._submit(view[start:start + self._block] if view.readonly else memoryview(bytes(view[start:start + self._block])))
+            block = view[start:start + self._block]
+            self._submit(block if immutable else memoryview(bytes(block)), out)
         self._buffer += view[whole:]
-        return self._ready(wait=False)
+        return self._ready(out, wait=False)
 
     def flush(self) -> bytes:
-        if self._buffer:
-            self._submit(memoryview(bytes(self._buffer)))
-            self._buffer.clear()
-        return self._ready(wait=True) + final_block(self._level)
+        if self._failed is not None:
+            raise self._failed
+        try:
+            out: list[bytes] = []
+            if self._buffer:
+                self._submit(memoryview(bytes(self._buffer)), out)
+                self._buffer.clear()
+            return self._ready(out, wait=True) + final_block(self._level)
+        except BaseException as error:
+            self._give_up(error)
+            raise
 
 
 def can_deflate_in_parallel(member) -> bool:
