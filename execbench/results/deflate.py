@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 BLOCK_BYTES = 4 << 20
@@ -68,14 +69,18 @@ class ParallelDeflate:
             job.cancel()
         self._pending.clear()
 
-    def compress(self, data) -> bytes:
+    def _guarded(self, work: Callable[..., bytes], *args) -> bytes:
+        """``work(*args)``, refused once a block has failed, and the compressor given up if it fails."""
         if self._failed is not None:
             raise self._failed
         try:
-            return self._compress(data)
+            return work(*args)
         except BaseException as error:
             self._give_up(error)
             raise
+
+    def compress(self, data) -> bytes:
+        return self._guarded(self._compress, data)
 
     def _compress(self, data) -> bytes:
         # ``zipfile`` hands over the caller's bytes: immutable, so a block may be a slice of them (kept alive
@@ -97,17 +102,14 @@ class ParallelDeflate:
         return self._ready(out, wait=False)
 
     def flush(self) -> bytes:
-        if self._failed is not None:
-            raise self._failed
-        try:
-            out: list[bytes] = []
-            if self._buffer:
-                self._submit(memoryview(bytes(self._buffer)), out)
-                self._buffer.clear()
-            return self._ready(out, wait=True) + final_block(self._level)
-        except BaseException as error:
-            self._give_up(error)
-            raise
+        return self._guarded(self._flush)
+
+    def _flush(self) -> bytes:
+        out: list[bytes] = []
+        if self._buffer:
+            self._submit(memoryview(bytes(self._buffer)), out)
+            self._buffer.clear()
+        return self._ready(out, wait=True) + final_block(self._level)
 
 
 def can_deflate_in_parallel(member) -> bool:

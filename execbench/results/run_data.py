@@ -56,10 +56,6 @@ def _deflated_share(value: np.ndarray | Columns | StoredRows) -> float:
     return 0.0 if len(sample) < 4096 else len(zlib.compress(sample, LEVEL)) / len(sample)
 
 
-def _nbytes(value: np.ndarray | Columns | StoredRows) -> int:
-    return int(np.prod(value.shape, dtype=np.int64)) * value.dtype.itemsize
-
-
 def savez_fast(path: Path, threads: int = 1, /, **arrays: np.ndarray | Columns | StoredRows) -> None:
     """``np.savez_compressed`` at zlib level 1: what ``np.load`` reads, written in half the time (0.6 s
     against 1.2 s for a BTCUSDT run's results) for a file about 12 % larger (5.9 MB against 5.3 MB);
@@ -80,7 +76,7 @@ def savez_fast(path: Path, threads: int = 1, /, **arrays: np.ndarray | Columns |
                 member_name = zipfile.ZipInfo(f"{name}.npy")
                 member_name.compress_type = zipfile.ZIP_STORED
             with archive.open(member_name, "w", force_zip64=True) as member:
-                if (threads > 1 and SLOW_DEFLATE < share <= INCOMPRESSIBLE and _nbytes(value) > PARALLEL_BYTES
+                if (threads > 1 and SLOW_DEFLATE < share <= INCOMPRESSIBLE and value.size * value.dtype.itemsize > PARALLEL_BYTES
                         and can_deflate_in_parallel(member)):
                     deflate_member(member, pool, LEVEL, threads)
                 if isinstance(value, (Columns, StoredRows)):
