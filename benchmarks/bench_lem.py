@@ -123,7 +123,13 @@ def stepwise_seconds(lem, x: np.ndarray, rates: np.ndarray, repeats: int) -> flo
     then one position and one decision block per bar), as ``run --strategy lem`` does; after a warm-up."""
     from execbench.lem.stepwise import StepwiseLEM
 
-    stepper, lookback = StepwiseLEM(lem.model), lem.lookback_bars
+    try:  # the programs traced from the keras model (a tree from before execbench.lem.programs takes the model)
+        from execbench.lem.programs import TracedPrograms
+    except ImportError:
+        stepper = StepwiseLEM(lem.model)
+    else:
+        stepper = StepwiseLEM(TracedPrograms(lem.model))
+    lookback = lem.lookback_bars
 
     def play() -> None:
         state = stepper.start(x[:, :lookback], rates)

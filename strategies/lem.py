@@ -48,6 +48,7 @@ def _members(asset: str) -> list[str]:
 
 
 _STEPPER_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()  # a checkpoint's model is built once, whichever thread needs it first
 
 
 class LEM(Strategy):
@@ -80,12 +81,13 @@ class LEM(Strategy):
         self.risk_weight = float(risk_weight)
         self.alignment = self._check_alignment(alignment)
         self.decision = str(decision)
-        self.trained = None  # execbench.lem.TrainedLEM once trained or loaded
+        self._trained = None  # execbench.lem.TrainedLEM once trained or loaded (``trained``)
+        self._checkpoint_source = None  # (folder, config) of the checkpoint the model is, or will be, built from
         self.checkpoint = None if str(checkpoint).lower() in ("none", "") else checkpoint
         if self.checkpoint is not None:
             self._load_checkpoint(BUNDLED_CHECKPOINT if self.checkpoint == "bundled" else Path(self.checkpoint))
         self.mode = "sequence" if self.alignment == "upstream" else "adaptive"
-        self._stepper = None  # execbench.lem.stepwise.StepwiseLEM for the current model
+        self._stepper, self._stepper_source = None, None  # execbench.lem.stepwise.StepwiseLEM for the current model
 
     @staticmethod
     def _check_alignment(alignment: str) -> str:
@@ -118,20 +120,49 @@ class LEM(Strategy):
         return min_history(self.lookback_bars)
 
     @property
+    def trained(self):
+        """The ``execbench.lem.TrainedLEM`` (``None`` until trained or loaded).  A checkpoint's keras model is
+        built on first use here: a run whose stepwise programs are all exported never builds it."""
+        if self._trained is None and self._checkpoint_source is not None:
+            with _LOAD_LOCK:
+                source = self._checkpoint_source
+                if self._trained is None and source is not None:
+                    from execbench.lem.checkpoint import load_checkpoint
+
+                    self._trained = load_checkpoint(*source)
+        return self._trained
+
+    @trained.setter
+    def trained(self, trained) -> None:
+        self._trained, self._checkpoint_source = trained, None
+
+    @property
+    def is_trained(self) -> bool:
+        """Whether there is a model, built or still in its checkpoint."""
+        return self._trained is not None or self._checkpoint_source is not None
+
+    def _about(self, key: str, default=None):
+        """What the model's ``TrainedLEM`` says under ``key`` (calendar, history, trained_on), from the
+        checkpoint's configuration while the model is not built."""
+        if self._trained is not None:
+            return getattr(self._trained, key)
+        return default if self._checkpoint_source is None else self._checkpoint_source[1].get(key, default)
+
+    @property
     def model(self):
         return None if self.trained is None else self.trained.model
 
     @property
     def calendar(self) -> str | None:
-        return None if self.trained is None else self.trained.calendar
+        return self._about("calendar")
 
     @property
     def history(self) -> dict[str, list[float]]:
-        return {} if self.trained is None else self.trained.history
+        return self._about("history", {})
 
     @property
     def trained_on(self) -> dict[str, Any] | None:
-        return None if self.trained is None else self.trained.trained_on
+        return self._about("trained_on")
 
     @property
     def loss_history(self) -> list[float]:
@@ -167,7 +198,7 @@ class LEM(Strategy):
         return set(_members(str(bars.attrs.get("asset")))) <= covered and bars.attrs.get("freq") in freqs
 
     def checkpoint_mismatch(self, bars) -> str | None:
-        if self.trained is None or self.checkpoint is None or self.trained_for(bars):
+        if not self.is_trained or self.checkpoint is None or self.trained_for(bars):
             return None
         trained = self.trained_on or {}
         return (f"checkpoint trained on {trained.get('asset')} {trained.get('freq')}, not on "
@@ -176,7 +207,7 @@ class LEM(Strategy):
     def fit(self, bars) -> "LEM":
         """Train on ``bars`` (the evaluation's training period) — or, with a checkpoint, keep it and only
         report when it was trained on another asset or frequency."""
-        if self.trained is not None and self.checkpoint is not None:
+        if self.is_trained and self.checkpoint is not None:
             self._match_calendar(bars.attrs.get("calendar", "continuous"))
             mismatch = self.checkpoint_mismatch(bars)
             if mismatch:
@@ -187,7 +218,7 @@ class LEM(Strategy):
     def _match_calendar(self, calendar: str) -> None:
         """Switch the bundled checkpoint to the one for ``calendar``; another model trained on another
         calendar (whose calendar features mean something else) is an error."""
-        if self.trained is None or calendar == self.calendar:
+        if not self.is_trained or calendar == self.calendar:
             return
         if self.checkpoint == "bundled" and calendar in BUNDLED_CHECKPOINTS:
             self._load_checkpoint(BUNDLED_CHECKPOINTS[calendar])
@@ -204,7 +235,7 @@ class LEM(Strategy):
         return save_checkpoint(self.trained, out_dir, extra)
 
     def _load_checkpoint(self, path: Path) -> None:
-        from execbench.lem.checkpoint import load_checkpoint, read_config
+        from execbench.lem.checkpoint import WEIGHTS, read_config
 
         config = read_config(path)
         defaults = self.param_defaults()
@@ -216,10 +247,12 @@ class LEM(Strategy):
                                     f"{path} ({key}={value!r}); pass checkpoint=none to train a new model")
             setattr(self, attribute, value)
         self.alignment = self._check_alignment(self.alignment)
-        self.trained = load_checkpoint(path, config)
+        if not (path / WEIGHTS).is_file():
+            raise StrategyError(f"strategy 'lem': {path} has no {WEIGHTS} (the checkpoint's weights)")
+        self._trained, self._checkpoint_source = None, (path, config)  # the model is built on first use
 
     def get_state(self) -> dict[str, Any]:
-        if self.trained is None:
+        if not self.is_trained:
             return {}
         return {"calendar": self.calendar, "history": self.history, "trained_on": self.trained_on,
                 "weights": [w.tolist() for w in self.model.get_weights()]}
@@ -240,7 +273,7 @@ class LEM(Strategy):
         return predict_in_fixed_batches(self.model, [features, rates], self.predict_batch)
 
     def _require_trained(self, calendar: str) -> None:
-        if self.trained is None:
+        if not self.is_trained:
             raise StrategyError("strategy 'lem' is not fitted: call fit(training bars) or load a saved state")
         self._match_calendar(calendar)
 
@@ -260,14 +293,35 @@ class LEM(Strategy):
         ``predict`` builds its function on first use, not thread-safely)."""
         return self.mode == "adaptive"
 
+    def _programs(self):
+        """The stepwise programs of the current model: for a checkpoint's model on JAX, exported and kept in
+        the user cache (``execbench.lem.programs``), so a warm run needs neither keras nor the model; else
+        traced from the keras model."""
+        from execbench.lem.checkpoint import WEIGHTS, load_checkpoint
+        from execbench.lem.programs import ExportedPrograms, StepShape, TracedPrograms, exportable, programs_folder
+
+        source = self._checkpoint_source
+        folder = None if source is None or not exportable() else programs_folder(source[0] / WEIGHTS, source[1])
+        if folder is None:
+            return TracedPrograms(self.model)
+        architecture = source[1]["architecture"]
+
+        def traced() -> TracedPrograms:  # this checkpoint's model, even if the strategy has moved on to another
+            current = self._checkpoint_source is source
+            return TracedPrograms(self.model if current else load_checkpoint(*source).model)
+
+        return ExportedPrograms(folder, StepShape(architecture["lookback"], architecture["horizon"],
+                                                  architecture["decision"]), traced)
+
     def start(self, ctx: OrderContext, grid: ScenarioGrid) -> dict[str, Any]:
         """The model's state before execution bar 0, from the history positions only."""
         from execbench.lem.stepwise import StepwiseLEM
 
         self._require_trained(ctx.calendar)
         with _STEPPER_LOCK:  # calls may start on several threads at once (``concurrent_calls``)
-            if self._stepper is None or self._stepper.model is not self.model:
-                self._stepper = StepwiseLEM(self.model)
+            source = self._checkpoint_source or self.trained
+            if self._stepper is None or self._stepper_source is not source:
+                self._stepper, self._stepper_source = StepwiseLEM(self._programs()), source
             stepper = self._stepper
         low, high = shared_rates(self.name, grid)
         empty = np.zeros((ctx.n_orders, 0))

@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 from execbench.lem.adapter import COMPLETE, settle  # noqa: E402
 from execbench.lem.presets import DEFAULTS  # noqa: E402
+from execbench.lem.programs import TracedPrograms  # noqa: E402
 from execbench.lem.stepwise import StepwiseLEM  # noqa: E402
 from execbench.lem.training import build_model  # noqa: E402
 
@@ -29,7 +30,7 @@ def test_stepwise_inference_equals_the_whole_sequence_model(rnn_layers, n, decis
     features = rng.normal(size=(n, 6 + 5 - 1, model.n_features)).astype("float32")
     rates = np.tile(np.array([[0.0, 0.5]], "float32"), (n, 1))
     whole = np.asarray(model((features, rates)))
-    stepper = StepwiseLEM(model)
+    stepper = StepwiseLEM(TracedPrograms(model))
     state = stepper.start(features[:, :6], rates)
     for step in range(4):
         if step:

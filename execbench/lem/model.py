@@ -249,7 +249,12 @@ class LargeExecutionModel(keras.Model):
         """(B,) the order's causal volatility: RMS of the lookback positions' returns (percent per bar),
         floored at ``SIGMA_FLOOR``."""
         returns = features[:, :self.lookback, 1]
-        return ops.maximum(ops.sqrt(ops.mean(returns * returns, axis=1)), SIGMA_FLOOR)
+        return self.rms_sigma(returns * returns)
+
+    @staticmethod
+    def rms_sigma(squared):
+        """(B,) ``lookback_sigma`` from the squared returns (B, L): their mean's root, floored."""
+        return ops.maximum(ops.sqrt(ops.mean(squared, axis=1)), SIGMA_FLOOR)
 
     def initial_carry(self, history, dtype="float32", sigma: bool = True) -> dict:
         """What the decision blocks carry from bar to bar, before execution bar 0: the unexecuted share
