@@ -82,7 +82,7 @@ class LEM(Strategy):
         self.alignment = self._check_alignment(alignment)
         self.decision = str(decision)
         self._trained = None  # execbench.lem.TrainedLEM once trained or loaded (``trained``)
-        self._checkpoint_source = None  # (folder, config) of the checkpoint the model is, or will be, built from
+        self._checkpoint_source = None  # (folder, config, weights) the model is, or will be, built from
         self.checkpoint = None if str(checkpoint).lower() in ("none", "") else checkpoint
         if self.checkpoint is not None:
             self._load_checkpoint(BUNDLED_CHECKPOINT if self.checkpoint == "bundled" else Path(self.checkpoint))
@@ -123,13 +123,16 @@ class LEM(Strategy):
     def trained(self):
         """The ``execbench.lem.TrainedLEM`` (``None`` until trained or loaded).  A checkpoint's keras model is
         built on first use here: a run whose stepwise programs are all exported never builds it."""
-        if self._trained is None and self._checkpoint_source is not None:
-            with _LOAD_LOCK:
-                source = self._checkpoint_source
-                if self._trained is None and source is not None:
-                    from execbench.lem.checkpoint import load_checkpoint
+        if self._trained is not None or self._checkpoint_source is None:
+            return self._trained
+        with _LOAD_LOCK:
+            while self._trained is None and self._checkpoint_source is not None:
+                from execbench.lem.checkpoint import load_checkpoint
 
-                    self._trained = load_checkpoint(*source)
+                source = self._checkpoint_source
+                trained = load_checkpoint(*source)
+                if self._checkpoint_source is source:  # else switched to another checkpoint meanwhile: that one
+                    self._trained = trained
         return self._trained
 
     @trained.setter
@@ -235,7 +238,7 @@ class LEM(Strategy):
         return save_checkpoint(self.trained, out_dir, extra)
 
     def _load_checkpoint(self, path: Path) -> None:
-        from execbench.lem.checkpoint import WEIGHTS, read_config
+        from execbench.lem.checkpoint import read_config, read_weights
 
         config = read_config(path)
         defaults = self.param_defaults()
@@ -247,9 +250,8 @@ class LEM(Strategy):
                                     f"{path} ({key}={value!r}); pass checkpoint=none to train a new model")
             setattr(self, attribute, value)
         self.alignment = self._check_alignment(self.alignment)
-        if not (path / WEIGHTS).is_file():
-            raise StrategyError(f"strategy 'lem': {path} has no {WEIGHTS} (the checkpoint's weights)")
-        self._trained, self._checkpoint_source = None, (path, config)  # the model is built on first use
+        # the weights are read now (a bad file is an error here), the keras model is built from them on first use
+        self._trained, self._checkpoint_source = None, (path, config, read_weights(path))
 
     def get_state(self) -> dict[str, Any]:
         if not self.is_trained:
@@ -294,21 +296,22 @@ class LEM(Strategy):
         return self.mode == "adaptive"
 
     def _programs(self):
-        """The stepwise programs of the current model: for a checkpoint's model on JAX, exported and kept in
-        the user cache (``execbench.lem.programs``), so a warm run needs neither keras nor the model; else
-        traced from the keras model."""
-        from execbench.lem.checkpoint import WEIGHTS, load_checkpoint
+        """The stepwise programs of the current model.  For a checkpoint's model not built yet, on JAX: exported
+        and kept in the user cache (``execbench.lem.programs``), keyed by the weights it is built from, so a
+        warm run needs neither keras nor the model.  Else (a model trained here, set, or built and so open to
+        changes): traced from the keras model."""
+        from execbench.lem.checkpoint import load_checkpoint
         from execbench.lem.programs import ExportedPrograms, StepShape, TracedPrograms, exportable, programs_folder
 
         source = self._checkpoint_source
-        folder = None if source is None or not exportable() else programs_folder(source[0] / WEIGHTS, source[1])
+        pristine = source is not None and self._trained is None and exportable()
+        folder = programs_folder(source[2].digest, source[1]) if pristine else None
         if folder is None:
             return TracedPrograms(self.model)
         architecture = source[1]["architecture"]
 
-        def traced() -> TracedPrograms:  # this checkpoint's model, even if the strategy has moved on to another
-            current = self._checkpoint_source is source
-            return TracedPrograms(self.model if current else load_checkpoint(*source).model)
+        def traced() -> TracedPrograms:  # a model of its own, from the very weights the folder is keyed by
+            return TracedPrograms(load_checkpoint(*source).model)
 
         return ExportedPrograms(folder, StepShape(architecture["lookback"], architecture["horizon"],
                                                   architecture["decision"]), traced)

@@ -113,6 +113,32 @@ def test_a_damaged_file_or_another_programs_file_is_exported_again(stop_programs
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in kept.iterdir())  # no partial file
 
 
+def test_a_file_with_flipped_bits_or_from_another_folder_is_exported_again(stop_programs, tmp_path):
+    """Files that still deserialise: a few bytes changed inside the weights, or the same program of another
+    checkpoint (another folder): their header and hash do not match, so they are exported again."""
+    import shutil
+
+    model, traced, kept, _, _ = stop_programs
+    shape = StepShape(LOOKBACK, HORIZON, "stop")
+    folder = tmp_path / "programs"
+    shutil.copytree(kept, folder)
+    damaged = bytearray((folder / f"decide0-32{SUFFIX}").read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle:middle + 3] = bytes(b ^ 0xFF for b in damaged[middle:middle + 3])
+    (folder / f"decide0-32{SUFFIX}").write_bytes(bytes(damaged))
+    elsewhere = tmp_path / "another-checkpoint"
+    shutil.copytree(kept, elsewhere)
+    other = _model("stop")
+    other.set_weights([w * 1.5 for w in other.get_weights()])
+    factory = Factory(other)
+    _play(ExportedPrograms(elsewhere / "x", shape, factory))  # another model's programs, in another folder
+    shutil.copy(elsewhere / "x" / f"decide3-32{SUFFIX}", folder / f"decide3-32{SUFFIX}")
+    factory = Factory(model)
+    np.testing.assert_array_equal(_bits(_play(ExportedPrograms(folder, shape, factory))), _bits(traced))
+    assert factory.calls == 1
+    np.testing.assert_array_equal(_bits(_play(ExportedPrograms(folder, shape, _refuse))), _bits(traced))
+
+
 def test_a_checkpoints_strategy_runs_from_kept_programs_without_building_its_model(tmp_path, monkeypatch):
     """A LEM from a checkpoint exports its programs on first use; a second one finds them all and never builds
     the keras model; both allocate as the traced programs do (caching off), bit for bit; other weights get
@@ -138,7 +164,7 @@ def test_a_checkpoints_strategy_runs_from_kept_programs_without_building_its_mod
     monkeypatch.setenv("EXECBENCH_CACHE_DIR", str(tmp_path / "cache"))
     first = load_strategy("lem", checkpoint=str(checkpoint))
     exported = eb.run_strategy(first, windows, grid)
-    assert first._trained is not None  # built once, to export
+    assert first._trained is None  # the export built a model of its own, from the weights it is keyed by
     folders = list((tmp_path / "cache" / "lem-programs").iterdir())
     names = {f.name.removesuffix(SUFFIX).rpartition("-")[0] for f in folders[0].iterdir()}
     assert len(folders) == 1 and names == {"start", "observe", "sigma", *(f"decide{s}" for s in range(5))}
@@ -150,14 +176,31 @@ def test_a_checkpoints_strategy_runs_from_kept_programs_without_building_its_mod
     np.testing.assert_array_equal(exported.view(np.uint64), traced.view(np.uint64))
     np.testing.assert_array_equal(kept.view(np.uint64), traced.view(np.uint64))
 
-    from execbench.lem.checkpoint import read_config
+    # the weights are overwritten (a retrain) after a strategy read them: it runs, and keys, the weights it read
+    from execbench.lem.checkpoint import read_config, read_weights
     from execbench.lem.programs import programs_folder
 
     monkeypatch.setenv("EXECBENCH_CACHE_DIR", str(tmp_path / "cache"))
-    other = tmp_path / "other"
+    before = load_strategy("lem", checkpoint=str(checkpoint))
     model = build_model(architecture, "continuous")
     model.set_weights([w + 1.0 for w in model.get_weights()])
     save_checkpoint(TrainedLEM(architecture=architecture, training={}, calendar="continuous", model=model,
-                               history={"loss": [1.0]}), other)
-    assert programs_folder(other / "lem.weights.npz", read_config(other)) != folders[0]
-    assert programs_folder(checkpoint / "lem.weights.npz", read_config(checkpoint)) == folders[0]
+                               history={"loss": [1.0]}), checkpoint)
+    np.testing.assert_array_equal(eb.run_strategy(before, windows, grid).view(np.uint64), traced.view(np.uint64))
+    assert programs_folder(read_weights(checkpoint).digest, read_config(checkpoint)) != folders[0]
+    assert len(list((tmp_path / "cache" / "lem-programs").iterdir())) == 1
+
+
+def test_a_checkpoint_with_unreadable_weights_is_a_clear_error_when_loaded(tmp_path):
+    from execbench.errors import StrategyError
+    from execbench.strategy.registry import load_strategy
+    from execbench.strategies.lem import BUNDLED_CHECKPOINT
+
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_bytes((BUNDLED_CHECKPOINT / "config.json").read_bytes())
+    with pytest.raises(StrategyError, match=r"lem.weights.npz is missing"):
+        load_strategy("lem", checkpoint=str(checkpoint))
+    (checkpoint / "lem.weights.npz").write_bytes(b"PK\x03\x04 not a zip file")
+    with pytest.raises(StrategyError, match=r"cannot read .*ckpt/lem.weights.npz: BadZipFile"):
+        load_strategy("lem", checkpoint=str(checkpoint))

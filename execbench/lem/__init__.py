@@ -17,7 +17,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "adapter": ["grid_allocations", "model_unsupported", "predict_in_fixed_batches", "shared_rates"],
     "alignment": ["AlignmentResult", "alignment_experiment"],
     "backend": ["keras_backend"],
-    "checkpoint": ["load_checkpoint", "read_config", "save_checkpoint"],
+    "checkpoint": ["CheckpointWeights", "load_checkpoint", "read_config", "read_weights", "save_checkpoint"],
     "dataset": ["LEMDataset", "lem_dataset"],
     "features": ["ALIGNMENTS", "NORMALISER", "RETURN_SCALE", "feature_names", "lem_features", "min_history"],
     "presets": ["ARCHITECTURE", "PRESETS", "TRAINING", "training_params"],

@@ -4,7 +4,10 @@ set-up, features, normalisation, data, split, loss and metric curves, time, comm
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +58,47 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def load_checkpoint(path: str | Path, config: dict[str, Any] | None = None) -> TrainedLEM:
-    """The ``TrainedLEM`` saved at ``path`` (``config``: its ``read_config``, if already read)."""
+@dataclass(frozen=True, eq=False)
+class CheckpointWeights:
+    """A checkpoint's weights as read once: the file, its arrays in the model's order and the sha256 of its
+    bytes (what the stepwise LEM's exported programs are keyed by: the model is built from these arrays)."""
+
+    path: Path
+    arrays: tuple[np.ndarray, ...]
+    digest: str
+
+    def __repr__(self) -> str:
+        return f"CheckpointWeights({self.path}, {len(self.arrays)} arrays, sha256 {self.digest[:12]})"
+
+
+def read_weights(path: str | Path) -> CheckpointWeights:
+    """The weights of the checkpoint at ``path`` (a folder), read once; a missing or unreadable file is a
+    ``StrategyError`` that names it."""
+    file = Path(path) / WEIGHTS
+    try:
+        blob = file.read_bytes()
+        with np.load(io.BytesIO(blob)) as stored:
+            arrays = tuple(stored[k] for k in sorted(stored.files))
+    except FileNotFoundError:
+        raise StrategyError(f"strategy 'lem': {file} is missing (the checkpoint's weights)") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file raises (BadZipFile, ValueError ...)
+        raise StrategyError(f"strategy 'lem': cannot read {file}: {type(exc).__name__}: {exc}") from None
+    return CheckpointWeights(path=file, arrays=arrays, digest=hashlib.sha256(blob).hexdigest())
+
+
+def load_checkpoint(path: str | Path, config: dict[str, Any] | None = None,
+                    weights: CheckpointWeights | None = None) -> TrainedLEM:
+    """The ``TrainedLEM`` saved at ``path`` (``config``: its ``read_config``, ``weights``: its ``read_weights``,
+    if already read)."""
     path = Path(path)
     config = config or read_config(path)
+    weights = weights or read_weights(path)
     model = build_model(config["architecture"], config["calendar"], for_weights=True)
-    with np.load(path / WEIGHTS) as stored:
-        model.set_weights([stored[k] for k in sorted(stored.files)])
+    try:
+        model.set_weights(list(weights.arrays))
+    except ValueError as exc:
+        raise StrategyError(f"strategy 'lem': {weights.path} does not fit the architecture of {path}/{CONFIG}: "
+                            f"{exc}") from None
     return TrainedLEM(architecture=config["architecture"], training=config.get("training", {}),
                       calendar=config["calendar"], model=model, history=config.get("history", {}),
                       trained_on=config.get("trained_on"), training_seconds=config.get("training_seconds"))

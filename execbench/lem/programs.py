@@ -10,16 +10,21 @@ cache, exported from the traced program the first time it is needed.  The export
 weights, so a later process that finds them all imports neither keras nor builds the model nor traces
 anything: loading keras, building the model and tracing took about 2 s of a warm ``run --strategy lem``.
 JAX's persistent compilation cache keeps the compiled programs as before.  The folder is keyed by the
-checkpoint's weights and configuration, the package's code and the library versions
-(``programs_folder``); a file that cannot be read, or whose inputs are not the call's, is exported again.
-A run computes the same floats whether its programs were traced or loaded (``tests/test_lem_programs.py``
-holds exported and traced programs bit-identical): every call runs the exported program.
+checkpoint's weights as the model was built from them, its configuration, the package's code, the
+library versions, keras' dtype settings and the device (``programs_folder``).  Each file starts with a
+header naming its folder, program and rows and the sha256 of the exported bytes; a file whose header or
+hash does not match (damaged, or copied from another folder), that cannot be read or whose inputs are not
+the call's is exported again.  A run computes the same floats whether its programs were traced or loaded
+(``tests/test_lem_programs.py`` holds exported and traced programs bit-identical): every call runs the
+exported program.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -36,6 +41,7 @@ from execbench.cache import PARTIAL_SUFFIX, cache_key, trim, use_jax_cache, user
 CACHE_KIND = "lem-programs"
 KEEP_BYTES = 512 * 2**20  # the exported-program folders kept (least recently used go first)
 SUFFIX = ".jaxexport"
+MAGIC = b"execbench lem program 1\n"  # then one line of JSON (folder, program, rows, sha256), then the bytes
 
 
 @dataclass(frozen=True)
@@ -126,25 +132,40 @@ def exportable() -> bool:
     """Whether ``ExportedPrograms`` can serve the stepwise programs here: keras on JAX (the default, unless
     ``KERAS_BACKEND`` or an imported keras says otherwise) and the ``flatbuffers`` package, which
     ``jax.export`` serialises with."""
-    import sys
-
     backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else os.environ.get("KERAS_BACKEND", "jax")
     return backend == "jax" and find_spec("flatbuffers") is not None
 
 
-def programs_folder(weights: Path, config: dict[str, Any]) -> Path | None:
-    """The folder of a checkpoint's exported programs (``None`` when caching is off): keyed by the hash of its
-    weights file, its architecture and calendar, the package's code (``execbench.cache.cache_key``), the
-    versions of JAX, keras and tkan, JAX's backend and its 64-bit switch."""
+def _keras_dtypes() -> tuple[str, str]:
+    """keras' float type and dtype policy, which the built model follows: as set in this process if keras is
+    imported, else as keras would read them (``$KERAS_HOME/keras.json``, default ``~/.keras``)."""
+    if "keras" in sys.modules:
+        keras = sys.modules["keras"]
+        return keras.config.floatx(), keras.config.dtype_policy().name
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        floatx = json.loads(Path(home, "keras.json").read_text()).get("floatx", "float32")
+    except (OSError, ValueError, AttributeError):
+        floatx = "float32"
+    return floatx, floatx
+
+
+def programs_folder(digest: str, config: dict[str, Any]) -> Path | None:
+    """The folder of a checkpoint's exported programs (``None`` when caching is off), keyed by ``digest`` (the
+    sha256 of the weights file the model is built from: ``execbench.lem.checkpoint.read_weights``), its
+    architecture and calendar, the package's code (``execbench.cache.cache_key``), the versions of the
+    libraries the model's layers come from, keras' float type and dtype policy, JAX's device and its
+    64-bit switch."""
     import jax
 
     folder = user_cache_dir(CACHE_KIND)
     if folder is None:
         return None
-    digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
-    libraries = {name: version(name) for name in ("jax", "jaxlib", "keras", "tkan")}
-    key = cache_key("lem-programs", digest, config["architecture"], config["calendar"], libraries,
-                    jax.default_backend(), bool(jax.config.jax_enable_x64))
+    libraries = {name: version(name) for name in ("jax", "jaxlib", "keras", "tkan", "keras_efficient_kan")}
+    device = jax.devices()[0]
+    key = cache_key("lem-programs", digest, config["architecture"], config["calendar"], libraries, _keras_dtypes(),
+                    device.platform, device.device_kind, device.client.platform_version,
+                    bool(jax.config.jax_enable_x64))
     return folder / key[:32]
 
 
@@ -191,14 +212,16 @@ class ExportedPrograms:
         import jax
 
         path = self.folder / f"{key[0]}-{key[1]}{SUFFIX}"
-        exported = self._read(path, args)
+        header = {"folder": self.folder.name, "program": key[0], "rows": key[1]}
+        exported = self._read(path, header, args)
         if exported is None:
             exported = self._export(name, step, args)
-            self._write(path, exported.serialize())
+            self._write(path, header, exported.serialize())
         return jax.jit(exported.call)
 
-    def _read(self, path: Path, args: tuple):
-        """The exported program at ``path`` if it is readable and takes ``args``' shapes, else ``None``."""
+    def _read(self, path: Path, header: dict, args: tuple):
+        """The exported program at ``path`` if its header is ``header`` with the sha256 of the bytes that follow
+        and it takes ``args``' shapes, else ``None``."""
         from jax import export
 
         if not self._touched:  # the folder counts as just used, for the cache's trimming
@@ -208,7 +231,11 @@ class ExportedPrograms:
             except OSError:
                 pass
         try:
-            exported = export.deserialize(bytearray(path.read_bytes()))
+            blob = path.read_bytes()
+            line, _, payload = blob.removeprefix(MAGIC).partition(b"\n")
+            if not blob.startswith(MAGIC) or json.loads(line) != {**header, "sha256": _sha256(payload)}:
+                return None
+            exported = export.deserialize(bytearray(payload))
         except Exception:  # noqa: BLE001 - absent, truncated or from another format: export it again
             return None
         return exported if _avals(exported.in_avals) == _avals(_leaves(args)) else None
@@ -221,22 +248,27 @@ class ExportedPrograms:
         function = getattr(self._traced, name)
         return export.export(function)(*(args if step is None else (step, *args)))
 
-    def _write(self, path: Path, blob: bytearray) -> None:
-        """Keep ``blob`` at ``path`` atomically; a folder that cannot be written is skipped (the run goes on)."""
+    def _write(self, path: Path, header: dict, payload: bytearray) -> None:
+        """Keep ``payload`` at ``path`` behind ``MAGIC`` and ``header`` with its sha256, atomically, then trim the
+        cache; a folder that cannot be written is skipped (the run goes on)."""
         partial = None
+        line = json.dumps({**header, "sha256": _sha256(payload)}).encode()
         try:
-            new = not self.folder.exists()
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, partial = tempfile.mkstemp(dir=self.folder, prefix=path.name + ".", suffix=PARTIAL_SUFFIX)
             with os.fdopen(handle, "wb") as file:
-                file.write(blob)
+                file.write(MAGIC + line + b"\n")
+                file.write(payload)
             os.replace(partial, path)
         except OSError:
             if partial is not None:
                 Path(partial).unlink(missing_ok=True)
             return
-        if new:
-            trim(self.folder.parent, KEEP_BYTES, keep=self.folder)
+        trim(self.folder.parent, KEEP_BYTES, keep=self.folder)
+
+
+def _sha256(payload) -> str:
+    return hashlib.sha256(payload).hexdigest()
 
 
 def _leaves(tree) -> list:
