@@ -139,26 +139,34 @@ def write_arrays(kind: str, key: str, arrays: dict, *, keep_bytes: int) -> None:
     ``keep_bytes`` (an entry's key holds the code's fingerprint, so every edit of the package leaves the old
     ones behind).  A cache that cannot be written or trimmed is skipped; nothing is written when caching is
     off."""
-    import tempfile
-
     import numpy as np
 
     folder = user_cache_dir(kind)
     if folder is None:
         return
-    path = folder / f"{key}.npz"
+    path = write_atomically(folder, f"{key}.npz", lambda file: np.savez(file, **arrays))
+    if path is not None:
+        trim(folder, keep_bytes, keep=path)
+
+
+def write_atomically(folder: Path, name: str, write) -> Path | None:
+    """Make ``folder / name`` from ``write(file)`` (a binary file open for writing) atomically: the writer
+    writes its own partial file (``PARTIAL_SUFFIX``) and renames it, so a reader never sees half an entry.
+    Returns the path, or ``None`` when the folder cannot be written (the partial file is removed)."""
+    import tempfile
+
     partial = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=folder, prefix=f"{key}.", suffix=PARTIAL_SUFFIX)
+        handle, partial = tempfile.mkstemp(dir=folder, prefix=f"{name}.", suffix=PARTIAL_SUFFIX)
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(partial, path)
+            write(file)
+        os.replace(partial, folder / name)
     except OSError:
         if partial is not None:
             Path(partial).unlink(missing_ok=True)
-        return
-    trim(folder, keep_bytes, keep=path)
+        return None
+    return folder / name
 
 
 def trim(folder: Path, keep_bytes: int, *, keep: Path | None = None) -> None:

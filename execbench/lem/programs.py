@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from execbench.cache import PARTIAL_SUFFIX, cache_key, trim, use_jax_cache, user_cache_dir
+from execbench.cache import cache_key, trim, use_jax_cache, user_cache_dir, write_atomically
 
 CACHE_KIND = "lem-programs"
 KEEP_BYTES = 512 * 2**20  # the exported-program folders kept (least recently used go first)
@@ -251,20 +250,9 @@ class ExportedPrograms:
     def _write(self, path: Path, header: dict, payload: bytearray) -> None:
         """Keep ``payload`` at ``path`` behind ``MAGIC`` and ``header`` with its sha256, atomically, then trim the
         cache; a folder that cannot be written is skipped (the run goes on)."""
-        partial = None
         line = json.dumps({**header, "sha256": _sha256(payload)}).encode()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(dir=self.folder, prefix=path.name + ".", suffix=PARTIAL_SUFFIX)
-            with os.fdopen(handle, "wb") as file:
-                file.write(MAGIC + line + b"\n")
-                file.write(payload)
-            os.replace(partial, path)
-        except OSError:
-            if partial is not None:
-                Path(partial).unlink(missing_ok=True)
-            return
-        trim(self.folder.parent, KEEP_BYTES, keep=self.folder)
+        if write_atomically(self.folder, path.name, lambda file: file.write(MAGIC + line + b"\n" + payload)):
+            trim(self.folder.parent, KEEP_BYTES, keep=self.folder)
 
 
 def _sha256(payload) -> str:
